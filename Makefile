@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh Debian machine (see README.md):
+#   make demo   start the demo lab, scan it with the suites, build the Allure report
+#   make test   run the project's own tests (what CI runs)
+.PHONY: setup demo test lint lab-up lab-down report clean
+PY := .venv/bin/python
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	@scripts/demo.sh
+
+test: setup
+	$(PY) -m ruff check harness suites tests bench
+	$(PY) -m mypy
+	$(PY) -m pytest tests -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: setup
+	$(PY) -m ruff check harness suites tests bench
+	$(PY) -m ruff format --check harness suites tests bench
+	$(PY) -m mypy
+
+lab-up: setup
+	.venv/bin/harness lab up
+
+lab-down:
+	.venv/bin/harness lab down
+
+report: setup
+	.venv/bin/harness report
+
+clean:
+	.venv/bin/harness lab down || true
+	rm -rf reports/allure-results reports/allure-report reports/lab

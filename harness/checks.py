@@ -1,0 +1,71 @@
+"""The check catalogue: stable ids with area, title, severity, meaning, fix and references."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+
+import yaml
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse; used by the severity gate and the summary ordering."""
+        return _RANK[self]
+
+
+_RANK = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
+
+AREAS = ("tls", "ports", "banners", "logins")
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    area: str
+    title: str
+    severity: Severity
+    description: str
+    remediation: str
+    references: tuple[str, ...]
+
+
+@cache
+def catalogue() -> dict[str, Check]:
+    raw = yaml.safe_load(resources.files("harness.data").joinpath("checks.yaml").read_text())
+    checks: dict[str, Check] = {}
+    for check_id, entry in raw["checks"].items():
+        if entry["area"] not in AREAS:
+            raise ValueError(f"check {check_id}: unknown area {entry['area']!r}")
+        checks[check_id] = Check(
+            id=check_id,
+            area=entry["area"],
+            title=entry["title"],
+            severity=Severity(entry["severity"]),
+            description=" ".join(entry["description"].split()),
+            remediation=" ".join(entry["remediation"].split()),
+            references=tuple(entry.get("references", ())),
+        )
+    return checks
+
+
+def get_check(check_id: str) -> Check:
+    try:
+        return catalogue()[check_id]
+    except KeyError:
+        raise KeyError(f"unknown check id {check_id!r}; see harness/data/checks.yaml") from None

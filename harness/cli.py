@@ -1,0 +1,85 @@
+"""The `harness` console script: validate, checks, lab, report, sarif, catalogue."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from harness.errors import InventoryError
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from harness.inventory import load, summary
+
+    try:
+        inv = load(args.file)
+    except InventoryError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 4
+    print(f"OK {args.file}: {summary(inv)}")
+    return 0
+
+
+def _checks(args: argparse.Namespace) -> int:
+    from harness.checks import catalogue
+
+    for check in catalogue().values():
+        if args.area and check.area != args.area:
+            continue
+        print(f"{check.id:<28} {check.severity.value:<9} {check.title}")
+    return 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from harness.lab import control
+
+    action: Callable[[Path], int] = getattr(control, args.action)
+    return action(Path(args.dir))
+
+
+def _delegate(target: str) -> Callable[[argparse.Namespace], int]:
+    """Subcommands owned by other modules, imported only when used."""
+
+    def run(args: argparse.Namespace) -> int:
+        module_name, _, attr = target.partition(":")
+        func: Callable[[list[str]], int] = getattr(importlib.import_module(module_name), attr)
+        return func(args.rest)
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("validate", help="validate a targets file and print a one-line summary")
+    p.add_argument("file", nargs="?", default="targets.yaml")
+    p.set_defaults(func=_validate)
+    p = sub.add_parser("checks", help="list the check catalogue")
+    p.add_argument("--area", choices=["tls", "ports", "banners", "logins"])
+    p.set_defaults(func=_checks)
+    p = sub.add_parser("lab", help="start, stop or inspect the demo lab on loopback")
+    p.add_argument("action", choices=["up", "down", "status"])
+    p.add_argument("--dir", default="reports/lab", help="where the lab keeps its PKI, pid and log")
+    p.set_defaults(func=_lab)
+    for name, target, text in (
+        ("report", "harness.report:main", "generate the Allure HTML report, keeping history"),
+        ("sarif", "harness.sarif:main", "export findings from allure-results as SARIF"),
+        ("catalogue", "harness.policy.versions:catalogue_main", "show or refresh the version catalogue"),
+    ):
+        p = sub.add_parser(name, help=text, add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=_delegate(target))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

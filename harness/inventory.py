@@ -1,0 +1,472 @@
+"""targets.yaml -> typed, validated objects, with one readable message per defect.
+
+Unknown keys are errors: a typo must never silently switch a check off. Hosts are checked to be
+an IP address or a DNS name, so nothing from the file can ever become a command-line option.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+
+from harness.checks import catalogue
+from harness.errors import InventoryError
+
+MAX_FILE_BYTES = 1_000_000  # a targets file is text written by people; anything bigger is a mistake
+_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_PORT_SPEC = re.compile(r"^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$")
+_TOP_N = re.compile(r"^top-(\d{1,5})$")
+
+
+def check_host(value: str) -> str:
+    """An IP address or a DNS name. Never a leading '-', never whitespace, never a range."""
+    if value.startswith("-"):
+        raise ValueError(
+            "a host must not start with '-' (it would be read as a command option);"
+            " expected one IP address or DNS name"
+        )
+    if not value or any(c.isspace() for c in value):
+        raise ValueError("expected one IP address or DNS name, without spaces")
+    try:
+        ipaddress.ip_address(value)
+        return value
+    except ValueError:
+        pass
+    if "/" in value:
+        raise ValueError("CIDR ranges are not accepted; declare each host as its own target")
+    name = value[:-1] if value.endswith(".") else value
+    labels = name.split(".")
+    if len(name) > 253 or not all(_DNS_LABEL.match(label) for label in labels):
+        raise ValueError("not a valid IP address or DNS name")
+    if labels[-1].isdigit():
+        raise ValueError("looks like an IP address but is not a valid one")
+    return value
+
+
+def check_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            "a name must start with a letter or digit and use only letters, digits, '.', '_', '-'"
+            " (at most 63 characters)"
+        )
+    return value
+
+
+def check_port_scan(value: str | int | list[int | str]) -> str:
+    """Normalise ports.scan to 'top-N', 'all' or a port list such as '22,80,8000-8100'."""
+    if isinstance(value, int):
+        value = str(value)
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    value = value.replace(" ", "")
+    if value == "all":
+        return value
+    top = _TOP_N.match(value)
+    if top:
+        if not 1 <= int(top.group(1)) <= 65535:
+            raise ValueError("top-N needs N between 1 and 65535")
+        return value
+    if not _PORT_SPEC.match(value):
+        raise ValueError("expected 'top-N', 'all', or ports and ranges like '22,80,8000-8100'")
+    for part in value.split(","):
+        lo, _, hi = part.partition("-")
+        if not 1 <= int(lo) <= 65535 or (hi and not int(lo) <= int(hi) <= 65535):
+            raise ValueError(f"port range {part!r} is outside 1-65535 or reversed")
+    return value
+
+
+def check_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL with a host")
+    check_host(parts.hostname)
+    return value
+
+
+Host = Annotated[str, AfterValidator(check_host)]
+Name = Annotated[str, AfterValidator(check_name)]
+Url = Annotated[str, AfterValidator(check_url)]
+Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
+PortScan = Annotated[str | int | list[int | str], AfterValidator(check_port_scan)]
+Profile = Literal["modern", "intermediate", "old"]
+Grade = Literal["A+", "A", "A-", "B", "C", "D", "E", "F"]
+StartTls = Literal["smtp", "imap", "pop3", "ftp", "ldap", "xmpp", "xmpp_server", "postgres", "rdp"]
+LoginKind = Literal["http-basic", "http-digest", "http-form", "http-json", "ssh", "ftp"]
+Seconds = Annotated[float, Field(gt=0, le=3600)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Overrides(_Model):
+    """Keys allowed in `defaults`, on a target, or on an endpoint; None means inherit."""
+
+    tls_profile: Profile | None = None
+    min_grade: Grade | None = None
+    cert_expiry_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    ca_bundle: Path | None = None
+    timeout: Seconds | None = None
+    hsts_min_age_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    login_attempt_budget: Annotated[int, Field(ge=1, le=1000)] | None = None
+    login_delay: Annotated[float, Field(ge=0, le=60)] | None = None
+
+
+class Defaults(Overrides):
+    tls_connections_per_host: Annotated[int, Field(ge=1, le=50)] | None = None
+    max_concurrent_hosts: Annotated[int, Field(ge=1, le=500)] | None = None
+
+
+class Settings(_Model):
+    """Effective settings for one target or endpoint, after inheritance."""
+
+    tls_profile: Profile = "intermediate"
+    min_grade: Grade = "A"
+    cert_expiry_days: int = 30
+    ca_bundle: Path | None = None
+    timeout: float = 10.0
+    hsts_min_age_days: int = 180
+    login_attempt_budget: int = 10
+    login_delay: float = 0.5
+    tls_connections_per_host: int = 5
+    max_concurrent_hosts: int = 10
+
+
+class PortsSpec(_Model):
+    expected: list[Port] = Field(default_factory=list)
+    scan: PortScan = "top-1000"
+
+
+class TlsEndpoint(Overrides):
+    port: Port
+    server_name: Host | None = None
+    starttls: StartTls | None = None
+    profile: Profile | None = None  # the per-endpoint spelling of tls_profile
+    https: bool | None = None  # None: HTTPS unless starttls is set (decides the HSTS check)
+
+    @property
+    def label(self) -> str:
+        return str(self.port) if not self.starttls else f"{self.port}/{self.starttls}"
+
+    @property
+    def is_https(self) -> bool:
+        return self.https if self.https is not None else self.starttls is None
+
+
+class HttpEndpoint(_Model):
+    url: Url
+
+
+class Credential(_Model):
+    """An organisation's own credential, referenced by name, never written in the file."""
+
+    username: str
+    password_env: str | None = None
+    password_file: Path | None = None
+
+
+class PasswordPolicyEndpoint(_Model):
+    url: Url
+    kind: Literal["form", "json"] = "form"
+    username_field: str = "username"
+    password_field: str = "password"
+    policy: Literal["nist", "composition"] = "nist"
+    mfa: bool = False
+    success_status: list[int] | None = None
+    failure_text: str | None = None
+
+
+class LoginEndpoint(Overrides):
+    kind: LoginKind
+    url: Url | None = None
+    port: Port | None = None
+    usernames: list[str] | None = None
+    credentials: list[Credential] = Field(default_factory=list)
+    username_field: str | None = None
+    password_field: str | None = None
+    csrf_field: str | None = None
+    failure_text: str | None = None
+    success_text: str | None = None
+    success_status: list[int] | None = None
+    success_redirect: str | None = None
+    success_cookie: str | None = None
+    token_field: str | None = None
+    protected_url: Url | None = None
+    lockout: bool = False
+    lockout_threshold: Annotated[int, Field(ge=1, le=100)] = 5
+    password_policy: PasswordPolicyEndpoint | None = None
+
+    @property
+    def label(self) -> str:
+        where = self.url if self.url else f"port {self.port}"
+        return f"{self.kind} {where}"
+
+
+class Target(Overrides):
+    name: Name
+    host: Host
+    tags: list[str] = Field(default_factory=list)
+    ports: PortsSpec | None = None
+    tls: list[TlsEndpoint] = Field(default_factory=list)
+    http: list[HttpEndpoint] = Field(default_factory=list)
+    logins: list[LoginEndpoint] = Field(default_factory=list)
+
+
+class Waiver(_Model):
+    check: str
+    target: Name
+    reason: Annotated[str, Field(min_length=3)]
+    expires: dt.date
+    owner: str | None = None
+
+
+class Inventory(_Model):
+    version: Literal[1]
+    defaults: Defaults = Field(default_factory=Defaults)
+    targets: Annotated[list[Target], Field(min_length=1)]
+    waivers: list[Waiver] = Field(default_factory=list)
+    path: Path | None = None  # set by load(); not a YAML key
+
+    def target(self, name: str) -> Target:
+        for t in self.targets:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    def settings(self, target: Target, endpoint: Overrides | None = None) -> Settings:
+        """Merge defaults < target < endpoint."""
+        merged: dict[str, Any] = {}
+        layers: list[BaseModel] = [self.defaults, target]
+        if endpoint is not None:
+            layers.append(endpoint)
+        for layer in layers:
+            for key in Settings.model_fields:
+                value = getattr(layer, key, None)
+                if value is not None:
+                    merged[key] = value
+        profile = getattr(endpoint, "profile", None)
+        if profile is not None:
+            merged["tls_profile"] = profile
+        return Settings(**merged)
+
+
+# ------------------------------------------------------------------------------------- loading
+
+
+def load(path: str | Path) -> Inventory:
+    """Read and validate a targets file, or raise InventoryError with every defect named."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InventoryError(
+            shown,
+            [
+                "file not found. Fix: create it (see examples/targets.example.yaml) or pass "
+                "--targets PATH"
+            ],
+        ) from None
+    except OSError as exc:
+        raise InventoryError(shown, [f"cannot read the file: {exc.strerror}"]) from None
+    if size > MAX_FILE_BYTES:
+        raise InventoryError(shown, [f"file is {size} bytes; the limit is {MAX_FILE_BYTES}"])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InventoryError(shown, [f"cannot read the file as UTF-8 text: {exc}"]) from None
+    return loads(text, shown, base_dir=path.parent)
+
+
+def loads(text: str, shown: str = "<string>", base_dir: Path | None = None) -> Inventory:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        line = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
+        raise InventoryError(
+            shown, [f"{line}broken YAML: {exc.problem}. Fix: check indentation and quoting"]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise InventoryError(shown, [f"broken YAML: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise InventoryError(
+            shown,
+            ["expected a mapping with the keys version, defaults, targets, waivers"],
+        )
+    try:
+        inv = Inventory.model_validate(data)
+    except ValidationError as exc:
+        raise InventoryError(shown, [_describe(e, data, node) for e in exc.errors()]) from None
+    except (TypeError, ValueError, RecursionError) as exc:  # pragma: no cover - defensive
+        raise InventoryError(shown, [f"cannot validate the file: {exc}"]) from None
+    problems = _cross_checks(inv, data, node, base_dir)
+    if problems:
+        raise InventoryError(shown, problems)
+    return inv.model_copy(update={"path": Path(shown) if shown != "<string>" else None})
+
+
+def _cross_checks(
+    inv: Inventory, data: dict[str, Any], node: yaml.Node | None, base_dir: Path | None
+) -> list[str]:
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for i, target in enumerate(inv.targets):
+        if target.name in seen:
+            problems.append(
+                _where(("targets", i, "name"), data, node)
+                + f"duplicate target name {target.name!r} (first used by targets[{seen[target.name]}])"
+                ". Fix: give every target a unique name"
+            )
+        else:
+            seen[target.name] = i
+        for j, login in enumerate(target.logins):
+            if login.kind.startswith("http") and login.url is None:
+                problems.append(
+                    _where(("targets", i, "logins", j, "kind"), data, node)
+                    + f"a {login.kind} login needs 'url'. Fix: add url: https://host/path"
+                )
+    ca_paths: list[tuple[tuple[Any, ...], Path]] = []
+    if inv.defaults.ca_bundle:
+        ca_paths.append((("defaults", "ca_bundle"), inv.defaults.ca_bundle))
+    for i, target in enumerate(inv.targets):
+        if target.ca_bundle:
+            ca_paths.append((("targets", i, "ca_bundle"), target.ca_bundle))
+        for j, ep in enumerate(target.tls):
+            if ep.ca_bundle:
+                ca_paths.append((("targets", i, "tls", j, "ca_bundle"), ep.ca_bundle))
+    for loc, ca in ca_paths:
+        resolved = ca if ca.is_absolute() or base_dir is None else base_dir / ca
+        if not resolved.is_file():
+            problems.append(
+                _where(loc, data, node)
+                + f"ca_bundle file {str(ca)!r} does not exist. Fix: point it at a PEM file"
+            )
+    known = catalogue()
+    for k, waiver in enumerate(inv.waivers):
+        if waiver.check not in known:
+            problems.append(
+                _where(("waivers", k, "check"), data, node)
+                + f"unknown check id {waiver.check!r}. Fix: use an id from the catalogue "
+                "(harness checks)"
+            )
+        if waiver.target not in seen:
+            problems.append(
+                _where(("waivers", k, "target"), data, node)
+                + f"waiver names target {waiver.target!r}, which is not declared"
+            )
+    return problems
+
+
+def _describe(err: Any, data: Any, node: yaml.Node | None) -> str:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    msg = str(err["msg"])
+    if kind == "extra_forbidden":
+        key = loc[-1]
+        allowed = _allowed_keys(loc[:-1], data)
+        what = f"unknown key {key!r}"
+        fix = f"Fix: correct or remove it; allowed here: {', '.join(allowed)}" if allowed else ""
+        return f"{_where(loc, data, node)}{what}. {fix}".rstrip()
+    if kind == "missing":
+        return f"{_where(loc, data, node)}required key is missing. Fix: add it"
+    msg = msg.removeprefix("Value error, ").replace("Input should be", "expected")
+    got = err.get("input")
+    shown_got = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    return f"{_where(loc, data, node)}{msg}{shown_got}"
+
+
+def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
+    path = [p for p in loc if isinstance(p, str)]
+    fields_by_path: dict[tuple[str, ...], type[BaseModel]] = {
+        (): Inventory,
+        ("defaults",): Defaults,
+        ("targets",): Target,
+        ("targets", "ports"): PortsSpec,
+        ("targets", "tls"): TlsEndpoint,
+        ("targets", "http"): HttpEndpoint,
+        ("targets", "logins"): LoginEndpoint,
+        ("targets", "logins", "credentials"): Credential,
+        ("targets", "logins", "password_policy"): PasswordPolicyEndpoint,
+        ("waivers",): Waiver,
+    }
+    model = fields_by_path.get(tuple(path), Inventory)
+    return sorted(k for k in model.model_fields if k != "path")
+
+
+def _where(loc: tuple[Any, ...], data: Any, node: yaml.Node | None) -> str:
+    """'line 12: target 'web-01', key tls[0].prot: ' for a pydantic location."""
+    parts: list[str] = []
+    target = ""
+    if len(loc) >= 2 and loc[0] == "targets" and isinstance(loc[1], int):
+        try:
+            name = data["targets"][loc[1]].get("name")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            name = None
+        target = f"target {name!r}" if isinstance(name, str) else f"targets[{loc[1]}]"
+        rest = loc[2:]
+    else:
+        rest = loc
+    for p in rest:
+        if isinstance(p, int):
+            parts.append(f"[{p}]")
+        elif p in ("int", "str", "list[union[int,str]]") or "[" in str(p):
+            continue  # pydantic's union branch tags, not YAML keys
+        else:
+            parts.append(("." if parts else "") + str(p))
+    key = "".join(parts)
+    line = _line_of(loc, node)
+    out = f"line {line}: " if line else ""
+    if target:
+        out += target + (", " if key else ": ")
+    if key:
+        out += f"key {key!r}: "
+    return out
+
+
+def _line_of(loc: tuple[Any, ...], node: yaml.Node | None) -> int | None:
+    line: int | None = None
+    for p in loc:
+        if node is None:
+            break
+        if isinstance(node, yaml.MappingNode) and isinstance(p, str):
+            nxt = None
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == p:
+                    line = k.start_mark.line + 1
+                    nxt = v
+                    break
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(p, int):
+            if 0 <= p < len(node.value):
+                node = node.value[p]
+                line = node.start_mark.line + 1
+            else:
+                node = None
+        # union branch tags leave the node where it is
+    return line
+
+
+def summary(inv: Inventory) -> str:
+    n_tls = sum(len(t.tls) for t in inv.targets)
+    n_ports = sum(1 for t in inv.targets if t.ports)
+    n_http = sum(len(t.http) for t in inv.targets)
+    n_logins = sum(len(t.logins) for t in inv.targets)
+    return (
+        f"{len(inv.targets)} targets, {n_tls} TLS endpoints, {n_ports} port scans, "
+        f"{n_http} HTTP endpoints, {n_logins} login endpoints, {len(inv.waivers)} waivers"
+    )

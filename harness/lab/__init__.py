@@ -1,0 +1,40 @@
+"""The embedded demo lab: real services on loopback with known weaknesses.
+
+`harness lab up|down|status` starts them in one background process (harness.lab.server).
+Every service binds to 127.0.0.11 (strong) or 127.0.0.12 (legacy), never to another address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SECURE_HOST = "127.0.0.11"
+LEGACY_HOST = "127.0.0.12"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    host: str
+    port: int
+    weakness: str
+
+
+SERVICES: tuple[Service, ...] = (
+    Service("secure-https", SECURE_HOST, 8443, "none: TLS 1.2/1.3, ECDHE+AEAD, lab-CA cert, HSTS"),
+    Service(
+        "legacy-https",
+        LEGACY_HOST,
+        8443,
+        "TLS 1.0/1.1, weak suites, self-signed expired RSA-1024 SHA-1 cert, no HSTS",
+    ),
+    Service(
+        "legacy-http",
+        LEGACY_HOST,
+        8080,
+        "Apache/2.2.15 + PHP/5.3.3 banners, basic auth admin/admin on /admin, cleartext login",
+    ),
+    Service("legacy-ssh", LEGACY_HOST, 2222, "OpenSSH_7.4 banner"),
+    Service("legacy-ftp", LEGACY_HOST, 2121, "vsFTPd 2.3.4 banner, anonymous login"),
+    Service("legacy-redis", LEGACY_HOST, 6379, "undeclared Redis-like port"),
+)

@@ -1,0 +1,42 @@
+"""What policy hands to a suite: a Verdict made of Findings, or "not applicable"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness.checks import Severity
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One defect, in plain words. `severity` overrides the check's default when set."""
+
+    text: str
+    severity: Severity | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judgement of one check on one subject.
+
+    `notes` are shown with the result whether it passes or fails (a grade, a days-left count);
+    `title` replaces the Allure title when set (used to show the TLS grade on the dashboard).
+    """
+
+    findings: tuple[Finding, ...] = ()
+    not_applicable: str | None = None
+    notes: tuple[str, ...] = ()
+    title: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, *texts: str, notes: tuple[str, ...] = ()) -> Verdict:
+        return cls(findings=tuple(Finding(t) for t in texts), notes=notes)
+
+    @classmethod
+    def skip(cls, reason: str) -> Verdict:
+        return cls(not_applicable=reason)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings and self.not_applicable is None

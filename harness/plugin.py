@@ -1,0 +1,325 @@
+"""The harness's pytest plugin: options, parametrization by target, probes, verdicts, summary.
+
+Registered through the `pytest11` entry point. It stays dormant until a collected test asks
+for the `subject` fixture, so installing the harness never disturbs other test suites.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import reporting
+from harness.checks import AREAS, Check, get_check
+from harness.errors import CouldNotMeasure, InventoryError, ProbeFailure
+from harness.inventory import Inventory, Waiver, load
+from harness.outcome import Verdict
+from harness.probes import Job
+from harness.runner import ProbeRunner
+from harness.subjects import AREA_PROBES, probe_jobs, subjects
+from harness.summary import Record, RunSummary
+
+PRIMARY_PROBE = {"tls": "tls", "ports": "ports", "banners": "banners", "logins": "logins"}
+TARGETS_HELP = "targets file to probe (default: ./targets.yaml; ini: harness_targets)"
+
+
+@dataclass
+class _State:
+    targets_path: Path
+    inventory: Inventory | None = None
+    error: InventoryError | None = None
+    runner: ProbeRunner | None = None
+    active: bool = False
+
+
+_STATE = pytest.StashKey[_State]()
+_SUMMARY = pytest.StashKey[RunSummary]()
+_JOB = pytest.StashKey[Job]()
+_CHECK = pytest.StashKey[Check]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "security harness")
+    group.addoption("--targets", dest="harness_targets", metavar="PATH", help=TARGETS_HELP)
+    group.addoption(
+        "--summary-json",
+        dest="harness_summary_json",
+        metavar="PATH",
+        help="write the end-of-run summary (counts per target and area) as JSON",
+    )
+    parser.addini("harness_targets", TARGETS_HELP, default="targets.yaml")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for area in AREAS:
+        config.addinivalue_line("markers", f"{area}: the {area} area of the harness")
+    config.addinivalue_line("markers", "check(id): the catalogue check id a suite test asserts")
+    cli = config.getoption("harness_targets")
+    if cli:
+        path = Path(cli)
+    else:
+        ini = Path(str(config.getini("harness_targets")))
+        path = ini if ini.is_absolute() else Path(config.rootpath, ini)
+    config.stash[_STATE] = _State(targets_path=path)
+    config.stash[_SUMMARY] = RunSummary()
+    config.pluginmanager.register(_Recorder(config.stash[_SUMMARY]), "harness-recorder")
+
+
+def _inventory(config: pytest.Config) -> Inventory | None:
+    state = config.stash[_STATE]
+    state.active = True
+    if state.inventory is None and state.error is None:
+        try:
+            state.inventory = load(state.targets_path)
+        except InventoryError as exc:
+            state.error = exc
+    return state.inventory
+
+
+def _check_of(definition: Any) -> Check:
+    marker = definition.get_closest_marker("check")
+    if marker is None or not marker.args:
+        raise pytest.UsageError(f"{definition.nodeid}: a suite test needs @pytest.mark.check(ID)")
+    return get_check(marker.args[0])
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "subject" not in metafunc.fixturenames:
+        return
+    check = _check_of(metafunc.definition)
+    inv = _inventory(metafunc.config)
+    jobs = subjects(inv, check.area) if inv is not None else []
+    metafunc.parametrize("subject", jobs, ids=[j.key for j in jobs])
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = config.stash[_STATE]
+    if state.error is not None:
+        # a usage error ends the run with exit code 4 and one message, before any probe runs
+        raise pytest.UsageError(state.error.render())
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or "subject" not in callspec.params:
+            continue
+        job: Job = callspec.params["subject"]
+        check = _check_of(item)
+        item.stash[_JOB] = job
+        item.stash[_CHECK] = check
+        item.add_marker(check.area)
+        # `-k tls.cert.expiry` or `-k prod` select by check id or tag as well as by name
+        item.extra_keyword_matches.update({check.id, job.target.name, *job.target.tags})
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    state = session.config.stash[_STATE]
+    inv = state.inventory
+    if inv is None:
+        return
+    wanted: dict[str, set[str]] = {}
+    for item in session.items:
+        if _JOB in item.stash:
+            wanted.setdefault(item.stash[_CHECK].area, set()).add(item.stash[_JOB].key)
+    plan: dict[str, dict[str, Job]] = {}
+    for area, keys in wanted.items():
+        for probe in AREA_PROBES[area]:
+            for job in probe_jobs(inv, area, probe, keys):
+                plan.setdefault(probe, {})[job.key] = job
+    state.runner = ProbeRunner(inv, {p: list(jobs.values()) for p, jobs in plan.items()})
+    summary = session.config.stash[_SUMMARY]
+    summary.inventory = inv
+    summary.targets_path = str(state.targets_path)
+    summary.selected = {
+        (i.stash[_JOB].target.name, i.stash[_CHECK].id) for i in session.items if _JOB in i.stash
+    }
+
+
+# ----------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def inventory(request: pytest.FixtureRequest) -> Inventory:
+    inv = request.config.stash[_STATE].inventory
+    assert inv is not None
+    return inv
+
+
+@pytest.fixture(autouse=True)
+def _harness_labels(request: pytest.FixtureRequest) -> None:
+    item = request.node
+    if _JOB in item.stash:
+        reporting.label(item.stash[_CHECK], item.stash[_JOB])
+
+
+@pytest.fixture
+def measurement(request: pytest.FixtureRequest, subject: Job) -> Any:
+    """The probe result for this test's subject; raises CouldNotMeasure (broken) on failure."""
+    config = request.config
+    runner = config.stash[_STATE].runner
+    check = request.node.stash[_CHECK]
+    probe = PRIMARY_PROBE[check.area]
+    assert runner is not None, "the harness plugin planned no probes"
+    result = runner.get(probe, subject.key, wait=lambda: _print_progress(config))
+    _print_progress(config)
+    for probe_name in AREA_PROBES[check.area]:
+        for evidence in runner.take_evidence(probe_name, subject.key):
+            reporting.attach(evidence)
+    if isinstance(result, ProbeFailure):
+        raise CouldNotMeasure(result)
+    return result
+
+
+@pytest.fixture
+def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], None]:
+    """Turn a Verdict into the result status: pass, fail with the fix, or skip with the reason."""
+    item = request.node
+    check: Check = item.stash[_CHECK]
+    inv: Inventory = request.config.stash[_STATE].inventory  # type: ignore[assignment]
+
+    def _judge(verdict: Verdict) -> None:
+        __tracebackhide__ = True
+        if verdict.title:
+            reporting.set_title(verdict.title)
+        for name, value in verdict.labels.items():
+            reporting.extra_label(name, value)
+        if verdict.not_applicable is not None:
+            pytest.skip(f"not applicable: {verdict.not_applicable}")
+        if not verdict.findings:
+            return
+        severity = max(
+            (f.severity or check.severity for f in verdict.findings), key=lambda s: s.rank
+        )
+        reporting.set_severity(severity)
+        message = _message(check, subject, verdict)
+        waiver = _waiver_for(inv, check.id, subject.target.name)
+        if waiver is not None:
+            if waiver.expires >= dt.date.today():
+                item.user_properties.append(("harness_waived", severity.value))
+                owner = f" by {waiver.owner}" if waiver.owner else ""
+                pytest.skip(f"waived until {waiver.expires}{owner}: {waiver.reason}")
+            message += (
+                f" The waiver for this finding expired on {waiver.expires} "
+                f"({waiver.reason}); renew it in targets.yaml or fix the finding."
+            )
+        item.user_properties.append(("harness_finding", severity.value))
+        pytest.fail(message, pytrace=False)
+
+    return _judge
+
+
+def _message(check: Check, job: Job, verdict: Verdict) -> str:
+    texts = [f.text.rstrip(".") for f in verdict.findings]
+    body = "; ".join(texts)
+    notes = " ".join(n.rstrip(".") + "." for n in verdict.notes)
+    return f"{check.title} on {job.where}: {body}. {notes + ' ' if notes else ''}Fix: {check.remediation}"
+
+
+def _waiver_for(inv: Inventory, check_id: str, target: str) -> Waiver | None:
+    for waiver in inv.waivers:
+        if waiver.check == check_id and waiver.target == target:
+            return waiver
+    return None
+
+
+def _print_progress(config: pytest.Config) -> None:
+    runner = config.stash[_STATE].runner
+    if runner is None:
+        return
+    lines = runner.drain_progress()
+    if not lines:
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    # tests run with output captured; suspend capture so progress reaches the terminal
+    ctx = capman.global_and_fixture_disabled() if capman is not None else _nullcontext()
+    with ctx:
+        reporter.ensure_newline()
+        for line in lines:
+            reporter.write_line(f"harness {line}")
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+# ---------------------------------------------------------------------------------- reporting
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if _JOB not in item.stash:
+        return report
+    job, check = item.stash[_JOB], item.stash[_CHECK]
+    reason = ""
+    if call.excinfo is not None and isinstance(call.excinfo.value, CouldNotMeasure):
+        # the reason is the whole story; a Python traceback would only hide it
+        reason = str(call.excinfo.value)
+        report.longrepr = reason
+    props = dict(item.user_properties)
+    report.user_properties.append(
+        (
+            "harness",
+            json.dumps(
+                {
+                    "target": job.target.name,
+                    "key": job.key,
+                    "area": check.area,
+                    "check": check.id,
+                    "severity": props.get("harness_finding")
+                    or props.get("harness_waived")
+                    or check.severity.value,
+                    "finding": "harness_finding" in props,
+                    "waived": "harness_waived" in props,
+                    "reason": reason,
+                }
+            ),
+        )
+    )
+    return report
+
+
+class _Recorder:
+    """Collects results; lives on the controller, so it also sees xdist workers' reports."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        self.summary = summary
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = dict(report.user_properties).get("harness")
+        if data is not None:
+            self.summary.add(Record.from_report(report, json.loads(str(data))))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash[_STATE]
+    summary = config.stash[_SUMMARY]
+    if not state.active or not summary.records:
+        return
+    _print_progress(config)
+    for line in summary.render():
+        terminalreporter.write_line(line)
+    out = config.getoption("harness_summary_json")
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(summary.as_dict(), indent=2))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(_STATE, None)
+    if state is not None and state.runner is not None:
+        state.runner.shutdown()

@@ -1,0 +1,155 @@
+"""Runs every probe kind once per run, concurrently, and hands results to tests.
+
+Probes run in background threads; the pytest main thread waits on one result at a time and
+prints the probes' progress lines while it waits, because only the main thread may write to
+the terminal while pytest captures output.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.errors import FailureKind, ProbeFailure
+from harness.inventory import Inventory
+from harness.probes import Job, load_probe
+
+HEARTBEAT_SECONDS = 10.0  # never leave the terminal silent for longer than this
+
+
+@dataclass
+class Evidence:
+    name: str
+    body: str | bytes
+    mime: str
+
+
+@dataclass
+class _Context:
+    runner: ProbeRunner
+    probe: str
+    inventory: Inventory
+    published: set[str] = field(default_factory=set)
+
+    def publish(self, key: str, result: Any | ProbeFailure) -> None:
+        self.published.add(key)
+        self.runner._set(self.probe, key, result)
+
+    def progress(self, message: str) -> None:
+        self.runner.progress_lines.put(f"[{self.probe}] {message}")
+
+    def result_of(self, probe: str, key: str) -> Any | ProbeFailure:
+        return self.runner._future(probe, key).result()
+
+    def attach(self, key: str, name: str, body: str | bytes, mime: str) -> None:
+        with self.runner._lock:
+            self.runner.evidence.setdefault((self.probe, key), []).append(
+                Evidence(name, body, mime)
+            )
+
+
+class ProbeRunner:
+    def __init__(self, inventory: Inventory, plan: dict[str, list[Job]]) -> None:
+        self.inventory = inventory
+        self.plan = {p: jobs for p, jobs in plan.items() if jobs}
+        self.progress_lines: queue.Queue[str] = queue.Queue()
+        self.evidence: dict[tuple[str, str], list[Evidence]] = {}
+        self.scans: Counter[tuple[str, str]] = Counter()  # (probe, key) -> times probed
+        self._futures: dict[tuple[str, str], Future[Any]] = {}
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._started_at = 0.0
+
+    def start(self) -> None:
+        """Start every planned probe kind at once, so they overlap."""
+        if self._pool is not None:
+            return
+        self._started_at = time.monotonic()
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, len(self.plan)), thread_name_prefix="probe"
+        )
+        for probe, jobs in self.plan.items():
+            for job in jobs:
+                self._future(probe, job.key)
+            self._pool.submit(self._run, probe, jobs)
+
+    def get(
+        self, probe: str, key: str, wait: Callable[[], None] | None = None
+    ) -> Any | ProbeFailure:
+        """The result for one job; `wait` is called while blocking (to print progress)."""
+        if not any(j.key == key for j in self.plan.get(probe, ())):
+            return ProbeFailure(FailureKind.ERROR, key, f"no {probe} probe was planned for {key}")
+        self.start()
+        fut = self._future(probe, key)
+        last_line = time.monotonic()
+        while True:
+            try:
+                return fut.result(timeout=0.25)
+            except TimeoutError:
+                pass
+            if not self.progress_lines.empty():
+                last_line = time.monotonic()
+            elif time.monotonic() - last_line > HEARTBEAT_SECONDS:
+                elapsed = time.monotonic() - self._started_at
+                self.progress_lines.put(
+                    f"[{probe}] still working on {key} ({elapsed:.0f} s elapsed)"
+                )
+                last_line = time.monotonic()
+            if wait is not None:
+                wait()
+
+    def take_evidence(self, probe: str, key: str) -> list[Evidence]:
+        """Evidence for one subject, handed out once so each endpoint is attached once."""
+        with self._lock:
+            return self.evidence.pop((probe, key), [])
+
+    def drain_progress(self) -> list[str]:
+        lines: list[str] = []
+        while True:
+            try:
+                lines.append(self.progress_lines.get_nowait())
+            except queue.Empty:
+                return lines
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- internals
+    def _future(self, probe: str, key: str) -> Future[Any]:
+        with self._lock:
+            fut = self._futures.get((probe, key))
+            if fut is None:
+                fut = self._futures[(probe, key)] = Future()
+            return fut
+
+    def _set(self, probe: str, key: str, result: Any) -> None:
+        fut = self._future(probe, key)
+        if not fut.done():
+            self.scans[(probe, key)] += 1
+            fut.set_result(result)
+
+    def _run(self, probe: str, jobs: list[Job]) -> None:
+        ctx = _Context(self, probe, self.inventory)
+        try:
+            impl = load_probe(probe)
+            impl.run(jobs, ctx)
+            missing_reason = f"the {probe} probe returned no result for this subject"
+            kind = FailureKind.ERROR
+        except ImportError as exc:
+            missing_reason, kind = f"the {probe} probe cannot load: {exc}", FailureKind.TOOL_MISSING
+        except Exception as exc:
+            # fail closed: a crashed probe leaves every unanswered job broken, never passed
+            missing_reason, kind = (
+                f"the {probe} probe crashed: {type(exc).__name__}: {exc}",
+                FailureKind.ERROR,
+            )
+        for job in jobs:
+            if job.key not in ctx.published:
+                self._set(probe, job.key, ProbeFailure(kind, job.where, missing_reason))

@@ -1,0 +1,54 @@
+"""What each area tests: the subjects (targets or endpoints) and the probes they need."""
+
+from __future__ import annotations
+
+from harness.inventory import Inventory
+from harness.probes import Job
+
+# banners read nmap's -sV output as well as their own grabs
+AREA_PROBES: dict[str, tuple[str, ...]] = {
+    "tls": ("tls",),
+    "ports": ("ports",),
+    "banners": ("ports", "banners"),
+    "logins": ("logins",),
+}
+
+
+def subjects(inv: Inventory, area: str) -> list[Job]:
+    """Every subject of an area, in file order. Keys double as pytest ids."""
+    jobs: list[Job] = []
+    for t in inv.targets:
+        if area == "tls":
+            for ep in t.tls:
+                jobs.append(Job(f"{t.name}:{ep.label}", t, ep, inv.settings(t, ep)))
+        elif area == "ports" and t.ports is not None:
+            jobs.append(Job(t.name, t, None, inv.settings(t)))
+        elif area == "banners" and (t.ports is not None or t.http):
+            jobs.append(Job(t.name, t, None, inv.settings(t)))
+        elif area == "logins":
+            seen: dict[str, int] = {}
+            for login in t.logins:
+                port = login.port or _url_port(login.url)
+                key = f"{t.name}:{login.kind}:{port}"
+                seen[key] = seen.get(key, 0) + 1
+                if seen[key] > 1:
+                    key = f"{key}#{seen[key]}"
+                jobs.append(Job(key, t, login, inv.settings(t, login)))
+    return jobs
+
+
+def probe_jobs(inv: Inventory, area: str, probe: str, subject_keys: set[str]) -> list[Job]:
+    """The jobs `probe` must run so that the selected subjects of `area` can be judged."""
+    chosen = [j for j in subjects(inv, area) if j.key in subject_keys]
+    if area == "banners" and probe == "ports":
+        return [j for j in chosen if j.target.ports is not None]
+    return chosen
+
+
+def _url_port(url: str | None) -> int:
+    from urllib.parse import urlsplit
+
+    if not url:
+        return 0
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)

@@ -1,0 +1,157 @@
+"""The end-of-run table: targets against areas, findings by severity, what could not be measured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from harness.checks import AREAS, Severity
+from harness.inventory import Inventory
+
+_WORSE = {"passed": 0, "skipped": 1, "waived": 1, "failed": 2, "broken": 3}
+_LETTER = {"critical": "C", "high": "H", "medium": "M", "low": "L", "info": "I"}
+
+
+@dataclass(frozen=True)
+class Record:
+    nodeid: str
+    target: str
+    key: str
+    area: str
+    check: str
+    severity: str
+    status: str  # passed | failed | broken | skipped | waived
+    reason: str = ""
+
+    @classmethod
+    def from_report(cls, report: pytest.TestReport, data: dict[str, Any]) -> Record | None:
+        status: str | None = None
+        if report.when == "call":
+            if report.passed:
+                status = "passed"
+            elif report.failed:
+                status = "failed" if data["finding"] else "broken"
+            else:
+                status = "waived" if data["waived"] else "skipped"
+        elif report.failed:
+            status = "broken"
+        elif report.skipped:
+            status = "skipped"
+        if status is None:
+            return None
+        reason = data.get("reason") or ""
+        if status in ("broken", "skipped") and not reason:
+            reason = _short(report.longreprtext)
+        return cls(
+            nodeid=report.nodeid,
+            target=data["target"],
+            key=data["key"],
+            area=data["area"],
+            check=data["check"],
+            severity=data["severity"],
+            status=status,
+            reason=reason,
+        )
+
+
+def _short(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+@dataclass
+class RunSummary:
+    inventory: Inventory | None = None
+    targets_path: str = ""
+    selected: set[tuple[str, str]] = field(default_factory=set)
+    by_node: dict[str, Record] = field(default_factory=dict)
+
+    @property
+    def records(self) -> list[Record]:
+        return list(self.by_node.values())
+
+    def add(self, record: Record | None) -> None:
+        if record is None:
+            return
+        old = self.by_node.get(record.nodeid)
+        if old is None or _WORSE[record.status] >= _WORSE[old.status]:
+            self.by_node[record.nodeid] = record
+
+    def broken(self) -> list[Record]:
+        return [r for r in self.records if r.status == "broken"]
+
+    def findings(self) -> list[Record]:
+        return [r for r in self.records if r.status == "failed"]
+
+    def render(self) -> list[str]:
+        records = self.records
+        targets = sorted({r.target for r in records})
+        width = max([len(t) for t in targets] + [6]) + 2
+        head = f"{'target':<{width}}" + "".join(f"{a:<16}" for a in AREAS)
+        lines = ["", f"harness summary ({self.targets_path}): {len(records)} results", head]
+        for target in targets:
+            row = f"{target:<{width}}"
+            for area in AREAS:
+                row += f"{self._cell([r for r in records if r.target == target and r.area == area]):<16}"
+            lines.append(row.rstrip())
+        lines.append(
+            "cells: findings by severity (C critical, H high, M medium, L low, I info), "
+            "'n?' could not measure, 'ok N' passed"
+        )
+        counts = {s.value: 0 for s in Severity}
+        for r in self.findings():
+            counts[r.severity] += 1
+        waived = sum(1 for r in records if r.status == "waived")
+        broken = self.broken()
+        lines.append(
+            "findings: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+            if any(counts.values())
+            else "findings: none"
+        )
+        lines[-1] += f"; waived: {waived}; could not measure: {len(broken)}"
+        for r in broken:
+            lines.append(f"  could not measure {r.key} [{r.check}]: {r.reason}")
+        lines.extend(self.waiver_warnings())
+        return lines
+
+    def waiver_warnings(self) -> list[str]:
+        if self.inventory is None:
+            return []
+        out = []
+        for w in self.inventory.waivers:
+            if (w.target, w.check) in self.selected and not any(
+                r.target == w.target and r.check == w.check and r.status in ("waived", "failed")
+                for r in self.records
+            ):
+                out.append(
+                    f"warning: waiver for {w.check} on {w.target} matched no finding; remove it"
+                )
+            elif not any(t == w.target and c == w.check for t, c in self.selected):
+                pass  # not selected in this run (-k/-m); says nothing about the waiver
+        return out
+
+    @staticmethod
+    def _cell(records: list[Record]) -> str:
+        if not records:
+            return "-"
+        parts = []
+        for sev, letter in _LETTER.items():
+            n = sum(1 for r in records if r.status == "failed" and r.severity == sev)
+            if n:
+                parts.append(f"{n}{letter}")
+        broken = sum(1 for r in records if r.status == "broken")
+        if broken:
+            parts.append(f"{broken}?")
+        if not parts:
+            return f"ok {sum(1 for r in records if r.status == 'passed')}"
+        return " ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "targets_file": self.targets_path,
+            "results": [r.__dict__ for r in self.records],
+            "findings": len(self.findings()),
+            "could_not_measure": len(self.broken()),
+        }
