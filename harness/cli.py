@@ -67,7 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name, target, text in (
         ("report", "harness.report:main", "generate the Allure HTML report, keeping history"),
         ("sarif", "harness.sarif:main", "export findings from allure-results as SARIF"),
-        ("catalogue", "harness.policy.versions:catalogue_main", "show or refresh the version catalogue"),
+        (
+            "catalogue",
+            "harness.policy.versions:catalogue_main",
+            "show or refresh the version catalogue",
+        ),
     ):
         p = sub.add_parser(name, help=text, add_help=False)
         p.add_argument("rest", nargs=argparse.REMAINDER)

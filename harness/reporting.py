@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import allure
+import allure_commons
 
 from harness.checks import Check, Severity
 from harness.probes import Job
@@ -26,7 +29,7 @@ def label(check: Check, job: Job) -> None:
     allure.dynamic.suite(job.key)
     allure.dynamic.label("target", job.target.name)
     allure.dynamic.label("check", check.id)
-    allure.dynamic.label("host", job.target.host)
+    allure.dynamic.label("address", job.target.host)
     set_severity(check.severity)
     if job.target.tags:
         allure.dynamic.tag(*job.target.tags)
@@ -40,8 +43,21 @@ def label(check: Check, job: Job) -> None:
 
 
 def set_severity(severity: Severity) -> None:
+    """Set (or replace, when a finding escalates it) the result's severity."""
+    result = _current_result()
+    if result is not None:
+        result.labels = [lb for lb in result.labels if lb.name not in ("severity", "risk")]
     allure.dynamic.severity(ALLURE_SEVERITY[severity])
     allure.dynamic.label("risk", severity.value)
+
+
+def _current_result() -> Any:
+    # allure's dynamic API only appends labels; replacing one needs the live test result
+    for plugin in allure_commons.plugin_manager.get_plugins():
+        logger = getattr(plugin, "allure_logger", None)
+        if logger is not None:
+            return logger.get_test(None)
+    return None
 
 
 def set_title(title: str) -> None:

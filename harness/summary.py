@@ -98,7 +98,7 @@ class RunSummary:
             lines.append(row.rstrip())
         lines.append(
             "cells: findings by severity (C critical, H high, M medium, L low, I info), "
-            "'n?' could not measure, 'ok N' passed"
+            "'n?' could not measure, 'nw' waived, 'ok N' passed"
         )
         counts = {s.value: 0 for s in Severity}
         for r in self.findings():
@@ -144,6 +144,9 @@ class RunSummary:
         broken = sum(1 for r in records if r.status == "broken")
         if broken:
             parts.append(f"{broken}?")
+        waived = sum(1 for r in records if r.status == "waived")
+        if waived:
+            parts.append(f"{waived}w")
         if not parts:
             return f"ok {sum(1 for r in records if r.status == 'passed')}"
         return " ".join(parts)

@@ -30,7 +30,9 @@ class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
 
-def tcp_service(host: str, port: int, greeting: bytes = b"", reply: bytes = b"") -> socketserver.BaseServer:
+def tcp_service(
+    host: str, port: int, greeting: bytes = b"", reply: bytes = b""
+) -> socketserver.BaseServer:
     handler = type("Handler", (_Greeter,), {"greeting": greeting, "reply": reply})
     server = _Server((host, port), handler)
     threading.Thread(target=server.serve_forever, daemon=True, name=f"lab-tcp-{port}").start()

@@ -8,7 +8,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from harness.lab import LEGACY_HOST, SECURE_HOST
+from harness.lab import SECURE_HOST
 from harness.lab.pki import make_ca, make_leaf
 
 

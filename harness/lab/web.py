@@ -52,15 +52,23 @@ class LabHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode(errors="replace")
         if self.path.startswith("/login"):
             fields = dict(p.split("=", 1) for p in body.split("&") if "=" in p)
-            if self.profile == "legacy" and fields.get("username") == "admin" and fields.get("password") == "admin":
+            if (
+                self.profile == "legacy"
+                and fields.get("username") == "admin"
+                and fields.get("password") == "admin"
+            ):
                 self._send(302, "", {"Location": "/admin", "Set-Cookie": "session=lab; HttpOnly"})
             else:
-                self._send(200, _LOGIN_FORM.replace("<form", "<p>Invalid username or password</p><form"))
+                self._send(
+                    200, _LOGIN_FORM.replace("<form", "<p>Invalid username or password</p><form")
+                )
         else:
             self._send(405, "method not allowed")
 
     def _basic_auth(self) -> None:
-        expected = ("admin", "admin") if self.profile == "legacy" else ("admin", self.basic_password)
+        expected = (
+            ("admin", "admin") if self.profile == "legacy" else ("admin", self.basic_password)
+        )
         header = self.headers.get("Authorization", "")
         if header.startswith("Basic "):
             try:
@@ -83,11 +91,15 @@ def handler_for(profile: str) -> type[LabHandler]:
     return type(f"{profile.title()}Handler", (LabHandler,), {"profile": profile})
 
 
-def serve(host: str, port: int, profile: str, tls: ssl.SSLContext | None = None) -> ThreadingHTTPServer:
+def serve(
+    host: str, port: int, profile: str, tls: ssl.SSLContext | None = None
+) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer((host, port), handler_for(profile))
     server.daemon_threads = True
     if tls is not None:
         # handshake per connection in the handler thread, so one stalled client cannot block others
-        server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        server.socket = tls.wrap_socket(
+            server.socket, server_side=True, do_handshake_on_connect=False
+        )
     threading.Thread(target=server.serve_forever, daemon=True, name=f"lab-{profile}-{port}").start()
     return server
