@@ -26,7 +26,7 @@ def make_certs(lab_dir: Path) -> dict[str, Path]:
         lab_dir / "legacy.pem",
         ["legacy.lab.test"],
         issuer=None,
-        key=rsa.generate_private_key(public_exponent=65537, key_size=1024),
+        key=rsa.generate_private_key(public_exponent=65537, key_size=1024),  # noqa: S505
         days_valid=(-400, -30),
         digest=hashes.SHA1(),  # noqa: S303 - a deliberate weakness of the demo lab
     )
