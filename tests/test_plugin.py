@@ -1,0 +1,244 @@
+"""The pytest plugin, driven through pytester: ids, selection, statuses, waivers, summary, exit codes.
+
+The probe here is a small counting probe registered for the test: what is under test is the
+plugin's plumbing (planning, probe-once, statuses), not a network tool.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+TARGETS = """\
+version: 1
+targets:
+  - name: web-01
+    host: 127.0.0.1
+    tags: [prod]
+    ports: {expected: [80], scan: "80,443"}
+  - name: db-01
+    host: 127.0.0.2
+    ports: {expected: [5432], scan: "5432"}
+  - name: down-01
+    host: 127.0.0.3
+    ports: {expected: [], scan: "22"}
+waivers:
+  - check: ports.risky_service
+    target: db-01
+    reason: legacy database, migration planned
+    owner: dba-team
+    expires: 2999-01-01
+  - check: ports.unexpected
+    target: down-01
+    reason: expired waiver
+    expires: 2001-01-01
+"""
+
+PROBE = """
+import json, os
+from harness.errors import FailureKind, ProbeFailure
+
+OPEN = {"web-01": [80, 8080], "db-01": [5432]}
+
+class CountingProbe:
+    name = "ports"
+    def run(self, jobs, ctx):
+        with open(os.environ["PROBE_LOG"], "a") as log:
+            for job in jobs:
+                log.write(job.key + "\\n")
+        for job in jobs:
+            ctx.progress(f"scanning {job.key}")
+            if job.key == "down-01":
+                ctx.publish(job.key, ProbeFailure(FailureKind.TIMEOUT, job.where, "host timed out after 5 s"))
+            else:
+                ctx.attach(job.key, "scan.json", json.dumps(OPEN[job.key]), "application/json")
+                ctx.publish(job.key, OPEN[job.key])
+"""
+
+CONFTEST = """
+import harness.probes
+harness.probes._REGISTRY["ports"] = "countingprobe:CountingProbe"
+"""
+
+SUITE = """
+import pytest
+from harness import Finding, Severity, Verdict
+
+pytestmark = pytest.mark.ports
+
+@pytest.mark.check("ports.unexpected")
+def test_ports_unexpected(subject, measurement, judge):
+    extra = [p for p in measurement if p not in subject.target.ports.expected]
+    judge(Verdict.of(*[f"port {p} is open and not declared" for p in extra]))
+
+@pytest.mark.check("ports.risky_service")
+def test_ports_risky_service(subject, measurement, judge):
+    risky = [p for p in measurement if p == 5432]
+    judge(Verdict(findings=tuple(Finding(f"PostgreSQL answers on {p}", Severity.CRITICAL) for p in risky)))
+"""
+
+
+@pytest.fixture
+def lab(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    pytester.makefile(".yaml", targets=TARGETS)
+    pytester.makepyfile(countingprobe=PROBE, conftest=CONFTEST, test_suite=SUITE)
+    monkeypatch.setenv("PROBE_LOG", str(pytester.path / "probe.log"))
+    return pytester
+
+
+def _probed(pytester: pytest.Pytester) -> list[str]:
+    log = pytester.path / "probe.log"
+    return log.read_text().split() if log.exists() else []
+
+
+def test_one_test_per_target_with_the_name_in_the_id(lab: pytest.Pytester) -> None:
+    result = lab.runpytest("--collect-only", "-q")
+    out = result.stdout.str()
+    for name in ("web-01", "db-01", "down-01"):
+        assert f"test_ports_unexpected[{name}]" in out
+    assert _probed(lab) == []  # collecting never probes
+
+
+def test_statuses_summary_and_exit_code(lab: pytest.Pytester) -> None:
+    result = lab.runpytest("-p", "no:cacheprovider", "--summary-json", "summary.json")
+    # web-01: finding; db-01: finding waived; down-01: broken twice (never passed)
+    result.assert_outcomes(passed=2, failed=1, skipped=1, errors=2)
+    assert result.ret == 1
+    out = result.stdout.str()
+    assert "Unexpected open port on web-01 (127.0.0.1): port 8080 is open and not declared." in out
+    assert "Fix: Close the port or firewall it" in out
+    assert "could not measure down-01 (127.0.0.3) (timeout): host timed out after 5 s" in out
+    assert "Traceback" not in out
+    assert "harness [ports] scanning web-01" in out  # progress reached the terminal
+    assert "harness summary" in out
+    summary = json.loads((lab.path / "summary.json").read_text())
+    assert summary["could_not_measure"] == 2
+    assert summary["findings"] == 1
+    statuses = {(r["target"], r["check"]): r["status"] for r in summary["results"]}
+    assert statuses[("db-01", "ports.risky_service")] == "waived"
+    assert statuses[("down-01", "ports.unexpected")] == "broken"
+
+
+def test_each_host_is_probed_once_however_many_tests_read_it(lab: pytest.Pytester) -> None:
+    lab.runpytest("-p", "no:cacheprovider")
+    assert sorted(_probed(lab)) == ["db-01", "down-01", "web-01"]
+
+
+def test_k_selects_one_host_and_only_that_host_is_probed(lab: pytest.Pytester) -> None:
+    result = lab.runpytest("-p", "no:cacheprovider", "-k", "web-01")
+    result.assert_outcomes(passed=1, failed=1)
+    assert _probed(lab) == ["web-01"]
+
+
+def test_k_selects_by_check_id_and_m_by_area(lab: pytest.Pytester) -> None:
+    result = lab.runpytest("-p", "no:cacheprovider", "-k", "ports.risky_service and db-01")
+    result.assert_outcomes(skipped=1)
+    result = lab.runpytest("-p", "no:cacheprovider", "-m", "tls")
+    result.assert_outcomes()
+    assert result.ret == 5  # nothing selected is not a pass
+
+
+def test_waivers_active_and_expired(lab: pytest.Pytester) -> None:
+    result = lab.runpytest("-p", "no:cacheprovider", "-rs", "-k", "db-01")
+    result.stdout.fnmatch_lines(
+        ["*waived until 2999-01-01 by dba-team: legacy database, migration planned*"]
+    )
+    # the expired waiver cannot hide anything: down-01 is broken, and an expired waiver on a
+    # finding turns back into a failure (checked on web-01 below)
+    lab.makefile(".yaml", targets=TARGETS.replace("target: down-01", "target: web-01"))
+    result = lab.runpytest("-p", "no:cacheprovider", "-k", "web-01 and unexpected")
+    result.assert_outcomes(failed=1)
+    assert "waiver for this finding expired on 2001-01-01" in result.stdout.str()
+
+
+def test_allure_labels_on_every_result(lab: pytest.Pytester) -> None:
+    lab.runpytest("-p", "no:cacheprovider", "--alluredir", "results")
+    results = [json.loads(p.read_text()) for p in (lab.path / "results").glob("*-result.json")]
+    assert len(results) == 6
+    for res in results:
+        labels = {lb["name"]: lb["value"] for lb in res["labels"]}
+        assert labels["target"] in {"web-01", "db-01", "down-01"}
+        assert labels["check"] in {"ports.unexpected", "ports.risky_service"}
+        assert labels["epic"] == "ports"
+        assert "severity" in labels
+    by_name = {r["name"]: r for r in results}
+    assert by_name["test_ports_unexpected[down-01]"]["status"] == "broken"
+    assert by_name["test_ports_unexpected[web-01]"]["status"] == "failed"
+    risky = by_name["test_ports_risky_service[web-01]"]
+    assert risky["status"] == "passed"
+    sev = [
+        lb["value"]
+        for lb in by_name["test_ports_risky_service[db-01]"]["labels"]
+        if lb["name"] == "severity"
+    ]
+    assert sev == ["blocker"]  # the finding's own severity replaced the default, once
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda t: t.replace("    tags: [prod]", "    tagz: [prod]"), "unknown key 'tagz'"),
+        (
+            lambda t: t.replace("host: 127.0.0.2", "host: '-iL /etc/passwd'"),
+            "must not start with '-'",
+        ),
+        (lambda t: t.replace("name: db-01", "name: web-01"), "duplicate target name 'web-01'"),
+        (lambda t: t.replace("    host: 127.0.0.2\n", ""), "required key is missing"),
+        (lambda t: t.replace('scan: "5432"', "scan: 5432x"), "expected 'top-N', 'all'"),
+        (lambda t: "version: 1\ntargets: [\n", "broken YAML"),
+    ],
+)
+def test_bad_targets_file_is_a_usage_error(lab: pytest.Pytester, edit, expected: str) -> None:  # type: ignore[no-untyped-def]
+    lab.makefile(".yaml", targets=edit(TARGETS))
+    result = lab.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == 4
+    assert expected in result.stderr.str()
+    assert "targets.yaml" in result.stderr.str()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert _probed(lab) == []
+
+
+def test_missing_targets_file_via_option(lab: pytest.Pytester) -> None:
+    result = lab.runpytest_subprocess("-p", "no:cacheprovider", "--targets", "missing.yaml")
+    assert result.ret == 4
+    assert "missing.yaml: invalid targets file: file not found" in result.stderr.str()
+
+
+def test_plugin_is_dormant_for_other_test_suites(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_other="def test_ok():\n    assert True\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")  # no targets.yaml here at all
+    result.assert_outcomes(passed=1)
+
+
+def test_ini_key_sets_the_targets_file(lab: pytest.Pytester) -> None:
+    (lab.path / "inv").mkdir()
+    (lab.path / "targets.yaml").rename(lab.path / "inv" / "hosts.yaml")
+    lab.makeini("[pytest]\nharness_targets = inv/hosts.yaml\n")
+    result = lab.runpytest("-p", "no:cacheprovider", "-k", "web-01")
+    result.assert_outcomes(passed=1, failed=1)
+
+
+def test_harness_validate_cli(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    good = tmp_path / "t.yaml"
+    good.write_text(TARGETS)
+    out = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "validate", str(good)], capture_output=True, text=True
+    )
+    assert out.returncode == 0
+    assert out.stdout.startswith("OK ")
+    assert "3 targets" in out.stdout
+    good.write_text(textwrap.dedent(TARGETS).replace("tags:", "tagz:"))
+    out = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "validate", str(good)], capture_output=True, text=True
+    )
+    assert out.returncode == 4
+    assert "unknown key 'tagz'" in out.stderr
+    assert "Traceback" not in out.stderr
