@@ -9,14 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness import reporting
-from harness.checks import AREAS, Check, get_check
+from harness import allure_files, known, reporting
+from harness.checks import AREAS, Check, Severity, get_check
 from harness.errors import CouldNotMeasure, InventoryError, ProbeFailure
 from harness.inventory import Inventory, Waiver, load
 from harness.outcome import Verdict
@@ -32,6 +32,9 @@ TARGETS_HELP = "targets file to probe (default: ./targets.yaml; ini: harness_tar
 @dataclass
 class _State:
     targets_path: Path
+    known_path: Path | None = None
+    known: set[str] | None = None
+    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     inventory: Inventory | None = None
     error: InventoryError | None = None
     runner: ProbeRunner | None = None
@@ -53,7 +56,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write the end-of-run summary (counts per target and area) as JSON",
     )
+    group.addoption(
+        "--fail-on",
+        dest="harness_fail_on",
+        metavar="SEVERITY",
+        choices=[s.value for s in Severity],
+        help="exit non-zero only for findings at this severity or higher (critical, high, medium,"
+        " low, info; default: info, every finding). Could-not-measure always fails the run.",
+    )
+    group.addoption(
+        "--known-findings",
+        dest="harness_known_findings",
+        metavar="PATH",
+        help="findings file of the previous run: marks each finding new or known, then updates it",
+    )
     parser.addini("harness_targets", TARGETS_HELP, default="targets.yaml")
+    parser.addini("harness_known_findings", "default for --known-findings", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,7 +84,12 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         ini = Path(str(config.getini("harness_targets")))
         path = ini if ini.is_absolute() else Path(config.rootpath, ini)
-    config.stash[_STATE] = _State(targets_path=path)
+    known_opt = config.getoption("harness_known_findings") or config.getini(
+        "harness_known_findings"
+    )
+    state = _State(targets_path=path, known_path=Path(str(known_opt)) if known_opt else None)
+    state.known = known.load(state.known_path)
+    config.stash[_STATE] = state
     config.stash[_SUMMARY] = RunSummary()
     config.pluginmanager.register(_Recorder(config.stash[_SUMMARY]), "harness-recorder")
 
@@ -208,6 +231,13 @@ def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], N
                 f"({waiver.reason}); renew it in targets.yaml or fix the finding."
             )
         item.user_properties.append(("harness_finding", severity.value))
+        previous = request.config.stash[_STATE].known
+        if previous is not None:
+            is_new = known.finding_id(check.id, subject.key) not in previous
+            reporting.extra_label("finding", "new" if is_new else "known")
+            item.user_properties.append(("harness_new", is_new))
+            if is_new:
+                message = "[new since the previous run] " + message
         pytest.fail(message, pytrace=False)
 
     return _judge
@@ -285,6 +315,7 @@ def pytest_runtest_makereport(
                     or check.severity.value,
                     "finding": "harness_finding" in props,
                     "waived": "harness_waived" in props,
+                    "new": props.get("harness_new"),
                     "reason": reason,
                 }
             ),
@@ -319,7 +350,43 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         Path(out).write_text(json.dumps(summary.as_dict(), indent=2))
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    state = session.config.stash.get(_STATE, None)
-    if state is not None and state.runner is not None:
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    state = config.stash.get(_STATE, None)
+    if state is None:
+        return
+    if state.runner is not None:
         state.runner.shutdown()
+    if hasattr(config, "workerinput"):
+        return  # xdist workers: the controller writes the run's files and applies the gate
+    summary = config.stash[_SUMMARY]
+    if not summary.records:
+        return
+    alluredir = getattr(config.option, "allure_report_dir", None)
+    if alluredir:
+        allure_files.write(Path(alluredir), state.targets_path, state.started)
+    if state.known_path is not None:
+        examined = {known.finding_id(r.check, r.key) for r in summary.records}
+        failing = {known.finding_id(r.check, r.key) for r in summary.findings()}
+        known.save(state.known_path, known.update(state.known, examined, failing))
+    session.exitstatus = _gate(config, summary, int(session.exitstatus))
+
+
+def _gate(config: pytest.Config, summary: RunSummary, status: int) -> int:
+    """--fail-on: findings below the threshold do not fail the run; nothing else changes."""
+    threshold = config.getoption("harness_fail_on")
+    if summary.broken():
+        return status or 1  # could not measure is never a pass
+    if not threshold or status != 1:
+        return status
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    stats = reporter.stats if reporter is not None else {}
+    failures = len(stats.get("failed", [])) + len(stats.get("error", []))
+    findings = summary.findings()
+    if failures != len(findings):
+        return status  # something other than a finding failed: keep the failure
+    rank = Severity(threshold).rank
+    if any(Severity(r.severity).rank >= rank for r in findings):
+        return 1
+    return 0

@@ -24,6 +24,7 @@ class Record:
     severity: str
     status: str  # passed | failed | broken | skipped | waived
     reason: str = ""
+    new: bool | None = None  # None: no previous run to compare with
 
     @classmethod
     def from_report(cls, report: pytest.TestReport, data: dict[str, Any]) -> Record | None:
@@ -53,6 +54,7 @@ class Record:
             severity=data["severity"],
             status=status,
             reason=reason,
+            new=data.get("new") if status == "failed" else None,
         )
 
 
@@ -113,6 +115,10 @@ class RunSummary:
         lines[-1] += f"; waived: {waived}; could not measure: {len(broken)}"
         for r in broken:
             lines.append(f"  could not measure {r.key} [{r.check}]: {r.reason}")
+        new = [r for r in self.findings() if r.new]
+        if any(r.new is not None for r in self.findings()):
+            lines.append(f"new since the previous run: {len(new)}")
+            lines.extend(f"  new: {r.check} on {r.key} ({r.severity})" for r in new)
         lines.extend(self.waiver_warnings())
         return lines
 
@@ -157,4 +163,5 @@ class RunSummary:
             "results": [r.__dict__ for r in self.records],
             "findings": len(self.findings()),
             "could_not_measure": len(self.broken()),
+            "new_findings": [f"{r.check}@{r.key}" for r in self.findings() if r.new],
         }

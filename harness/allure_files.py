@@ -1,0 +1,135 @@
+"""Files Allure reads from the results folder that allure-pytest has no API for:
+environment.properties, executor.json (under CI) and categories.json."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import FailureKind
+
+# First match wins in Allure 3, so the specific "could not measure" reasons come first.
+CATEGORIES: list[dict[str, Any]] = [
+    *(
+        {
+            "name": f"Could not measure: {kind.value}",
+            "matchedStatuses": ["broken"],
+            "messageRegex": rf"(?s).*could not measure .*\({kind.value}\).*",
+        }
+        for kind in FailureKind
+    ),
+    {"name": "Could not measure: other", "matchedStatuses": ["broken"]},
+    {"name": "Security findings", "matchedStatuses": ["failed"]},
+    {"name": "Waived", "matchedStatuses": ["skipped"], "messageRegex": r"(?s).*waived until.*"},
+]
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def nmap_version() -> str:
+    exe = shutil.which("nmap")
+    if exe is None:
+        return "not installed"
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    first = out.splitlines()[0] if out else ""
+    return first.removeprefix("Nmap version ").split(" ")[0] or "unknown"
+
+
+def catalogue_date() -> str:
+    """The version catalogue's snapshot date, so the report says how fresh "outdated" is."""
+    try:
+        text = resources.files("harness.data").joinpath("software_catalogue.yaml").read_text()
+    except (FileNotFoundError, OSError):
+        return "none"
+    data = yaml.safe_load(text) or {}
+    for key in ("snapshot_date", "date", "updated"):
+        if key in data:
+            return str(data[key])
+    return "unknown"
+
+
+def environment(targets_path: Path, started: dt.datetime) -> dict[str, str]:
+    try:
+        digest = hashlib.sha256(targets_path.read_bytes()).hexdigest()[:16]
+    except OSError:
+        digest = "unreadable"
+    return {
+        "harness": _version("harness"),
+        "sslyze": _version("sslyze"),
+        "python-nmap": _version("python-nmap"),
+        "nmap": nmap_version(),
+        "python": platform.python_version(),
+        "targets.file": str(targets_path),
+        "targets.sha256": digest,
+        "run.started": started.isoformat(timespec="seconds"),
+        "version.catalogue.date": catalogue_date(),
+    }
+
+
+def executor() -> dict[str, Any] | None:
+    """Who ran this: GitHub Actions, GitLab CI or a generic CI, from their usual variables."""
+    env = os.environ
+    if env.get("GITHUB_ACTIONS") == "true":
+        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+        url = f"{server}/{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{env.get('GITHUB_RUN_ID', '')}"
+        return {
+            "name": "GitHub Actions",
+            "type": "github",
+            "buildName": f"{env.get('GITHUB_WORKFLOW', 'workflow')} #{env.get('GITHUB_RUN_NUMBER', '')}",
+            "buildOrder": int(env.get("GITHUB_RUN_NUMBER", "0") or 0),
+            "buildUrl": url,
+            "reportName": "harness security report",
+        }
+    if env.get("GITLAB_CI") == "true":
+        return {
+            "name": "GitLab CI",
+            "type": "gitlab",
+            "buildName": f"{env.get('CI_JOB_NAME', 'job')} #{env.get('CI_PIPELINE_IID', '')}",
+            "buildOrder": int(env.get("CI_PIPELINE_IID", "0") or 0),
+            "buildUrl": env.get("CI_JOB_URL", env.get("CI_PIPELINE_URL", "")),
+            "reportName": "harness security report",
+        }
+    if env.get("CI"):
+        return {
+            "name": env.get("CI_NAME", "CI"),
+            "type": "ci",
+            "buildName": env.get("BUILD_TAG", env.get("CI_JOB_NAME", "build")),
+            "buildUrl": env.get("BUILD_URL", ""),
+        }
+    return None
+
+
+def write(results_dir: Path, targets_path: Path, started: dt.datetime) -> None:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    props = environment(targets_path, started)
+    lines = [f"{k}={v.replace(chr(10), ' ')}" for k, v in props.items()]
+    _atomic(results_dir / "environment.properties", "\n".join(lines) + "\n")
+    _atomic(results_dir / "categories.json", json.dumps(CATEGORIES, indent=2))
+    info = executor()
+    if info is not None:
+        _atomic(results_dir / "executor.json", json.dumps(info, indent=2))
+
+
+def _atomic(path: Path, text: str) -> None:
+    # an interrupted run must never leave a half-written file for Allure to choke on
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
