@@ -24,13 +24,17 @@ CATEGORIES: list[dict[str, Any]] = [
         {
             "name": f"Could not measure: {kind.value}",
             "matchedStatuses": ["broken"],
-            "messageRegex": rf"(?s).*could not measure .*\({kind.value}\).*",
+            "messageRegex": rf"[\s\S]*could not measure [\s\S]*\({kind.value}\)[\s\S]*",
         }
         for kind in FailureKind
     ),
     {"name": "Could not measure: other", "matchedStatuses": ["broken"]},
     {"name": "Security findings", "matchedStatuses": ["failed"]},
-    {"name": "Waived", "matchedStatuses": ["skipped"], "messageRegex": r"(?s).*waived until.*"},
+    {
+        "name": "Waived",
+        "matchedStatuses": ["skipped"],
+        "messageRegex": r"[\s\S]*waived until[\s\S]*",
+    },
 ]
 
 

@@ -40,15 +40,21 @@ def _lab(args: argparse.Namespace) -> int:
     return action(Path(args.dir))
 
 
-def _delegate(target: str) -> Callable[[argparse.Namespace], int]:
-    """Subcommands owned by other modules, imported only when used."""
+# Subcommands owned by other modules, imported only when used; they parse their own options.
+DELEGATED = {
+    "report": ("harness.report:main", "generate the Allure HTML report, keeping history"),
+    "sarif": ("harness.sarif:main", "export findings from allure-results as SARIF"),
+    "catalogue": (
+        "harness.policy.versions:catalogue_main",
+        "show or refresh the version catalogue",
+    ),
+}
 
-    def run(args: argparse.Namespace) -> int:
-        module_name, _, attr = target.partition(":")
-        func: Callable[[list[str]], int] = getattr(importlib.import_module(module_name), attr)
-        return func(args.rest)
 
-    return run
+def _run_delegated(name: str, argv: list[str]) -> int:
+    module_name, _, attr = DELEGATED[name][0].partition(":")
+    func: Callable[[list[str]], int] = getattr(importlib.import_module(module_name), attr)
+    return func(argv)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,23 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["up", "down", "status"])
     p.add_argument("--dir", default="reports/lab", help="where the lab keeps its PKI, pid and log")
     p.set_defaults(func=_lab)
-    for name, target, text in (
-        ("report", "harness.report:main", "generate the Allure HTML report, keeping history"),
-        ("sarif", "harness.sarif:main", "export findings from allure-results as SARIF"),
-        (
-            "catalogue",
-            "harness.policy.versions:catalogue_main",
-            "show or refresh the version catalogue",
-        ),
-    ):
-        p = sub.add_parser(name, help=text, add_help=False)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-        p.set_defaults(func=_delegate(target))
+    for name, (_, text) in DELEGATED.items():
+        sub.add_parser(name, help=f"{text} (see: harness {name} --help)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in DELEGATED:
+        return _run_delegated(args_list[0], args_list[1:])
+    args = build_parser().parse_args(args_list)
     code: int = args.func(args)
     return code
 

@@ -136,6 +136,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.stash[_JOB] = job
         item.stash[_CHECK] = check
         item.add_marker(check.area)
+        func = getattr(item, "obj", None)
+        if func is not None and not hasattr(func, "__allure_display_name__"):
+            # allure-pytest names results after setup from this attribute; {param_id} = subject key
+            func.__allure_display_name__ = f"{check.id} · {{param_id}}"
         # `-k tls.cert.expiry` or `-k prod` select by check id or tag as well as by name
         item.extra_keyword_matches.update({check.id, job.target.name, *job.target.tags})
 

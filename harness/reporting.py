@@ -35,7 +35,6 @@ def label(check: Check, job: Job) -> None:
         allure.dynamic.tag(*job.target.tags)
     for ref in check.references:
         allure.dynamic.link(ref, name=ref)
-    allure.dynamic.title(f"{check.id} · {job.key}")
     allure.dynamic.description(
         f"**What it means.** {check.description}\n\n**How to fix.** {check.remediation}\n\n"
         f"**Where.** {job.where}"
