@@ -36,7 +36,16 @@ def _config(output: Path, history: Path | None, name: str, single_file: bool) ->
     config: dict[str, object] = {
         "name": name,
         "output": str(output),
-        "plugins": {"awesome": {"options": {"reportName": name, "singleFile": single_file}}},
+        "plugins": {
+            "awesome": {
+                "options": {
+                    "reportName": name,
+                    "singleFile": single_file,
+                    # a reviewer reads the report host by host, then area by area
+                    "groupBy": ["parentSuite", "epic"],
+                }
+            }
+        },
         "categories": {"rules": CATEGORIES},
     }
     if history is not None:

@@ -11,89 +11,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from plugin_lab import TARGETS, make_lab, probed
 
 pytest_plugins = ["pytester"]
-
-TARGETS = """\
-version: 1
-targets:
-  - name: web-01
-    host: 127.0.0.1
-    tags: [prod]
-    ports: {expected: [80], scan: "80,443"}
-  - name: db-01
-    host: 127.0.0.2
-    ports: {expected: [5432], scan: "5432"}
-  - name: down-01
-    host: 127.0.0.3
-    ports: {expected: [], scan: "22"}
-waivers:
-  - check: ports.risky_service
-    target: db-01
-    reason: legacy database, migration planned
-    owner: dba-team
-    expires: 2999-01-01
-  - check: ports.unexpected
-    target: down-01
-    reason: expired waiver
-    expires: 2001-01-01
-"""
-
-PROBE = """
-import json, os
-from harness.errors import FailureKind, ProbeFailure
-
-OPEN = {"web-01": [80, 8080], "db-01": [5432]}
-
-class CountingProbe:
-    name = "ports"
-    def run(self, jobs, ctx):
-        with open(os.environ["PROBE_LOG"], "a") as log:
-            for job in jobs:
-                log.write(job.key + "\\n")
-        for job in jobs:
-            ctx.progress(f"scanning {job.key}")
-            if job.key == "down-01":
-                ctx.publish(job.key, ProbeFailure(FailureKind.TIMEOUT, job.where, "host timed out after 5 s"))
-            else:
-                ctx.attach(job.key, "scan.json", json.dumps(OPEN[job.key]), "application/json")
-                ctx.publish(job.key, OPEN[job.key])
-"""
-
-CONFTEST = """
-import harness.probes
-harness.probes._REGISTRY["ports"] = "countingprobe:CountingProbe"
-"""
-
-SUITE = """
-import pytest
-from harness import Finding, Severity, Verdict
-
-pytestmark = pytest.mark.ports
-
-@pytest.mark.check("ports.unexpected")
-def test_ports_unexpected(subject, measurement, judge):
-    extra = [p for p in measurement if p not in subject.target.ports.expected]
-    judge(Verdict.of(*[f"port {p} is open and not declared" for p in extra]))
-
-@pytest.mark.check("ports.risky_service")
-def test_ports_risky_service(subject, measurement, judge):
-    risky = [p for p in measurement if p == 5432]
-    judge(Verdict(findings=tuple(Finding(f"PostgreSQL answers on {p}", Severity.CRITICAL) for p in risky)))
-"""
 
 
 @pytest.fixture
 def lab(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    pytester.makefile(".yaml", targets=TARGETS)
-    pytester.makepyfile(countingprobe=PROBE, conftest=CONFTEST, test_suite=SUITE)
-    monkeypatch.setenv("PROBE_LOG", str(pytester.path / "probe.log"))
-    return pytester
-
-
-def _probed(pytester: pytest.Pytester) -> list[str]:
-    log = pytester.path / "probe.log"
-    return log.read_text().split() if log.exists() else []
+    return make_lab(pytester, monkeypatch)
 
 
 def test_one_test_per_target_with_the_name_in_the_id(lab: pytest.Pytester) -> None:
@@ -101,7 +26,7 @@ def test_one_test_per_target_with_the_name_in_the_id(lab: pytest.Pytester) -> No
     out = result.stdout.str()
     for name in ("web-01", "db-01", "down-01"):
         assert f"test_ports_unexpected[{name}]" in out
-    assert _probed(lab) == []  # collecting never probes
+    assert probed(lab) == []  # collecting never probes
 
 
 def test_statuses_summary_and_exit_code(lab: pytest.Pytester) -> None:
@@ -126,13 +51,13 @@ def test_statuses_summary_and_exit_code(lab: pytest.Pytester) -> None:
 
 def test_each_host_is_probed_once_however_many_tests_read_it(lab: pytest.Pytester) -> None:
     lab.runpytest("-p", "no:cacheprovider")
-    assert sorted(_probed(lab)) == ["db-01", "down-01", "web-01"]
+    assert sorted(probed(lab)) == ["db-01", "down-01", "web-01"]
 
 
-def test_k_selects_one_host_and_only_that_host_is_probed(lab: pytest.Pytester) -> None:
+def test_k_selects_one_host_and_only_that_host_isprobed(lab: pytest.Pytester) -> None:
     result = lab.runpytest("-p", "no:cacheprovider", "-k", "web-01")
     result.assert_outcomes(passed=1, failed=1)
-    assert _probed(lab) == ["web-01"]
+    assert probed(lab) == ["web-01"]
 
 
 def test_k_selects_by_check_id_and_m_by_area(lab: pytest.Pytester) -> None:
@@ -167,13 +92,13 @@ def test_allure_labels_on_every_result(lab: pytest.Pytester) -> None:
         assert labels["epic"] == "ports"
         assert "severity" in labels
     by_name = {r["name"]: r for r in results}
-    assert by_name["test_ports_unexpected[down-01]"]["status"] == "broken"
-    assert by_name["test_ports_unexpected[web-01]"]["status"] == "failed"
-    risky = by_name["test_ports_risky_service[web-01]"]
+    assert by_name["ports.unexpected · down-01"]["status"] == "broken"
+    assert by_name["ports.unexpected · web-01"]["status"] == "failed"
+    risky = by_name["ports.risky_service · web-01"]
     assert risky["status"] == "passed"
     sev = [
         lb["value"]
-        for lb in by_name["test_ports_risky_service[db-01]"]["labels"]
+        for lb in by_name["ports.risky_service · db-01"]["labels"]
         if lb["name"] == "severity"
     ]
     assert sev == ["blocker"]  # the finding's own severity replaced the default, once
@@ -200,7 +125,7 @@ def test_bad_targets_file_is_a_usage_error(lab: pytest.Pytester, edit, expected:
     assert expected in result.stderr.str()
     assert "targets.yaml" in result.stderr.str()
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
-    assert _probed(lab) == []
+    assert probed(lab) == []
 
 
 def test_missing_targets_file_via_option(lab: pytest.Pytester) -> None:
