@@ -7,8 +7,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
-def finding_id(check: str, key: str) -> str:
-    return f"{check}@{key}"
+def finding_id(check: str, key: str, text: str | None = None) -> str:
+    """One finding: the check on the subject, plus the finding's own words when given."""
+    base = f"{check}@{key}"
+    return f"{base}: {text}" if text else base
 
 
 def load(path: Path | None) -> set[str] | None:
@@ -25,7 +27,7 @@ def load(path: Path | None) -> set[str] | None:
 def update(previous: set[str] | None, examined: Iterable[str], failing: Iterable[str]) -> set[str]:
     """Findings of subjects this run examined replace theirs; others (not selected) are kept."""
     examined_set = set(examined)
-    kept = {f for f in (previous or set()) if f not in examined_set}
+    kept = {f for f in (previous or set()) if f.split(": ", 1)[0] not in examined_set}
     return kept | set(failing)
 
 

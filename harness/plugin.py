@@ -235,13 +235,17 @@ def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], N
                 f"({waiver.reason}); renew it in targets.yaml or fix the finding."
             )
         item.user_properties.append(("harness_finding", severity.value))
+        ids = [known.finding_id(check.id, subject.key, f.text) for f in verdict.findings]
+        item.user_properties.append(("harness_finding_ids", ids))
         previous = request.config.stash[_STATE].known
         if previous is not None:
-            is_new = known.finding_id(check.id, subject.key) not in previous
-            reporting.extra_label("finding", "new" if is_new else "known")
-            item.user_properties.append(("harness_new", is_new))
-            if is_new:
-                message = "[new since the previous run] " + message
+            new = [
+                f.text for f, fid in zip(verdict.findings, ids, strict=True) if fid not in previous
+            ]
+            reporting.extra_label("finding", "new" if new else "known")
+            item.user_properties.append(("harness_new", bool(new)))
+            if new:
+                message = f"[new since the previous run: {'; '.join(new)}] {message}"
         pytest.fail(message, pytrace=False)
 
     return _judge
@@ -320,6 +324,7 @@ def pytest_runtest_makereport(
                     "finding": "harness_finding" in props,
                     "waived": "harness_waived" in props,
                     "new": props.get("harness_new"),
+                    "finding_ids": props.get("harness_finding_ids", []),
                     "reason": reason,
                 }
             ),
@@ -372,7 +377,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         allure_files.write(Path(alluredir), state.targets_path, state.started)
     if state.known_path is not None:
         examined = {known.finding_id(r.check, r.key) for r in summary.records}
-        failing = {known.finding_id(r.check, r.key) for r in summary.findings()}
+        failing = {fid for r in summary.findings() for fid in r.finding_ids}
         known.save(state.known_path, known.update(state.known, examined, failing))
     session.exitstatus = _gate(config, summary, int(session.exitstatus))
 

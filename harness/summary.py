@@ -25,6 +25,7 @@ class Record:
     status: str  # passed | failed | broken | skipped | waived
     reason: str = ""
     new: bool | None = None  # None: no previous run to compare with
+    finding_ids: tuple[str, ...] = ()
 
     @classmethod
     def from_report(cls, report: pytest.TestReport, data: dict[str, Any]) -> Record | None:
@@ -55,6 +56,7 @@ class Record:
             status=status,
             reason=reason,
             new=data.get("new") if status == "failed" else None,
+            finding_ids=tuple(data.get("finding_ids", ())) if status == "failed" else (),
         )
 
 
