@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from harness import allure_files, known, reporting
+from harness import allure_files, known, reporting, shard
 from harness.checks import AREAS, Check, Severity, get_check
 from harness.errors import CouldNotMeasure, InventoryError, ProbeFailure
 from harness.inventory import Inventory, Waiver, load
@@ -69,6 +69,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="harness_known_findings",
         metavar="PATH",
         help="findings file of the previous run: marks each finding new or known, then updates it",
+    )
+    group.addoption(
+        "--shard",
+        dest="harness_shard",
+        metavar="K/N",
+        help="run only shard K of N (balanced by target), or 'auto' from the CI engine's variables",
     )
     parser.addini("harness_targets", TARGETS_HELP, default="targets.yaml")
     parser.addini("harness_known_findings", "default for --known-findings", default="")
@@ -127,6 +133,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if state.error is not None:
         # a usage error ends the run with exit code 4 and one message, before any probe runs
         raise pytest.UsageError(state.error.render())
+    _apply_shard(config, items)
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is None or "subject" not in callspec.params:
@@ -142,6 +149,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             func.__allure_display_name__ = f"{check.id} · {{param_id}}"
         # `-k tls.cert.expiry` or `-k prod` select by check id or tag as well as by name
         item.extra_keyword_matches.update({check.id, job.target.name, *job.target.tags})
+
+
+def _apply_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
+    spec = config.getoption("harness_shard")
+    inv = config.stash[_STATE].inventory
+    if not spec or inv is None:
+        return
+    try:
+        index, total = shard.parse(spec)
+    except shard.ShardError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    weights = {t.name: len(t.tls) + len(t.logins) + 2 * (t.ports is not None) for t in inv.targets}
+    mine = {name for name, k in shard.assign(weights, total).items() if k == index}
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        job = callspec.params.get("subject") if callspec is not None else None
+        (drop if isinstance(job, Job) and job.target.name not in mine else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

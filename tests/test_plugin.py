@@ -167,3 +167,43 @@ def test_harness_validate_cli(tmp_path: Path) -> None:
     assert out.returncode == 4
     assert "unknown key 'tagz'" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def _outcomes(results: Path) -> set[tuple[str, str]]:
+    out = set()
+    for path in results.glob("*-result.json"):
+        data = json.loads(path.read_text())
+        out.add((data["name"], data["status"]))
+    return out
+
+
+def test_shards_partition_the_run_and_merge_to_the_unsharded_results(lab: pytest.Pytester) -> None:
+    lab.runpytest("-p", "no:cacheprovider", "--alluredir", "all")
+    parts = []
+    for k in (1, 2):
+        lab.runpytest("-p", "no:cacheprovider", "--alluredir", f"shard{k}", "--shard", f"{k}/2")
+        parts.append(_outcomes(lab.path / f"shard{k}"))
+    assert parts[0] and parts[1]
+    assert not parts[0] & parts[1]
+    assert parts[0] | parts[1] == _outcomes(lab.path / "all")
+
+
+def test_shard_auto_reads_gitlab_variables(
+    lab: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CI_NODE_INDEX", "3")
+    monkeypatch.setenv("CI_NODE_TOTAL", "3")
+    result = lab.runpytest("-p", "no:cacheprovider", "--shard", "auto", "--collect-only", "-q")
+    selected = [line for line in result.stdout.lines if "::" in line]
+    assert len({line.split("[")[1] for line in selected}) == 1  # one target of three
+
+
+@pytest.mark.parametrize("spec", ["0/2", "3/2", "x", "1-2", "auto"])
+def test_bad_shard_is_a_usage_error(
+    lab: pytest.Pytester, spec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("CI_NODE_INDEX", "JOB_COMPLETION_INDEX", "HARNESS_SHARD_INDEX"):
+        monkeypatch.delenv(var, raising=False)
+    result = lab.runpytest_subprocess("-p", "no:cacheprovider", "--shard", spec)
+    assert result.ret == 4
+    assert "--shard" in result.stderr.str()
