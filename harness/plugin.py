@@ -80,7 +80,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("harness_known_findings", "default for --known-findings", default="")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    # with pytest-xdist, keep every test of a target in one worker, so it is probed once
+    if getattr(config.option, "numprocesses", None) and config.option.dist in ("no", "load"):
+        config.option.dist = "loadgroup"
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and workerinput.get("harness_loadgroup"):
+        config.option.loadgroup = True  # workers re-parse the original args, which lack --dist
     for area in AREAS:
         config.addinivalue_line("markers", f"{area}: the {area} area of the harness")
     config.addinivalue_line("markers", "check(id): the catalogue check id a suite test asserts")
@@ -98,6 +105,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STATE] = state
     config.stash[_SUMMARY] = RunSummary()
     config.pluginmanager.register(_Recorder(config.stash[_SUMMARY]), "harness-recorder")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    node.workerinput["harness_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
 
 
 def _inventory(config: pytest.Config) -> Inventory | None:
@@ -143,6 +155,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.stash[_JOB] = job
         item.stash[_CHECK] = check
         item.add_marker(check.area)
+        item.add_marker(pytest.mark.xdist_group(job.target.name))
         func = getattr(item, "obj", None)
         if func is not None and not hasattr(func, "__allure_display_name__"):
             # allure-pytest names results after setup from this attribute; {param_id} = subject key
@@ -187,13 +200,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         for probe in AREA_PROBES[area]:
             for job in probe_jobs(inv, area, probe, keys):
                 plan.setdefault(probe, {})[job.key] = job
-    state.runner = ProbeRunner(inv, {p: list(jobs.values()) for p, jobs in plan.items()})
+    state.runner = ProbeRunner(
+        inv,
+        {p: list(jobs.values()) for p, jobs in plan.items()},
+        per_target=hasattr(session.config, "workerinput"),
+    )
     summary = session.config.stash[_SUMMARY]
     summary.inventory = inv
     summary.targets_path = str(state.targets_path)
-    summary.selected = {
-        (i.stash[_JOB].target.name, i.stash[_CHECK].id) for i in session.items if _JOB in i.stash
-    }
 
 
 # ----------------------------------------------------------------------------------- fixtures
@@ -375,10 +389,12 @@ class _Recorder:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    state = config.stash[_STATE]
     summary = config.stash[_SUMMARY]
-    if not state.active or not summary.records:
+    if not summary.records:
         return
+    if summary.inventory is None:  # the xdist controller collects nothing itself
+        summary.inventory = _inventory(config)
+        summary.targets_path = str(config.stash[_STATE].targets_path)
     _print_progress(config)
     for line in summary.render():
         terminalreporter.write_line(line)

@@ -55,37 +55,56 @@ class _Context:
 
 
 class ProbeRunner:
-    def __init__(self, inventory: Inventory, plan: dict[str, list[Job]]) -> None:
+    """`per_target=False` (a normal run): every probe kind starts at the first request, over
+    every planned job, so the kinds overlap. `per_target=True` (an xdist worker, which only
+    learns its tests one by one): probes start target by target, on that target's first request,
+    so a target is probed only in the worker its tests were grouped into.
+    """
+
+    def __init__(
+        self, inventory: Inventory, plan: dict[str, list[Job]], per_target: bool = False
+    ) -> None:
         self.inventory = inventory
         self.plan = {p: jobs for p, jobs in plan.items() if jobs}
+        self.per_target = per_target
         self.progress_lines: queue.Queue[str] = queue.Queue()
         self.evidence: dict[tuple[str, str], list[Evidence]] = {}
         self.scans: Counter[tuple[str, str]] = Counter()  # (probe, key) -> times probed
         self._futures: dict[tuple[str, str], Future[Any]] = {}
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        self._started: set[str | None] = set()  # target names started; None = all of them
         self._started_at = 0.0
 
-    def start(self) -> None:
-        """Start every planned probe kind at once, so they overlap."""
-        if self._pool is not None:
-            return
-        self._started_at = time.monotonic()
-        self._pool = ThreadPoolExecutor(
-            max_workers=max(1, len(self.plan)), thread_name_prefix="probe"
-        )
+    def start(self, target: str | None = None) -> None:
+        """Start the planned probes (of one target, in per-target mode) in the background."""
+        scope = target if self.per_target else None
+        with self._lock:
+            if scope in self._started or None in self._started:
+                return
+            self._started.add(scope)
+            if self._pool is None:
+                self._started_at = time.monotonic()
+                self._pool = ThreadPoolExecutor(
+                    max_workers=max(1, len(self.plan)), thread_name_prefix="probe"
+                )
+            pool = self._pool
         for probe, jobs in self.plan.items():
-            for job in jobs:
+            chosen = [j for j in jobs if scope is None or j.target.name == scope]
+            if not chosen:
+                continue
+            for job in chosen:
                 self._future(probe, job.key)
-            self._pool.submit(self._run, probe, jobs)
+            pool.submit(self._run, probe, chosen)
 
     def get(
         self, probe: str, key: str, wait: Callable[[], None] | None = None
     ) -> Any | ProbeFailure:
         """The result for one job; `wait` is called while blocking (to print progress)."""
-        if not any(j.key == key for j in self.plan.get(probe, ())):
+        job = next((j for j in self.plan.get(probe, ()) if j.key == key), None)
+        if job is None:
             return ProbeFailure(FailureKind.ERROR, key, f"no {probe} probe was planned for {key}")
-        self.start()
+        self.start(job.target.name)
         fut = self._future(probe, key)
         last_line = time.monotonic()
         while True:

@@ -69,7 +69,6 @@ def _short(text: str) -> str:
 class RunSummary:
     inventory: Inventory | None = None
     targets_path: str = ""
-    selected: set[tuple[str, str]] = field(default_factory=set)
     by_node: dict[str, Record] = field(default_factory=dict)
 
     @property
@@ -125,20 +124,16 @@ class RunSummary:
         return lines
 
     def waiver_warnings(self) -> list[str]:
+        """Waivers whose check ran on their target in this run without any finding to waive."""
         if self.inventory is None:
             return []
-        out = []
-        for w in self.inventory.waivers:
-            if (w.target, w.check) in self.selected and not any(
-                r.target == w.target and r.check == w.check and r.status in ("waived", "failed")
-                for r in self.records
-            ):
-                out.append(
-                    f"warning: waiver for {w.check} on {w.target} matched no finding; remove it"
-                )
-            elif not any(t == w.target and c == w.check for t, c in self.selected):
-                pass  # not selected in this run (-k/-m); says nothing about the waiver
-        return out
+        examined = {(r.target, r.check) for r in self.records}
+        hit = {(r.target, r.check) for r in self.records if r.status in ("waived", "failed")}
+        return [
+            f"warning: the waiver for {w.check} on {w.target} matched no finding; remove it"
+            for w in self.inventory.waivers
+            if (w.target, w.check) in examined and (w.target, w.check) not in hit
+        ]
 
     @staticmethod
     def _cell(records: list[Record]) -> str:

@@ -207,3 +207,27 @@ def test_bad_shard_is_a_usage_error(
     result = lab.runpytest_subprocess("-p", "no:cacheprovider", "--shard", spec)
     assert result.ret == 4
     assert "--shard" in result.stderr.str()
+
+
+def test_xdist_probes_each_target_once_and_matches_a_serial_run(lab: pytest.Pytester) -> None:
+    lab.runpytest_subprocess("-p", "no:cacheprovider", "--alluredir", "serial")
+    (lab.path / "probe.log").unlink()
+    result = lab.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--alluredir", "xdist")
+    assert sorted(probed(lab)) == ["db-01", "down-01", "web-01"]  # once each, across workers
+    assert _outcomes(lab.path / "xdist") == _outcomes(lab.path / "serial")
+    assert "harness summary" in result.stdout.str()  # the controller still prints the table
+    assert result.ret == 1
+
+
+def test_a_waiver_that_matches_no_finding_is_a_warning(lab: pytest.Pytester) -> None:
+    lab.makefile(
+        ".yaml",
+        targets=TARGETS
+        + "  - check: ports.unexpected\n    target: db-01\n    reason: stale\n    expires: 2999-01-01\n",
+    )
+    result = lab.runpytest("-p", "no:cacheprovider", "-k", "db-01")
+    assert (
+        "the waiver for ports.unexpected on db-01 matched no finding; remove it"
+        in result.stdout.str()
+    )
+    assert "risky_service on db-01 matched no finding" not in result.stdout.str()
