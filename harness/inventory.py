@@ -20,12 +20,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    model_validator,
 )
 
 from harness.checks import catalogue
 from harness.errors import InventoryError
 
 MAX_FILE_BYTES = 1_000_000  # a targets file is text written by people; anything bigger is a mistake
+MAX_NODES = 200_000  # values after alias expansion; thousands of targets fit well below this
 _DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _PORT_SPEC = re.compile(r"^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$")
@@ -178,6 +180,15 @@ class Credential(_Model):
     password_env: str | None = None
     password_file: Path | None = None
 
+    @model_validator(mode="after")
+    def _one_source(self) -> Credential:
+        if (self.password_env is None) == (self.password_file is None):
+            raise ValueError(
+                "a credential needs exactly one of password_env (an environment variable name)"
+                " or password_file; never write the password itself in this file"
+            )
+        return self
+
 
 class PasswordPolicyEndpoint(_Model):
     url: Url
@@ -196,6 +207,7 @@ class LoginEndpoint(Overrides):
     port: Port | None = None
     usernames: list[str] | None = None
     credentials: list[Credential] = Field(default_factory=list)
+    passwords_file: Path | None = None  # replaces the shipped weak-password list
     username_field: str | None = None
     password_field: str | None = None
     csrf_field: str | None = None
@@ -303,6 +315,14 @@ def loads(text: str, shown: str = "<string>", base_dir: Path | None = None) -> I
         ) from None
     except yaml.YAMLError as exc:
         raise InventoryError(shown, [f"broken YAML: {exc}"]) from None
+    if node is not None and _expanded_size(node, MAX_NODES) > MAX_NODES:
+        raise InventoryError(
+            shown,
+            [
+                f"the document expands to more than {MAX_NODES} values (YAML aliases?). "
+                "Fix: write the values out; a targets file needs no aliases"
+            ],
+        )
     if not isinstance(data, dict):
         raise InventoryError(
             shown,
@@ -318,6 +338,23 @@ def loads(text: str, shown: str = "<string>", base_dir: Path | None = None) -> I
     if problems:
         raise InventoryError(shown, problems)
     return inv.model_copy(update={"path": Path(shown) if shown != "<string>" else None})
+
+
+def _expanded_size(node: yaml.Node, budget: int) -> int:
+    """Values the document holds once aliases are expanded, counted up to budget + 1.
+
+    An alias bomb is small on disk but makes validation walk billions of values."""
+    count = 0
+    stack = [node]
+    while stack and count <= budget:
+        current = stack.pop()
+        count += 1
+        if isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.extend((key, value))
+    return count
 
 
 def _cross_checks(

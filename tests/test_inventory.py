@@ -193,3 +193,13 @@ def test_port_specs(spec: str | int | list[int | str], normal: str) -> None:
 def test_bad_port_specs(spec: str) -> None:
     with pytest.raises(ValueError):
         check_port_scan(spec)
+
+
+def test_yaml_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 10)}]")
+    lines.append("version: 1\ntargets: *a8")
+    msg = _error("\n".join(lines) + "\n", tmp_path)
+    assert "aliases" in msg
