@@ -1,0 +1,1 @@
+"""Policy: pure judgement of probe results against rules kept as data (harness/data)."""

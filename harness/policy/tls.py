@@ -1,0 +1,142 @@
+"""TLS judgement: one pure function per check id, from a `TlsScan` and the endpoint's settings.
+
+This module holds the protocol and cipher suite checks and re-exports the others, so a suite
+reads `policy.<check>(measurement, settings)`. A check whose part of the scan failed raises
+CouldNotMeasure (the test ends broken): a missing measurement must never read as a pass. Dates
+are judged at the scan's own time.
+"""
+
+from __future__ import annotations
+
+from harness.inventory import Settings
+from harness.outcome import Verdict
+from harness.policy.tls_rules import forward_secret, need, profile, profiles, weaknesses
+from harness.probes.tls_model import TlsScan
+
+EC_MIN, DH_MIN = 256, 2048
+# sizes for groups whose names carry none; X25519 (a 255-bit field) is as strong as P-256, and
+# rules written "EC under 256 bits" mean weaker than that
+CURVE_BITS = {"X25519": 256, "X448": 448}
+
+
+def _note(settings: Settings) -> tuple[str, ...]:
+    return (f"Judged against Mozilla's {settings.tls_profile} profile {profiles().version}",)
+
+
+# ---------------------------------------------------------------------- protocols and suites
+
+
+def protocols(scan: TlsScan, settings: Settings) -> Verdict:
+    need(scan, "protocols")
+    allowed = profile(settings.tls_profile).protocols
+    offered = scan.offered_names()
+    texts = [f"{p} is offered" for p in offered if p not in allowed]
+    modern = [p for p in ("TLS 1.2", "TLS 1.3") if p in allowed]
+    if not set(modern) & set(offered):
+        texts.append(f"{' or '.join(modern)} is not offered")
+    notes = (f"Offered: {', '.join(offered) or 'nothing'}", *_note(settings))
+    return Verdict.of(*texts, notes=notes)
+
+
+def ciphers(scan: TlsScan, settings: Settings) -> Verdict:
+    need(scan, "protocols")
+    forbid = profile(settings.tls_profile).harness.forbid
+    texts = []
+    for proto in scan.offered():
+        bad = [(s.name, weaknesses(s, forbid)) for s in proto.suites]
+        named = [f"{name} ({', '.join(why)})" for name, why in bad if why]
+        if named:
+            texts.append(f"{proto.name}: {', '.join(named)}")
+    return Verdict.of(*texts, notes=_note(settings))
+
+
+def forward_secrecy(scan: TlsScan, settings: Settings) -> Verdict:
+    need(scan, "protocols")
+    if not profile(settings.tls_profile).harness.require_forward_secrecy:
+        return Verdict.skip(f"the {settings.tls_profile} profile does not require forward secrecy")
+    texts = []
+    for proto in scan.offered():
+        static = [s.name for s in proto.suites if not forward_secret(s)]
+        if static:
+            texts.append(f"{proto.name}: {', '.join(static)} without (EC)DHE")
+    return Verdict.of(*texts)
+
+
+def ec_groups(scan: TlsScan) -> tuple[dict[str, int], set[int]]:
+    """EC groups with their bits (scanned curves plus those seen in handshakes), DH sizes."""
+    ec: dict[str, int] = {c: CURVE_BITS.get(c, _curve_bits(c)) for c in scan.curves or ()}
+    dh: set[int] = set()
+    for proto in scan.offered():
+        for s in proto.suites:
+            if s.group == "DH" and s.group_bits:
+                dh.add(s.group_bits)
+            elif s.group and s.group_bits:
+                ec.setdefault(s.group, CURVE_BITS.get(s.group, s.group_bits))
+    return ec, dh
+
+
+def _curve_bits(name: str) -> int:
+    digits = "".join(ch for ch in name if ch.isdigit())
+    return int(digits[:3]) if digits else 0
+
+
+def key_exchange(scan: TlsScan, settings: Settings) -> Verdict:
+    need(scan, "protocols", "curves")
+    prof = profile(settings.tls_profile)
+    ec, dh = ec_groups(scan)
+    texts = [f"DH group of {b} bits (under {DH_MIN})" for b in sorted(dh) if b < DH_MIN]
+    texts += [
+        f"elliptic curve {c} of {b} bits (under {EC_MIN})" for c, b in ec.items() if b < EC_MIN
+    ]
+    outside = [c for c, b in ec.items() if b >= EC_MIN and c not in prof.curves]
+    if outside:
+        texts.append(
+            f"groups outside the {settings.tls_profile} profile: {', '.join(outside)} "
+            f"(allowed: {', '.join(prof.curves)})"
+        )
+    notes = (f"Groups accepted: {', '.join([*ec, *(f'DH-{b}' for b in sorted(dh))]) or 'none'}",)
+    return Verdict.of(*texts, notes=notes)
+
+
+# the other checks live in their own modules; imported last, as they build on ec_groups above
+from harness.policy.tls_cert import (  # noqa: E402
+    cert_expiry,
+    cert_hostname,
+    cert_key,
+    cert_signature,
+    cert_trust,
+    cert_validity,
+)
+from harness.policy.tls_profile import compliance, grade  # noqa: E402
+from harness.policy.tls_vuln import (  # noqa: E402
+    ccs_injection,
+    compression,
+    fallback_scsv,
+    heartbleed,
+    hsts,
+    renegotiation,
+    robot,
+)
+
+__all__ = [
+    "ccs_injection",
+    "cert_expiry",
+    "cert_hostname",
+    "cert_key",
+    "cert_signature",
+    "cert_trust",
+    "cert_validity",
+    "ciphers",
+    "compliance",
+    "compression",
+    "ec_groups",
+    "fallback_scsv",
+    "forward_secrecy",
+    "grade",
+    "heartbleed",
+    "hsts",
+    "key_exchange",
+    "protocols",
+    "renegotiation",
+    "robot",
+]

@@ -1,0 +1,143 @@
+"""Certificate checks: validity, expiry, trust, host name, key and signature of the served chain."""
+
+from __future__ import annotations
+
+from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
+from harness.inventory import Settings
+from harness.outcome import Verdict
+from harness.policy.tls_rules import need
+from harness.probes.tls_model import CertDeployment, Certificate, TlsScan
+
+WEAK_HASHES = {"sha1": "SHA-1", "md5": "MD5", "md2": "MD2", "md4": "MD4", "unknown": "unknown"}
+EC_MIN, RSA_MIN = 256, 2048
+
+
+def _deployments(scan: TlsScan) -> tuple[CertDeployment, ...]:
+    need(scan, "certificates")
+    assert scan.certificates is not None
+    if not scan.certificates:
+        raise CouldNotMeasure(
+            ProbeFailure(FailureKind.PROTOCOL, scan.where, "the server sent no certificate")
+        )
+    return scan.certificates
+
+
+def _who(cert: Certificate) -> str:
+    return cert.common_name or cert.subject
+
+
+def cert_validity(scan: TlsScan, settings: Settings) -> Verdict:
+    texts = []
+    now = scan.scanned_at
+    for d in _deployments(scan):
+        leaf = d.leaf
+        if now < leaf.not_before:
+            texts.append(
+                f"the certificate for {_who(leaf)} is not valid before {leaf.not_before:%Y-%m-%d %H:%M} UTC"
+            )
+        elif now > leaf.not_after:
+            days = (now - leaf.not_after).days
+            texts.append(
+                f"the certificate for {_who(leaf)} expired on {leaf.not_after:%Y-%m-%d} ({days} days ago)"
+            )
+    return Verdict.of(*texts)
+
+
+def cert_expiry(scan: TlsScan, settings: Settings) -> Verdict:
+    texts, notes = [], []
+    for d in _deployments(scan):
+        leaf = d.leaf
+        days = (leaf.not_after - scan.scanned_at).days
+        if days < 0:
+            texts.append(
+                f"the certificate for {_who(leaf)} already expired on {leaf.not_after:%Y-%m-%d}"
+            )
+        elif days < settings.cert_expiry_days:
+            texts.append(
+                f"the certificate for {_who(leaf)} expires on {leaf.not_after:%Y-%m-%d}, in {days} days "
+                f"(the minimum is {settings.cert_expiry_days} days)"
+            )
+        else:
+            notes.append(f"{_who(leaf)}: {days} days left, until {leaf.not_after:%Y-%m-%d}")
+    return Verdict.of(*texts, notes=tuple(notes))
+
+
+def cert_trust(scan: TlsScan, settings: Settings) -> Verdict:
+    texts, notes = [], []
+    stores = "the system trust stores" + (" and the ca_bundle" if settings.ca_bundle else "")
+    for d in _deployments(scan):
+        leaf = d.leaf
+        if d.chain_trusted:
+            notes.append(f"{_who(leaf)}: trusted by {d.trusted_by}")
+        elif leaf.self_signed:
+            texts.append(f"the certificate for {_who(leaf)} is self-signed and not in {stores}")
+        else:
+            texts.append(
+                f"the chain of {_who(leaf)}, issued by {leaf.issuer}, does not validate against "
+                f"{stores}: {d.trust_error or 'no path to a trusted root'}"
+            )
+    return Verdict.of(*texts, notes=tuple(notes))
+
+
+def name_matches(name: str, cert: Certificate) -> bool:
+    name = name.lower().rstrip(".")
+    if name in cert.ip_addresses:
+        return True
+    patterns = cert.dns_names or ((cert.common_name,) if cert.common_name else ())
+    for pattern in (p.lower().rstrip(".") for p in patterns):
+        if pattern == name:
+            return True
+        # a wildcard covers exactly one leftmost label
+        if pattern.startswith("*.") and "." in name and name.split(".", 1)[1] == pattern[2:]:
+            return True
+    return False
+
+
+def cert_hostname(scan: TlsScan, settings: Settings) -> Verdict:
+    texts = []
+    for d in _deployments(scan):
+        leaf = d.leaf
+        if not name_matches(scan.server_name, leaf):
+            names = ", ".join([*leaf.dns_names, *leaf.ip_addresses]) or f"CN {leaf.common_name}"
+            texts.append(f"the certificate is for {names}, not {scan.server_name}")
+    return Verdict.of(*texts)
+
+
+def weak_key(cert: Certificate) -> str | None:
+    if cert.key_type in ("RSA", "DSA") and cert.key_bits < RSA_MIN:
+        return f"{cert.key_type} key of {cert.key_bits} bits (under {RSA_MIN})"
+    if cert.key_type == "EC" and cert.key_bits < EC_MIN:
+        return f"EC key of {cert.key_bits} bits on {cert.curve} (under {EC_MIN})"
+    return None
+
+
+def cert_key(scan: TlsScan, settings: Settings) -> Verdict:
+    texts = []
+    for d in _deployments(scan):
+        weak = weak_key(d.leaf)
+        if weak:
+            texts.append(f"the certificate for {_who(d.leaf)} has an {weak}")
+    notes = tuple(
+        f"{_who(d.leaf)}: {d.leaf.key_type} {d.leaf.key_bits} bits" for d in scan.certificates or ()
+    )
+    return Verdict.of(*texts, notes=notes)
+
+
+def weak_signatures(d: CertDeployment) -> list[Certificate]:
+    """Served certificates signed with a weak hash; self-signed roots other than the leaf excluded."""
+    return [
+        c
+        for i, c in enumerate(d.chain)
+        if (i == 0 or not c.self_signed) and (c.signature_hash or "sha256") in WEAK_HASHES
+    ]
+
+
+def cert_signature(scan: TlsScan, settings: Settings) -> Verdict:
+    texts = []
+    for d in _deployments(scan):
+        for c in weak_signatures(d):
+            texts.append(
+                f"{_who(c)} is signed with {WEAK_HASHES[c.signature_hash or 'unknown']} "
+                f"({c.signature_algorithm})"
+            )
+    return Verdict.of(*texts)

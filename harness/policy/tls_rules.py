@@ -1,0 +1,141 @@
+"""TLS rules as data: the Mozilla profiles (shipped JSON) and named weaknesses of cipher suites."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
+from harness.probes.tls_model import Suite, TlsScan
+
+# named reasons, in the order findings list them (ssh-audit style)
+ALWAYS_WEAK = {
+    "null": "NULL encryption",
+    "anon": "anonymous, no authentication",
+    "export": "EXPORT-grade",
+    "rc4": "RC4",
+    "des": "single DES",
+    "3des": "3DES, 64-bit block (Sweet32)",
+    "md5": "MD5 MAC",
+}
+PROFILE_WEAK = {
+    "cbc": "CBC mode",
+    "static_rsa": "static RSA key exchange",
+}
+# OpenSSL spells NIST P-256 "prime256v1"; sslyze reports SECG names
+SECG = {"prime256v1": "secp256r1", "prime192v1": "secp192r1"}
+MOZILLA_VERSION_NAMES = {
+    "TLSv1": "TLS 1.0",
+    "TLSv1.1": "TLS 1.1",
+    "TLSv1.2": "TLS 1.2",
+    "TLSv1.3": "TLS 1.3",
+    "SSLv3": "SSLv3",
+    "SSLv2": "SSLv2",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HarnessRules(_Strict):
+    forbid: tuple[Literal["cbc", "static_rsa"], ...]
+    require_forward_secrecy: bool
+
+
+class Profile(_Strict):
+    tls_versions: tuple[str, ...]
+    ciphersuites: tuple[str, ...]  # TLS 1.3
+    ciphers: tuple[str, ...]  # TLS 1.2 and older, IANA names
+    tls_curves: tuple[str, ...]
+    dh_param_size: int | None
+    ecdh_param_size: int
+    certificate_types: tuple[str, ...]
+    certificate_curves: tuple[str, ...]
+    certificate_signatures: tuple[str, ...]
+    rsa_key_size: int | None
+    maximum_certificate_lifespan: int
+    hsts_min_age: int
+    ocsp_staple: bool
+    harness: HarnessRules
+
+    @property
+    def protocols(self) -> tuple[str, ...]:
+        return tuple(MOZILLA_VERSION_NAMES[v] for v in self.tls_versions)
+
+    @property
+    def curves(self) -> tuple[str, ...]:
+        return tuple(SECG.get(c, c) for c in self.tls_curves)
+
+
+class Profiles(_Strict):
+    version: str
+    source: str
+    guidelines: str
+    note: str
+    profiles: dict[Literal["modern", "intermediate", "old"], Profile]
+
+
+@cache
+def profiles() -> Profiles:
+    text = resources.files("harness.data").joinpath("mozilla_tls_profiles.json").read_text()
+    return Profiles.model_validate(json.loads(text))
+
+
+def profile(name: str) -> Profile:
+    return profiles().profiles[name]  # type: ignore[index]
+
+
+def key_exchange(name: str) -> str:
+    """'ECDHE_RSA' for TLS_ECDHE_RSA_WITH_..., '' for TLS 1.3 suites (which name none)."""
+    if "_WITH_" not in name:
+        return ""
+    return name.split("_WITH_")[0].removeprefix("TLS_").removeprefix("SSL_")
+
+
+def forward_secret(suite: Suite) -> bool:
+    kex = key_exchange(suite.name)
+    if suite.name.startswith("SSL_CK_"):  # SSLv2: RSA key transport only
+        return False
+    return kex == "" or kex.startswith(("ECDHE", "DHE")) or kex.endswith("_anon")
+
+
+def weaknesses(suite: Suite, forbid: tuple[str, ...] = ()) -> list[str]:
+    """Named reasons why a suite is weak: always, plus the classes a profile forbids."""
+    n = suite.name.upper()
+    found = {
+        "null": "WITH_NULL" in n or n.endswith("_NULL") or "NULL_WITH" in n,
+        "anon": suite.anonymous or "_ANON_" in n,
+        "export": "EXPORT" in n,
+        "rc4": "RC4" in n,
+        "des": "DES" in n and "3DES" not in n and "EDE3" not in n,
+        "3des": "3DES" in n or "EDE3" in n,
+        "md5": n.endswith("_MD5"),
+        "cbc": "_CBC" in n,
+        "static_rsa": key_exchange(n) in ("RSA", "RSA_EXPORT") or n.startswith("SSL_CK_"),
+    }
+    names = [ALWAYS_WEAK[k] for k in ALWAYS_WEAK if found[k]]
+    names += [PROFILE_WEAK[k] for k in PROFILE_WEAK if k in forbid and found[k]]
+    return names
+
+
+def aead(suite: Suite) -> bool:
+    n = suite.name.upper()
+    return key_exchange(n) == "" or any(m in n for m in ("_GCM", "_CCM", "CHACHA20_POLY1305"))
+
+
+def need(scan: TlsScan, *parts: str) -> None:
+    """Raise CouldNotMeasure when a part of the scan this check needs is missing."""
+    __tracebackhide__ = True
+    missing = [p for p in parts if getattr(scan, p) is None]
+    if parts and "protocols" in parts:
+        missing += [c for c, _ in scan.errors if c.endswith("_cipher_suites")]
+    if not missing:
+        return
+    reasons = [scan.error(p) or f"no {p} result" for p in missing]
+    reasons = [r for r in reasons if r] or [f"sslyze returned no {', '.join(missing)}"]
+    raise CouldNotMeasure(ProbeFailure(FailureKind.PROTOCOL, scan.where, "; ".join(reasons)))

@@ -1,0 +1,131 @@
+"""Certificates from sslyze's certificate_info result, turned into plain `Certificate` data.
+
+sslyze validates each chain per trust store (its bundled system stores, plus the ca_bundle as
+"Supplied CA file") with cryptography's verifier, which also checks the name and the dates. To
+judge trust on its own, a chain that failed is verified again against the same stores at a
+moment inside the leaf's validity and for a name the leaf carries: if that passes, the chain is
+trusted and only the name or the dates were wrong, which other checks report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+from cryptography.x509.oid import NameOID
+
+from harness.probes.tls_model import CertDeployment, Certificate, TrustCheck
+
+
+def deployments(cert_info: Any) -> tuple[CertDeployment, ...]:
+    return tuple(_deployment(d) for d in cert_info.certificate_deployments)
+
+
+def _deployment(deployment: Any) -> CertDeployment:
+    received: list[x509.Certificate] = list(deployment.received_certificate_chain)
+    checks = tuple(
+        TrustCheck(r.trust_store.name, r.was_validation_successful, r.validation_error)
+        for r in deployment.path_validation_results
+    )
+    trusted_by = next((c.store for c in checks if c.ok), None)
+    trust_error = None
+    if trusted_by is None:
+        trusted_by, trust_error = _verify_ignoring_name_and_dates(deployment, received)
+    return CertDeployment(
+        chain=tuple(certificate(c) for c in received),
+        validation=checks,
+        chain_trusted=trusted_by is not None,
+        trusted_by=trusted_by,
+        trust_error=trust_error,
+    )
+
+
+def _verify_ignoring_name_and_dates(
+    deployment: Any, received: list[x509.Certificate]
+) -> tuple[str | None, str | None]:
+    leaf = received[0]
+    subject = _a_name_of(leaf)
+    if subject is None:
+        return None, "the leaf certificate has no subjectAltName, which clients require"
+    lifetime = leaf.not_valid_after_utc - leaf.not_valid_before_utc
+    moment = leaf.not_valid_before_utc + lifetime / 2
+    pems = [c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in received]
+    errors: dict[str, str] = {}
+    for result in deployment.path_validation_results:
+        store = result.trust_store
+        try:
+            again = store.verify_certificate_chain(pems, subject, validation_time=moment)
+        except Exception as exc:  # a malformed chain is untrusted, with the reason kept
+            errors[store.name] = str(exc)
+            continue
+        if again.was_validation_successful:
+            return store.name, None
+        errors[store.name] = str(again.validation_error)
+    # the ca_bundle's verdict explains internal PKI best; otherwise Mozilla's
+    error = (
+        errors.get("Supplied CA file") or errors.get("Mozilla") or next(iter(errors.values()), "")
+    )
+    return None, _plain(error)
+
+
+def _plain(error: str) -> str:
+    if "candidates exhausted" in error:
+        return "no path to a trusted root (unknown issuer or missing intermediate)"
+    return error.removeprefix("validation failed: ").split(" (encountered processing")[0]
+
+
+def _a_name_of(cert: x509.Certificate) -> x509.DNSName | x509.IPAddress | None:
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    for name in san:
+        if isinstance(name, x509.DNSName):
+            return x509.DNSName(name.value.removeprefix("*."))
+        if isinstance(name, x509.IPAddress):
+            return name
+    return None
+
+
+def certificate(cert: x509.Certificate) -> Certificate:
+    key = cert.public_key()
+    curve = None
+    if isinstance(key, rsa.RSAPublicKey):
+        key_type, bits = "RSA", key.key_size
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        key_type, bits, curve = "EC", key.curve.key_size, key.curve.name
+    elif isinstance(key, dsa.DSAPublicKey):
+        key_type, bits = "DSA", key.key_size
+    else:
+        key_type = type(key).__name__.removeprefix("_").removesuffix("PublicKey")
+        bits = 256 if "25519" in key_type else 456 if "448" in key_type else 0
+    dns: list[str] = []
+    ips: list[str] = []
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        dns = [str(n) for n in san.get_values_for_type(x509.DNSName)]
+        ips = [str(n) for n in san.get_values_for_type(x509.IPAddress)]
+    except x509.ExtensionNotFound:
+        pass
+    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    try:
+        hash_name = cert.signature_hash_algorithm.name if cert.signature_hash_algorithm else None
+    except Exception:  # an algorithm cryptography cannot name (MD2, ...) is weak anyway
+        hash_name = "unknown"
+    return Certificate(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        self_signed=cert.subject == cert.issuer,
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        key_type=key_type,
+        key_bits=bits,
+        curve=curve,
+        signature_algorithm=getattr(cert.signature_algorithm_oid, "_name", "unknown"),
+        signature_hash=hash_name,
+        dns_names=tuple(dns),
+        ip_addresses=tuple(ips),
+        common_name=str(cns[0].value) if cns else None,
+    )

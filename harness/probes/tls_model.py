@@ -1,0 +1,122 @@
+"""What the TLS probe measured on one endpoint, as frozen data with no sslyze types in it.
+
+Policy reads only these classes, so its unit tests can build a measurement by hand. A value of
+None means "this part of the scan failed"; `errors` says why (policy then reports the check as
+could-not-measure rather than passing it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+# protocol names as shown to people, oldest first
+PROTOCOLS = ("SSLv2", "SSLv3", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3")
+
+
+@dataclass(frozen=True)
+class Suite:
+    """One accepted cipher suite (IANA name) with the key exchange the server chose for it."""
+
+    name: str
+    bits: int  # symmetric key size
+    anonymous: bool = False
+    group: str | None = None  # ephemeral group: "X25519", "secp256r1", "DH"
+    group_bits: int | None = None  # DH prime bits, or EC field bits (X25519 = 255)
+
+
+@dataclass(frozen=True)
+class ProtocolSupport:
+    name: str  # one of PROTOCOLS
+    offered: bool
+    suites: tuple[Suite, ...] = ()
+
+
+@dataclass(frozen=True)
+class Certificate:
+    subject: str
+    issuer: str
+    self_signed: bool
+    not_before: dt.datetime
+    not_after: dt.datetime
+    key_type: str  # "RSA", "EC", "DSA", "Ed25519", ...
+    key_bits: int
+    curve: str | None  # EC keys: "secp256r1"
+    signature_algorithm: str  # e.g. "ecdsa-with-SHA256", "sha1WithRSAEncryption"
+    signature_hash: str | None  # "sha256", "sha1", "md5"; None for Ed25519
+    dns_names: tuple[str, ...] = ()
+    ip_addresses: tuple[str, ...] = ()
+    common_name: str | None = None
+
+
+@dataclass(frozen=True)
+class TrustCheck:
+    """sslyze's path validation against one trust store (name and dates included)."""
+
+    store: str
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CertDeployment:
+    """One leaf certificate the server serves, with the chain it sends (leaf first)."""
+
+    chain: tuple[Certificate, ...]
+    validation: tuple[TrustCheck, ...]
+    # the chain reaches a trusted root (system stores or ca_bundle), leaving the name and the
+    # validity dates aside: those are tls.cert.hostname's and tls.cert.validity's business
+    chain_trusted: bool
+    trusted_by: str | None = None
+    trust_error: str | None = None
+
+    @property
+    def leaf(self) -> Certificate:
+        return self.chain[0]
+
+
+@dataclass(frozen=True)
+class Hsts:
+    present: bool
+    max_age: int | None = None
+
+
+@dataclass(frozen=True)
+class TlsScan:
+    """Everything one sslyze pass measured on one endpoint."""
+
+    host: str
+    port: int
+    server_name: str
+    starttls: str | None
+    https: bool
+    scanned_at: dt.datetime
+    protocols: tuple[ProtocolSupport, ...]
+    curves: tuple[str, ...] | None  # supported EC groups for key exchange
+    certificates: tuple[CertDeployment, ...] | None
+    heartbleed: bool | None
+    ccs_injection: bool | None
+    robot: str | None  # sslyze's RobotScanResultEnum value
+    secure_renegotiation: bool | None
+    client_renegotiation: bool | None  # accepted at least one client-initiated renegotiation
+    compression: bool | None
+    fallback_scsv: bool | None
+    extended_master_secret: bool | None
+    hsts: Hsts | None  # None: not measured (see errors) or not an HTTPS endpoint
+    errors: tuple[tuple[str, str], ...] = ()  # (scan command, reason)
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def offered(self) -> list[ProtocolSupport]:
+        return [p for p in self.protocols if p.offered]
+
+    def offered_names(self) -> list[str]:
+        return [p.name for p in self.protocols if p.offered]
+
+    def error(self, command: str) -> str | None:
+        for name, reason in self.errors:
+            if name == command:
+                return reason
+        return None

@@ -1,0 +1,61 @@
+"""One quick handshake per endpoint before sslyze, so dead and silent ports fail fast.
+
+sslyze tries every TLS version in turn against a port that accepts TCP and then says nothing,
+waiting the full timeout each time (about 11 x the timeout, measured here). One Python
+handshake with the declared timeout tells a silent port apart in one timeout, and a closed
+port at once. Anything that answers, even with an error, goes on to sslyze.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from concurrent.futures import ThreadPoolExecutor
+
+from harness.errors import FailureKind, ProbeFailure
+
+
+def preflight(
+    ip: str, port: int, server_name: str, timeout: float, where: str, starttls: bool
+) -> ProbeFailure | None:
+    try:
+        sock = socket.create_connection((ip, port), timeout=timeout)
+    except ConnectionRefusedError:
+        return ProbeFailure(FailureKind.REFUSED, where, f"connection refused on port {port}")
+    except TimeoutError:
+        return ProbeFailure(
+            FailureKind.TIMEOUT, where, f"no answer to a TCP connection within {timeout:g} s"
+        )
+    except OSError as exc:
+        return ProbeFailure(FailureKind.REFUSED, where, f"cannot connect: {exc.strerror or exc}")
+    if starttls:  # the plain-text greeting differs per protocol; sslyze speaks them all
+        sock.close()
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        with ctx.wrap_socket(sock, server_hostname=server_name):
+            return None
+    except TimeoutError:
+        return ProbeFailure(
+            FailureKind.TIMEOUT,
+            where,
+            f"the port accepts TCP connections but no TLS handshake completed within {timeout:g} s"
+            " (not a TLS service, or a STARTTLS endpoint declared without starttls)",
+        )
+    except (ssl.SSLError, OSError):
+        return None  # it speaks; sslyze finds out what
+    finally:
+        sock.close()
+
+
+def preflight_all(
+    targets: dict[str, tuple[str, int, str, float, str, bool]], workers: int
+) -> dict[str, ProbeFailure | None]:
+    """Run preflight for every key at once (bounded by `workers`)."""
+    if not targets:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
+        futures = {key: pool.submit(preflight, *args) for key, args in targets.items()}
+        return {key: f.result() for key, f in futures.items()}

@@ -1,0 +1,248 @@
+"""The TLS suite end to end: real servers, one sslyze pass, every check seen passing and failing.
+
+The servers start once for the module and the suite runs once against all of them, in a pytest
+subprocess (what pytester's runpytest_subprocess does; pytester itself is function-scoped). Each
+test below then reads one (endpoint, check) result from the Allure results of that run.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from tls_servers import (
+    HOST,
+    closed_port,
+    https_server,
+    legacy_context,
+    make_pki,
+    silent_port,
+    smtp_starttls_server,
+    strong_context,
+)
+
+SUITE = Path(__file__).parents[1] / "suites" / "test_tls.py"
+CHECKS = [
+    "tls.protocols",
+    "tls.ciphers",
+    "tls.forward_secrecy",
+    "tls.key_exchange",
+    "tls.cert.validity",
+    "tls.cert.expiry",
+    "tls.cert.trust",
+    "tls.cert.hostname",
+    "tls.cert.key",
+    "tls.cert.signature",
+    "tls.vuln.heartbleed",
+    "tls.vuln.ccs_injection",
+    "tls.vuln.robot",
+    "tls.vuln.renegotiation",
+    "tls.vuln.compression",
+    "tls.vuln.fallback_scsv",
+    "tls.hsts",
+    "tls.profile",
+    "tls.grade",
+]
+_PROFILE_AND_GRADE = {"tls.profile": "failed", "tls.grade": "failed"}
+# endpoint -> the checks that do not pass there; every other check must pass
+EXPECTED: dict[str, dict[str, str]] = {
+    "strong": {},
+    "modern": {"tls.vuln.fallback_scsv": "skipped", "tls.vuln.renegotiation": "skipped"},
+    "strong-as-modern": {"tls.protocols": "failed", "tls.profile": "failed"},
+    "legacy": {
+        "tls.protocols": "failed",
+        "tls.ciphers": "failed",
+        "tls.forward_secrecy": "failed",
+        "tls.key_exchange": "failed",
+        "tls.cert.trust": "failed",  # an RSA-1024 SHA-1 leaf no client accepts
+        "tls.cert.key": "failed",
+        "tls.cert.signature": "failed",
+        "tls.hsts": "failed",
+        **_PROFILE_AND_GRADE,
+    },
+    "expired": {"tls.cert.validity": "failed", "tls.cert.expiry": "failed", **_PROFILE_AND_GRADE},
+    "not-yet-valid": {"tls.cert.validity": "failed", **_PROFILE_AND_GRADE},
+    "self-signed": {"tls.cert.trust": "failed", **_PROFILE_AND_GRADE},
+    "wrong-host": {"tls.cert.hostname": "failed", **_PROFILE_AND_GRADE},
+    "expiring": {"tls.cert.expiry": "failed", "tls.hsts": "failed"},
+    "smtp": {"tls.hsts": "skipped"},
+    "closed": dict.fromkeys(CHECKS, "broken"),
+    "silent": dict.fromkeys(CHECKS, "broken"),
+}
+
+SNI = {
+    "strong-as-modern": "strong.test",
+    "modern": "strong.test",
+    "not-yet-valid": "notyet.test",
+    "self-signed": "self.test",
+    "wrong-host": "www.wrong.test",  # the certificate is for other.test
+    "smtp": "mail.test",
+}
+ENDPOINT_KEYS = {
+    "modern": ", profile: modern",
+    "strong-as-modern": ", profile: modern",
+    "smtp": ", starttls: smtp",
+    "silent": ", timeout: 2",
+}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, str], Any]]:
+    """Start every server, scan them all in one run, return Allure results by (target, check)."""
+    d = tmp_path_factory.mktemp("tls")
+    pki = make_pki(d)
+    strong = pki.leaf("strong", ["strong.test"])
+    servers = {
+        "strong": https_server(strong_context(strong)),
+        "modern": https_server(strong_context(strong, tls13_only=True)),
+        "legacy": https_server(
+            legacy_context(
+                pki.leaf(
+                    "legacy",
+                    ["legacy.test"],
+                    key=rsa.generate_private_key(public_exponent=65537, key_size=1024),
+                    issuer="rsa",
+                    digest=hashes.SHA1(),
+                ),
+                d,
+            ),
+            hsts=None,
+        ),
+        "expired": https_server(
+            strong_context(pki.leaf("expired", ["expired.test"], days=(-90, -2)))
+        ),
+        "not-yet-valid": https_server(
+            strong_context(pki.leaf("notyet", ["notyet.test"], days=(2, 80)))
+        ),
+        "self-signed": https_server(strong_context(pki.leaf("self", ["self.test"], issuer="self"))),
+        "wrong-host": https_server(strong_context(pki.leaf("wrong", ["other.test"]))),
+        "expiring": https_server(
+            strong_context(pki.leaf("expiring", ["expiring.test"], days=(-70, 10))),
+            hsts="max-age=86400",
+        ),
+        "smtp": smtp_starttls_server(strong_context(pki.leaf("smtp", ["mail.test"]))),
+    }
+    ports = {name: port for name, (port, _) in servers.items()}
+    with silent_port() as silent:
+        ports |= {"strong-as-modern": ports["strong"], "closed": closed_port(), "silent": silent}
+        lines = [
+            "version: 1",
+            "defaults:",
+            f"  ca_bundle: {pki.bundle}",
+            "  timeout: 3",
+            "targets:",
+        ]
+        for name, port in ports.items():
+            lines += [
+                f"  - name: {name}",
+                f"    host: {HOST}",
+                f"    tls: [{{port: {port}, server_name: {SNI.get(name, name + '.test')}"
+                f"{ENDPOINT_KEYS.get(name, '')}}}]",
+            ]
+        (d / "targets.yaml").write_text("\n".join(lines) + "\n")
+        shutil.copy(SUITE, d / "test_tls.py")
+        proc = subprocess.run(
+            [
+                *(sys.executable, "-m", "pytest", "test_tls.py", "--targets", "targets.yaml"),
+                *("-p", "no:cacheprovider", "--alluredir", "allure", "-q", "-rN"),
+            ],
+            cwd=d,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    for _, server in servers.values():
+        server.shutdown()
+    results: dict[tuple[str, str], Any] = {}
+    for f in (d / "allure").glob("*-result.json"):
+        data = json.loads(f.read_text())
+        labels = {lb["name"]: lb["value"] for lb in data["labels"]}
+        results[(labels["target"], labels["check"])] = data
+    results[("", "stdout")] = proc.stdout
+    # evidence attached in the measurement fixture lands in Allure's fixture containers
+    results[("", "attachments")] = [
+        a["name"]
+        for f in (d / "allure").glob("*-container.json")
+        for before in json.loads(f.read_text()).get("befores", [])
+        for a in before.get("attachments", [])
+    ]
+    yield results
+
+
+def _case_ids() -> list[tuple[str, str, str]]:
+    return [
+        (target, check, EXPECTED[target].get(check, "passed"))
+        for target in EXPECTED
+        for check in CHECKS
+    ]
+
+
+@pytest.mark.parametrize(("target", "check", "status"), _case_ids())
+def test_every_check_on_every_endpoint(
+    run: dict[tuple[str, str], Any], target: str, check: str, status: str
+) -> None:
+    result = run.get((target, check))
+    assert result is not None, f"no result for {target} {check}:\n{run[('', 'stdout')][-3000:]}"
+    message = result.get("statusDetails", {}).get("message", "")
+    assert result["status"] == status, f"{target} {check}: {result['status']}: {message}"
+    if status == "failed":
+        assert "Fix:" in message and " on " in message and "<" not in message
+
+
+def test_closed_and_silent_ports_are_broken_with_the_reason(
+    run: dict[tuple[str, str], Any],
+) -> None:
+    closed = run[("closed", "tls.protocols")]["statusDetails"]["message"]
+    silent = run[("silent", "tls.protocols")]["statusDetails"]["message"]
+    assert "(refused)" in closed and "connection refused" in closed
+    assert "(timeout)" in silent and "no TLS handshake completed within 2 s" in silent
+
+
+def test_grade_shows_on_the_dashboard(run: dict[tuple[str, str], Any]) -> None:
+    strong = run[("strong", "tls.grade")]
+    labels = {lb["name"]: lb["value"] for lb in strong["labels"]}
+    assert labels["tls_grade"] == "A+"
+    assert strong["name"].startswith("TLS grade A+")
+    legacy = run[("legacy", "tls.grade")]
+    assert {lb["name"]: lb["value"] for lb in legacy["labels"]}["tls_grade"] == "T"
+    message = legacy["statusDetails"]["message"]
+    assert "score" in message and "caps:" in message and "F (NULL suites offered)" in message
+    assert {lb["name"]: lb["value"] for lb in run[("wrong-host", "tls.grade")]["labels"]}[
+        "tls_grade"
+    ] == "M"
+    smtp = run[("smtp", "tls.grade")]
+    assert {lb["name"]: lb["value"] for lb in smtp["labels"]}["tls_grade"] == "A"  # no HSTS
+
+
+def test_ciphers_are_named_under_their_protocol(run: dict[tuple[str, str], Any]) -> None:
+    message = run[("legacy", "tls.ciphers")]["statusDetails"]["message"]
+    assert "TLS 1.0: " in message and "TLS 1.2: " in message
+    assert "TLS_RSA_WITH_NULL_SHA256 (NULL encryption" in message
+    assert "anonymous, no authentication" in message
+    kex = run[("legacy", "tls.key_exchange")]["statusDetails"]["message"]
+    assert "DH group of 1024 bits" in kex and "groups outside the intermediate profile: X448" in kex
+
+
+def test_expiry_says_how_many_days_are_left(run: dict[tuple[str, str], Any]) -> None:
+    message = run[("expiring", "tls.cert.expiry")]["statusDetails"]["message"]
+    assert "in 9 days" in message or "in 10 days" in message
+    hsts = run[("expiring", "tls.hsts")]["statusDetails"]["message"]
+    assert "max-age is 86400 s (1 days), under the minimum of 180 days" in hsts
+
+
+def test_one_scan_json_per_endpoint(run: dict[tuple[str, str], Any]) -> None:
+    names = run[("", "attachments")]
+    for target in ("strong", "legacy", "smtp"):
+        assert len([n for n in names if n.startswith(f"sslyze scan of {target}:")]) == 1, names
+    assert not [
+        n for n in names if n.startswith(("sslyze scan of closed:", "sslyze scan of silent:"))
+    ]
+    assert "sslyze: scanning 10 TLS endpoint(s)" in run[("", "stdout")]
