@@ -5,8 +5,8 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import dh, ec, rsa
 
 from harness.lab import SECURE_HOST
 from harness.lab.pki import make_ca, make_leaf
@@ -42,10 +42,27 @@ def secure_context(cert: Path) -> ssl.SSLContext:
     return ctx
 
 
+# RFC 2409 group 2 (1024-bit MODP): a well-known weak DH group, so the lab needs no slow generation
+_MODP_1024 = int(
+    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A0879"
+    "8E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B"
+    "0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381FFFFFFFFFFFFFFFF",
+    16,
+)
+
+
 def legacy_context(cert: Path) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.set_ciphers("ALL:@SECLEVEL=0")  # SECLEVEL 0 lets OpenSSL 3 offer TLS 1.0 and weak suites
+    # SECLEVEL 0 lets OpenSSL 3 offer TLS 1.0, NULL, anonymous and static-RSA suites
+    ctx.set_ciphers("ALL:eNULL:@SECLEVEL=0")
     ctx.minimum_version = ssl.TLSVersion.TLSv1
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    dh_file = cert.with_name("dh1024.pem")
+    dh_file.write_bytes(
+        dh.DHParameterNumbers(_MODP_1024, 2)
+        .parameters()
+        .parameter_bytes(serialization.Encoding.PEM, serialization.ParameterFormat.PKCS3)
+    )
+    ctx.load_dh_params(str(dh_file))  # DHE with a 1024-bit group: Logjam-era weak
     ctx.load_cert_chain(cert, cert.with_suffix(".key"))
     return ctx
