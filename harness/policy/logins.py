@@ -1,0 +1,158 @@
+"""Judging what the logins probe measured. Pure functions: a measured part in, a Verdict out.
+
+The password-policy rules are data (harness/data/password_policies.yaml); the blocklist is the
+shipped weak-password list plus that file's extra entries.
+"""
+
+from __future__ import annotations
+
+import string
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from harness.outcome import Verdict
+from harness.probes.logins import lists
+from harness.probes.logins.model import (
+    Anonymous,
+    Category,
+    Channel,
+    Guesses,
+    Lockout,
+    PasswordPolicyResult,
+)
+
+_CLASSES = {
+    "lower": ("a lower-case letter", str.islower),
+    "upper": ("an upper-case letter", str.isupper),
+    "digit": ("a digit", str.isdigit),
+    "punctuation": ("punctuation", lambda c: c in string.punctuation or c == " "),
+}
+
+
+def _tried(g: Guesses, *categories: Category) -> str:
+    tried = sum(g.tried.get(c.value, 0) for c in categories)
+    planned = sum(g.planned.get(c.value, 0) for c in categories)
+    return f"{tried} of {planned}"
+
+
+def _guess_notes(g: Guesses, *categories: Category) -> tuple[str, ...]:
+    notes = [
+        f"tried {_tried(g, *categories)} pairs from the lists; a random wrong password got {g.control}"
+    ]
+    if g.stopped and g.hit is None:
+        notes.append(g.stopped)
+    return (*notes, *g.notes)
+
+
+def default_credentials(g: Guesses) -> Verdict:
+    if g.hit is not None and g.hit.category is Category.DEFAULT:
+        product = f", the default of {g.hit.product}" if g.hit.product else ""
+        return Verdict.of(
+            f"{g.hit.username} / {g.hit.password} was accepted{product} ({g.hit.detail}; "
+            f"listed in {g.hit.source})"
+        )
+    return Verdict(notes=_guess_notes(g, Category.DEFAULT))
+
+
+def weak_password(g: Guesses) -> Verdict:
+    if g.hit is not None and g.hit.category is Category.DEFAULT:
+        return Verdict.skip(
+            "probing stopped at the first accepted pair, a vendor default "
+            "(see login.default_credentials)"
+        )
+    if g.hit is not None:
+        return Verdict.of(
+            f"{g.hit.username} / {g.hit.password} was accepted ({g.hit.detail}; "
+            f"from {g.hit.source})"
+        )
+    return Verdict(notes=_guess_notes(g, Category.DECLARED, Category.WEAK))
+
+
+def anonymous(a: Anonymous | None) -> Verdict:
+    if a is None:
+        return Verdict.skip(
+            "no protected URL is declared (protected_url) and the kind has no anonymous login"
+        )
+    if a.allowed:
+        return Verdict.of(f"{a.what} succeeded ({a.detail})")
+    return Verdict(notes=(f"{a.what}: {a.detail}",))
+
+
+def cleartext(channel: Channel, policy_url: str | None = None) -> Verdict:
+    problems = list(channel.problems)
+    if policy_url and urlsplit(policy_url).scheme != "https":
+        problems.append(
+            f"the password-setting endpoint {policy_url} takes passwords over plain HTTP"
+        )
+    if problems:
+        return Verdict.of(*problems)
+    return Verdict(notes=(f"credentials travel over {channel.description}",))
+
+
+def lockout(result: Lockout | None) -> Verdict:
+    if result is None:
+        return Verdict.skip("lockout is not checked on this endpoint; opt in with lockout: true")
+    if result.skipped:
+        return Verdict.skip(f"no lockout attempts were made: {result.skipped}")
+    if result.signal:
+        return Verdict(
+            notes=(
+                f"the endpoint signalled lockout or throttling after {result.signal_after} "
+                f"failed attempts: {result.signal}",
+            )
+        )
+    return Verdict.of(
+        f"{result.failures} failed attempts, past the threshold of {result.threshold}, were all "
+        f"answered as usual, with no delay (last answer {result.last_latency:.2f} s), no 429, "
+        "no lockout and no CAPTCHA"
+    )
+
+
+@cache
+def blocklist() -> frozenset[str]:
+    extra = lists.policy_data().get("blocklist_extra", [])
+    return frozenset(w.lower() for w in [*lists.weak_passwords(), *map(str, extra)])
+
+
+def policy_rules(name: str) -> dict[str, Any]:
+    rules: dict[str, Any] = lists.policy_data()["policies"][name]
+    return rules
+
+
+def violations(password: str, policy: str, mfa: bool = False) -> list[str]:
+    """What the named policy finds wrong with a password, in plain words; empty if nothing."""
+    rules = policy_rules(policy)
+    out: list[str] = []
+    minimum = int(rules["min_length_with_mfa"] if mfa else rules["min_length"])
+    if len(password) < minimum:
+        out.append(f"{len(password)} characters, under {minimum}")
+    if rules.get("blocklist") and password.lower() in blocklist():
+        out.append("on the blocklist of common passwords")
+    missing = [
+        label
+        for key in rules.get("require", [])
+        for label, test in [_CLASSES[key]]
+        if not any(test(c) for c in password)
+    ]
+    if missing:
+        out.append("no " + ", no ".join(missing))
+    return out
+
+
+def password_policy(result: PasswordPolicyResult | None) -> Verdict:
+    if result is None:
+        return Verdict.skip("no password-setting endpoint is declared (password_policy)")
+    rules = policy_rules(result.policy)
+    findings: list[str] = []
+    for sample in result.samples:
+        wrong = violations(sample.password, result.policy, result.mfa)
+        if sample.accepted and wrong:
+            findings.append(f'"{sample.password}" was accepted ({"; ".join(wrong)})')
+    refused = sum(1 for s in result.samples if not s.accepted)
+    notes = (
+        f"held to {rules['title']}{' with MFA' if result.mfa else ''}; {refused} of "
+        f"{len(result.samples)} sample passwords refused; a strong random password got "
+        f"{result.control}",
+    )
+    return Verdict.of(*findings, notes=notes)

@@ -1,0 +1,73 @@
+"""The logins probe: default and weak credentials, anonymous access, cleartext, lockout.
+
+Endpoints on different host:port pairs are probed concurrently (bounded by
+max_concurrent_hosts); endpoints sharing one are probed one after another, because they may
+share accounts, and every attempt against one endpoint waits for the one before it.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+from harness.errors import FailureKind, ProbeFailure
+from harness.inventory import LoginEndpoint
+from harness.probes import Job, ProbeContext
+from harness.probes.logins.engine import probe_endpoint
+from harness.probes.logins.kinds import KINDS
+from harness.probes.logins.model import LoginResult, require
+
+__all__ = ["KINDS", "LoginResult", "LoginsProbe", "require"]
+
+
+def _service(job: Job) -> tuple[str, int]:
+    ep = job.endpoint
+    assert isinstance(ep, LoginEndpoint)
+    if ep.url:
+        parts = urlsplit(ep.url)
+        return (
+            parts.hostname or job.target.host,
+            parts.port or (443 if parts.scheme == "https" else 80),
+        )
+    return (job.target.host, ep.port or {"ssh": 22, "ftp": 21}.get(ep.kind, 0))
+
+
+class LoginsProbe:
+    name = "logins"
+
+    def run(self, jobs: list[Job], ctx: ProbeContext) -> None:
+        if not jobs:
+            return
+        base_dir = ctx.inventory.path.parent if ctx.inventory.path else None
+        groups: dict[tuple[str, int], list[Job]] = {}
+        for job in jobs:
+            groups.setdefault(_service(job), []).append(job)
+        ctx.progress(f"probing {len(jobs)} login endpoints on {len(groups)} services")
+
+        def run_group(group: list[Job]) -> None:
+            for job in group:
+                try:
+                    result, log = probe_endpoint(job, base_dir)
+                except (
+                    Exception
+                ) as exc:  # fail closed, and never echo a message that may hold a secret
+                    result, log = (
+                        ProbeFailure(
+                            FailureKind.ERROR,
+                            job.where,
+                            f"the login probe crashed ({type(exc).__name__})",
+                        ),
+                        "",
+                    )
+                if log:
+                    ctx.attach(job.key, "login attempts", log, "text/plain")
+                ctx.publish(job.key, result)
+                if isinstance(result, LoginResult):
+                    ctx.progress(f"{job.key}: done, {result.attempts} of {result.budget} attempts")
+                else:
+                    ctx.progress(f"{job.key}: could not measure ({result.kind})")
+
+        workers = max(1, min(len(groups), jobs[0].settings.max_concurrent_hosts))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="logins") as pool:
+            for future in [pool.submit(run_group, g) for g in groups.values()]:
+                future.result()

@@ -1,0 +1,337 @@
+"""One login endpoint, probed safely: control first, budget, delay, stop rules, lockout.
+
+Every attempt against an endpoint goes through `_Run.attempt`, one at a time, so the budget and
+the delay hold for every kind. Secrets never leave this module: each text it produces passes
+through `_Run.scrub`, and candidates show a mask unless they come from a public list.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import Counter
+from pathlib import Path
+
+from harness.errors import FailureKind, ProbeFailure
+from harness.inventory import LoginEndpoint
+from harness.probes import Job
+from harness.probes.logins import lists
+from harness.probes.logins.kinds import ANONYMOUS_ATTEMPTS, KINDS, LoginClient
+from harness.probes.logins.lists import Candidate, ListError
+from harness.probes.logins.model import (
+    Anonymous,
+    Answer,
+    Category,
+    Guesses,
+    Hit,
+    Lockout,
+    LoginResult,
+)
+from harness.probes.logins.setpassword import probe_password_policy
+from harness.probes.logins.web import Unmeasurable
+
+SLOWDOWN_SECONDS = 1.0  # an answer this much slower than the control's counts as throttling
+
+
+class _Stop(Exception):
+    """Ends guessing early because the guessing part cannot be measured."""
+
+    def __init__(self, failure: ProbeFailure) -> None:
+        self.failure = failure
+
+
+class _Run:
+    def __init__(self, job: Job, client: LoginClient, secret_values: list[str]) -> None:
+        self.job = job
+        self.client = client
+        self.budget = job.settings.login_attempt_budget
+        self.delay = job.settings.login_delay
+        self.attempts = 0
+        self.failures: Counter[str] = Counter()
+        self.latencies: list[float] = []
+        self.log: list[str] = []
+        self.secret_values = [s for s in secret_values if s]
+        self.control: Answer | None = None
+
+    def scrub(self, text: str) -> str:
+        for value in self.secret_values:
+            text = text.replace(value, lists.MASK)
+        return text
+
+    def remaining(self) -> int:
+        return self.budget - self.attempts
+
+    def attempt(self, username: str, password: str, shown: str, secret: bool = False) -> Answer:
+        """One attempt, after the delay; never more than the budget, never two at once."""
+        assert self.remaining() > 0, "the attempt budget is enforced by the callers"
+        if self.attempts:
+            time.sleep(self.delay)
+        self.attempts += 1
+        try:
+            answer = self.client.attempt(username, password, secret=secret)
+        except Unmeasurable as exc:
+            self.log.append(f"#{self.attempts} {username} / {shown}: {self.scrub(exc.reason)}")
+            raise
+        self.latencies.append(answer.latency)
+        self.log.append(
+            f"#{self.attempts} {username} / {shown}: "
+            f"{self.verdict_word(answer)} ({self.scrub(answer.detail)})"
+        )
+        return answer
+
+    def accepted(self, answer: Answer) -> bool:
+        if answer.accepted is not None or self.control is None:
+            return bool(answer.accepted)
+        # no declared success signal: a different status, redirect or cookie set than the control
+        status = answer.shape[0] if answer.shape else ""
+        return answer.shape != self.control.shape and not status.startswith(("4", "5"))
+
+    def new_signals(self, answer: Answer) -> tuple[str, ...]:
+        baseline = set(self.control.signals) if self.control else set()
+        return tuple(s for s in answer.signals if s not in baseline)
+
+    def verdict_word(self, answer: Answer) -> str:
+        if self.control is None:
+            return "control answer"
+        if self.new_signals(answer):
+            return "lockout signal"
+        return "ACCEPTED" if self.accepted(answer) else "rejected"
+
+    def control_password(self) -> str:
+        return "harness-control-" + secrets.token_urlsafe(12)
+
+
+def probe_endpoint(job: Job, base_dir: Path | None) -> tuple[LoginResult | ProbeFailure, str]:
+    """The result for one endpoint, and the attempt log to attach as evidence."""
+    ep = job.endpoint
+    assert isinstance(ep, LoginEndpoint)
+    client = KINDS[ep.kind](job, base_dir)
+    try:
+        candidates: list[Candidate] | ListError = lists.plan(ep, base_dir)
+    except ListError as exc:
+        candidates = exc
+    hidden = (
+        [c.password for c in candidates if not c.public] if isinstance(candidates, list) else []
+    )
+    run = _Run(job, client, hidden)
+    try:
+        result = _probe(job, ep, client, run, candidates, base_dir)
+    finally:
+        client.close()
+    if isinstance(result, ProbeFailure):
+        run.log.append(f"could not measure ({result.kind}): {result.reason}")
+    header = (
+        f"{job.where}: {run.attempts} of {run.budget} attempts, {run.delay} s apart, one at a time"
+    )
+    return result, "\n".join([header, *run.log]) + "\n"
+
+
+def _probe(
+    job: Job,
+    ep: LoginEndpoint,
+    client: LoginClient,
+    run: _Run,
+    candidates: list[Candidate] | ListError,
+    base_dir: Path | None,
+) -> LoginResult | ProbeFailure:
+    try:
+        channel = client.channel()
+        anonymous = client.anonymous()
+    except Unmeasurable as exc:
+        return ProbeFailure(exc.kind, job.where, run.scrub(exc.reason))
+    run.attempts += ANONYMOUS_ATTEMPTS.get(ep.kind, 0)
+    if isinstance(anonymous, Anonymous):
+        counted = f"#{run.attempts} " if ANONYMOUS_ATTEMPTS.get(ep.kind) else ""
+        run.log.append(f"{counted}anonymous: {anonymous.what}: {anonymous.detail}")
+    if isinstance(candidates, ListError):
+        failure = ProbeFailure(FailureKind.ERROR, job.where, str(candidates))
+        guesses: Guesses | ProbeFailure = failure
+        lockout: Lockout | ProbeFailure | None = failure if ep.lockout else None
+    else:
+        guesses, lockout = _guess(job, ep, run, candidates, channel.encrypted)
+    policy = (
+        probe_password_policy(job, ep.password_policy, base_dir) if ep.password_policy else None
+    )
+    return LoginResult(
+        kind=ep.kind,
+        label=ep.label,
+        channel=channel,
+        guesses=guesses,
+        anonymous=anonymous,
+        lockout=lockout,
+        password_policy=policy,
+        attempts=run.attempts,
+        budget=run.budget,
+    )
+
+
+def _guess(
+    job: Job, ep: LoginEndpoint, run: _Run, candidates: list[Candidate], encrypted: bool
+) -> tuple[Guesses | ProbeFailure, Lockout | ProbeFailure | None]:
+    notes: list[str] = []
+    if not encrypted:  # an organisation's secret is never sent where it can be read in transit
+        notes += [
+            f"{c.source} not tried: the channel is cleartext"
+            for c in candidates
+            if c.category is Category.DECLARED
+        ]
+        candidates = [c for c in candidates if c.category is not Category.DECLARED]
+    planned = Counter(c.category.value for c in candidates)
+    user0 = lists.usernames(ep)[0]
+    no_passwords = run.client.password_auth()
+    if no_passwords:
+        return Guesses(None, {}, dict(planned), "not tried", stopped=no_passwords), None
+    lockout_failure: ProbeFailure | None = None
+    need = ep.lockout_threshold + 1 if ep.lockout else 0
+    if need and run.remaining() < need + 1:  # the failures, plus the confirmation reserve
+        lockout_failure = ProbeFailure(
+            FailureKind.ERROR,
+            job.where,
+            f"the attempt budget ({run.budget}) is too small for the lockout check, which needs "
+            f"{need + 1} attempts; raise login_attempt_budget or lower lockout_threshold",
+        )
+        need = 0
+    if run.remaining() < 2:
+        failure = ProbeFailure(
+            FailureKind.ERROR,
+            job.where,
+            f"the attempt budget ({run.budget}) leaves no room for a control attempt and a guess",
+        )
+        return failure, (lockout_failure or failure) if ep.lockout else None
+    tried: Counter[str] = Counter()
+    hit: Hit | None = None
+    stopped: str | None = None
+    signal: str | None = None
+    try:
+        control = run.attempt(user0, run.control_password(), "(random control password)")
+        hard = [s for s in control.signals if not s.startswith("text:")]
+        if hard:
+            raise _Stop(
+                _fail(
+                    job,
+                    FailureKind.ERROR,
+                    "the endpoint signalled lockout or "
+                    f"throttling at the first attempt ({', '.join(hard)}); try again later",
+                )
+            )
+        if control.accepted:
+            raise _Stop(_ambiguous(job, run, user0, control))
+        run.control = control
+        run.failures[user0] += 1
+        for index, cand in enumerate(candidates):
+            if run.remaining() - 1 - max(0, need - run.failures[user0]) <= 0:
+                stopped = (
+                    f"the attempt budget ({run.budget}) was reached; "
+                    f"{len(candidates) - index} pairs were not tried"
+                )
+                break
+            answer = _attempt(run, cand.username, cand.password, cand.shown, not cand.public)
+            tried[cand.category.value] += 1
+            sig = run.new_signals(answer)
+            if sig:
+                signal = ", ".join(sig)
+                stopped = (
+                    f"the endpoint signalled lockout or throttling after "
+                    f"{sum(run.failures.values())} failed attempts ({signal}); stopped there"
+                )
+                break
+            if run.accepted(answer):
+                confirm = run.attempt(user0, run.control_password(), "(second control password)")
+                if run.accepted(confirm):
+                    raise _Stop(_ambiguous(job, run, user0, confirm, after=cand))
+                hit = Hit(
+                    cand.username,
+                    cand.shown,
+                    cand.category,
+                    cand.source,
+                    run.scrub(answer.detail),
+                    cand.product,
+                )
+                stopped = "stopped at the first accepted pair"
+                break
+            run.failures[cand.username] += 1
+        if ep.lockout and need and hit is None and signal is None:
+            signal = _lockout_phase(run, user0, need)
+    except _Stop as stop:
+        return stop.failure, stop.failure if ep.lockout else None
+    guesses = Guesses(
+        hit,
+        dict(tried),
+        dict(planned),
+        run.scrub(control.detail),
+        stopped,
+        tuple(dict.fromkeys(notes)),
+    )
+    if not ep.lockout:
+        return guesses, None
+    if lockout_failure is not None:
+        return guesses, lockout_failure
+    total = sum(run.failures.values())
+    lockout = Lockout(
+        user0,
+        ep.lockout_threshold,
+        total,
+        signal,
+        total if signal else None,
+        run.latencies[0],
+        run.latencies[-1],
+        skipped="probing stopped at the first accepted pair" if hit else None,
+    )
+    return guesses, lockout
+
+
+def _attempt(run: _Run, username: str, password: str, shown: str, secret: bool) -> Answer:
+    """An attempt after the control; a refused connection may be the service throttling."""
+    try:
+        return run.attempt(username, password, shown, secret)
+    except Unmeasurable as exc:
+        if run.client.throttles_by_refusing and exc.kind in (
+            FailureKind.REFUSED,
+            FailureKind.PROTOCOL,
+            FailureKind.TIMEOUT,
+        ):
+            why = f"the server stopped accepting connections ({run.scrub(exc.reason)})"
+            return Answer(False, why, ("closed",), (why,))
+        raise _Stop(
+            _fail(
+                run.job,
+                exc.kind,
+                f"{run.scrub(exc.reason)} at attempt {run.attempts} of {run.budget}",
+            )
+        ) from None
+
+
+def _lockout_phase(run: _Run, user: str, need: int) -> str | None:
+    """Wrong passwords for one account until it has `need` failures, watching for throttling."""
+    while run.failures[user] < need and run.remaining() > 0:
+        answer = _attempt(run, user, run.control_password(), "(random wrong password)", False)
+        sig = run.new_signals(answer)
+        if sig:
+            return ", ".join(sig)
+        if run.accepted(answer):
+            raise _Stop(_ambiguous(run.job, run, user, answer))
+        run.failures[user] += 1
+    first, last = run.latencies[0], run.latencies[-1]
+    if min(run.latencies) >= SLOWDOWN_SECONDS:
+        return f"every failed attempt was answered after at least {min(run.latencies):.1f} s"
+    if last - first >= SLOWDOWN_SECONDS and last >= 3 * first:
+        return f"answers slowed from {first:.2f} s to {last:.2f} s"
+    return None
+
+
+def _fail(job: Job, kind: FailureKind, reason: str) -> ProbeFailure:
+    return ProbeFailure(kind, job.where, reason)
+
+
+def _ambiguous(
+    job: Job, run: _Run, user: str, answer: Answer, after: Candidate | None = None
+) -> ProbeFailure:
+    when = f" after it accepted {after.username} / {after.shown}" if after else ""
+    return ProbeFailure(
+        FailureKind.AMBIGUOUS,
+        job.where,
+        f"the endpoint answered a random, certainly wrong password for {user!r}{when} like a "
+        f"success ({run.scrub(answer.detail)}), so its answers cannot tell a right password "
+        "from a wrong one; declare a success or failure signal (failure_text, success_status, "
+        "success_redirect, success_cookie, token_field)",
+    )

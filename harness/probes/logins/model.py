@@ -1,0 +1,123 @@
+"""What the logins probe measures: one frozen result per login endpoint.
+
+Parts that can fail on their own (guessing, anonymous access, lockout, the password-setting
+endpoint) are each a result or a `ProbeFailure`, so an ambiguous login endpoint leaves its
+guessing checks broken while its cleartext check can still be judged. `None` means the part
+does not apply (lockout not opted in, no protected URL declared).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+from harness.errors import CouldNotMeasure, ProbeFailure
+
+
+class Category(StrEnum):
+    DEFAULT = "default"  # a vendor default pair from a public list
+    WEAK = "weak"  # a common password from the weak-password list
+    DECLARED = "declared"  # an organisation credential from the environment or a file
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How the endpoint answered one attempt.
+
+    `accepted` is None when the endpoint declares no success signal: the engine then compares
+    `shape` (status, redirect, cookie names) with the control attempt's.
+    """
+
+    accepted: bool | None
+    detail: str
+    shape: tuple[str, ...] = ()
+    signals: tuple[str, ...] = ()  # lockout or throttling signals; "text: ..." ones are soft
+    latency: float = 0.0
+
+
+@dataclass(frozen=True)
+class Hit:
+    username: str
+    password: str  # the password as it may be shown: verbatim from a public list, else masked
+    category: Category
+    source: str
+    detail: str
+    product: str | None = None
+
+
+@dataclass(frozen=True)
+class Guesses:
+    """Default and weak pairs tried, likeliest first, within the attempt budget."""
+
+    hit: Hit | None
+    tried: dict[str, int]  # category -> pairs tried
+    planned: dict[str, int]  # category -> pairs on the lists
+    control: str  # how the endpoint answered the random wrong password
+    stopped: str | None = None  # why guessing ended before the lists did
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Anonymous:
+    allowed: bool
+    what: str  # "FTP anonymous login", "GET http://.../admin without credentials"
+    detail: str
+
+
+@dataclass(frozen=True)
+class Lockout:
+    username: str
+    threshold: int
+    failures: int  # failed attempts made against the endpoint in this run
+    signal: str | None  # first lockout, throttling or CAPTCHA signal seen
+    signal_after: int | None  # failures made before the signal
+    first_latency: float
+    last_latency: float
+    skipped: str | None = None  # why the lockout attempts were not made
+
+
+@dataclass(frozen=True)
+class PolicySample:
+    password: str  # a public sample password (never a secret)
+    accepted: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class PasswordPolicyResult:
+    url: str
+    policy: str
+    mfa: bool
+    samples: tuple[PolicySample, ...]
+    control: str  # how a strong random password was answered
+
+
+@dataclass(frozen=True)
+class Channel:
+    encrypted: bool
+    description: str  # "HTTPS", "plain HTTP", "FTP without TLS", "SSH"
+    problems: tuple[str, ...] = ()  # each a way credentials travel in cleartext
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    kind: str
+    label: str
+    channel: Channel
+    guesses: Guesses | ProbeFailure
+    anonymous: Anonymous | ProbeFailure | None
+    lockout: Lockout | ProbeFailure | None
+    password_policy: PasswordPolicyResult | ProbeFailure | None
+    attempts: int
+    budget: int
+
+
+T = TypeVar("T")
+
+
+def require(part: T | ProbeFailure) -> T:
+    """A measured part, or CouldNotMeasure (raised from a fixture, so the test ends broken)."""
+    if isinstance(part, ProbeFailure):
+        raise CouldNotMeasure(part)
+    return part
