@@ -103,7 +103,8 @@ def lockout(result: Lockout | None) -> Verdict:
             )
         )
     return Verdict.of(
-        f"{result.failures} failed attempts, past the threshold of {result.threshold}, were all "
+        f"{result.failures} failed attempts for {result.username}, past the threshold of "
+        f"{result.threshold}, were all "
         f"answered as usual, with no delay (last answer {result.last_latency:.2f} s), no 429, "
         "no lockout and no CAPTCHA"
     )

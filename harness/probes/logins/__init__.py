@@ -64,6 +64,9 @@ class LoginsProbe:
                 ctx.publish(job.key, result)
                 if isinstance(result, LoginResult):
                     ctx.progress(f"{job.key}: done, {result.attempts} of {result.budget} attempts")
+                    stopped = getattr(result.guesses, "stopped", None) or ""
+                    if "signalled lockout" in stopped:
+                        ctx.progress(f"{job.key}: {stopped}")
                 else:
                     ctx.progress(f"{job.key}: could not measure ({result.kind})")
 

@@ -270,7 +270,7 @@ def _guess(
     lockout = Lockout(
         user0,
         ep.lockout_threshold,
-        total,
+        run.failures[user0],
         signal,
         total if signal else None,
         run.latencies[0],

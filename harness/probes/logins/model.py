@@ -69,7 +69,7 @@ class Anonymous:
 class Lockout:
     username: str
     threshold: int
-    failures: int  # failed attempts made against the endpoint in this run
+    failures: int  # failed attempts made against this username in this run
     signal: str | None  # first lockout, throttling or CAPTCHA signal seen
     signal_after: int | None  # failures made before the signal
     first_latency: float
