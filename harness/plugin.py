@@ -261,6 +261,8 @@ def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], N
         if verdict.not_applicable is not None:
             pytest.skip(f"not applicable: {verdict.not_applicable}")
         if not verdict.findings:
+            if verdict.notes:  # what was checked, so a green box has its evidence too
+                reporting.note(" ".join(n.rstrip(".") + "." for n in verdict.notes))
             return
         severity = max(
             (f.severity or check.severity for f in verdict.findings), key=lambda s: s.rank

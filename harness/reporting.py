@@ -67,6 +67,10 @@ def extra_label(name: str, value: str) -> None:
     allure.dynamic.label(name, value)
 
 
+def note(text: str) -> None:
+    allure.attach(text, name="what was checked", attachment_type=allure.attachment_type.TEXT)
+
+
 def attach(evidence: Evidence) -> None:
     body = evidence.body
     if len(body) > MAX_ATTACHMENT_BYTES:
