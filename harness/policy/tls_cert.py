@@ -117,8 +117,13 @@ def cert_key(scan: TlsScan, settings: Settings) -> Verdict:
         weak = weak_key(d.leaf)
         if weak:
             texts.append(f"the certificate for {_who(d.leaf)} has an {weak}")
-    notes = tuple(
-        f"{_who(d.leaf)}: {d.leaf.key_type} {d.leaf.key_bits} bits" for d in scan.certificates or ()
+    notes = (
+        ()
+        if texts
+        else tuple(
+            f"{_who(d.leaf)}: {d.leaf.key_type} {d.leaf.key_bits} bits"
+            for d in scan.certificates or ()
+        )
     )
     return Verdict.of(*texts, notes=notes)
 
