@@ -208,6 +208,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     summary = session.config.stash[_SUMMARY]
     summary.inventory = inv
     summary.targets_path = str(state.targets_path)
+    if not session.config.option.collectonly and not state.runner.per_target:
+        state.runner.start()  # probe while pytest finishes setting up; results wait in futures
 
 
 # ----------------------------------------------------------------------------------- fixtures
