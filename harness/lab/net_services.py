@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import socketserver
+import ssl
 import threading
 
 
@@ -50,3 +51,82 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
+
+
+class _HttpBanner(socketserver.BaseRequestHandler):
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def handle(self) -> None:
+        self.request.settimeout(10)
+        try:
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 16384:
+                chunk = self.request.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            body = b"<h1>lab</h1>"
+            lines = ["HTTP/1.1 200 OK", f"Content-Length: {len(body)}", "Connection: close"]
+            lines += [f"{name}: {value}" for name, value in self.headers]
+            self.request.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        except OSError:
+            return
+
+
+def http_banner(
+    host: str,
+    port: int = 0,
+    headers: tuple[tuple[str, str], ...] = (),
+    tls: ssl.SSLContext | None = None,
+) -> socketserver.BaseServer:
+    """An HTTP(S) server that answers every request with 200 and the given headers."""
+    handler = type("Handler", (_HttpBanner,), {"headers": headers})
+    server = _Server((host, port), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True, name=f"lab-http-{port}").start()
+    return server
+
+
+class _Tarpit(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        self.request.settimeout(120)
+        try:
+            while self.request.recv(4096):
+                pass  # accept, read, never answer: probes that wait for a reply must give up
+        except OSError:
+            return
+
+
+def tarpit(host: str, port: int = 0) -> socketserver.BaseServer:
+    """A port that accepts connections and never says a word."""
+    server = _Server((host, port), _Tarpit)
+    threading.Thread(target=server.serve_forever, daemon=True, name=f"lab-tarpit-{port}").start()
+    return server
+
+
+class FilteredPort:
+    """A port whose SYNs go unanswered, like a firewalled one, without a firewall.
+
+    A listener that never accepts, with its accept queue filled: the kernel then drops further
+    SYNs, so a connect scan times out on it and nmap reports the port `filtered`.
+    """
+
+    def __init__(self, host: str) -> None:
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind((host, 0))
+        self.listener.listen(0)
+        self.port: int = self.listener.getsockname()[1]
+        self.fillers: list[socket.socket] = []
+        for _ in range(3):
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            try:
+                filler.connect((host, self.port))
+            except BlockingIOError:
+                pass
+            self.fillers.append(filler)
+
+    def close(self) -> None:
+        for s in (*self.fillers, self.listener):
+            s.close()

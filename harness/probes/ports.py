@@ -1,0 +1,344 @@
+"""Port probe: an nmap connect scan per host, then version detection per open port.
+
+We build every nmap argument ourselves and run nmap without a shell; the only things taken from
+targets.yaml are the validated host (resolved to an address here) and the validated port spec.
+nmap's XML is parsed here, not by python-nmap, which keeps only one CPE per port and shows a
+host that timed out as up with no ports: a timed-out host is a ProbeFailure, never "no ports".
+
+Version detection (-sV) runs per open port, so one port that swallows nmap's probes (a tarpit,
+a chatty service) costs only its own identification, bounded by its own host timeout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+import shutil
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from defusedxml import ElementTree
+
+from harness.errors import FailureKind, ProbeFailure
+from harness.inventory import Settings, check_host, check_port_scan
+from harness.probes import Job, ProbeContext
+
+INSTALL_HINT = (
+    "install nmap: apt-get install nmap (Debian/Ubuntu), dnf install nmap (RHEL/Fedora), "
+    "brew install nmap (macOS)"
+)
+VERSION_INTENSITY = 2  # nmap's --version-light: common probes, plus every probe for the port
+VERSION_WORKERS = 16  # concurrent -sV runs across all hosts
+
+
+@dataclass(frozen=True)
+class OpenPort:
+    port: int
+    protocol: str
+    service: str  # nmap's service name ("" when unknown)
+    product: str = ""
+    version: str = ""
+    extrainfo: str = ""
+    tunnel: str = ""  # "ssl" when the service speaks TLS
+    cpes: tuple[str, ...] = ()
+    method: str = "table"  # "probed": identified by -sV; "table": guessed from the port number
+    version_status: str = "not run"  # identified | unrecognised | timed out | failed | not run
+
+    @property
+    def identified(self) -> bool:
+        return self.method == "probed"
+
+    def describe(self) -> str:
+        """'ftp: vsftpd 2.3.4' or 'redis (guessed from the port number)'."""
+        name = self.service or "unknown service"
+        if self.tunnel == "ssl":
+            name = f"{name} over TLS"
+        product = " ".join(p for p in (self.product, self.version) if p)
+        if product:
+            return f"{name}: {product}"
+        if not self.identified:
+            why = {
+                "unrecognised": "not recognised by nmap -sV",
+                "timed out": "version detection timed out",
+                "failed": "version detection failed",
+            }.get(self.version_status, "not identified")
+            return f"{name} ({why}; name guessed from the port number)"
+        return name
+
+
+@dataclass(frozen=True)
+class PortScan:
+    host: str
+    address: str
+    scanned: str  # the ports.scan spec
+    open_ports: tuple[OpenPort, ...]
+    closed: int
+    filtered: int
+    elapsed: float
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def port(self, number: int) -> OpenPort | None:
+        return next((p for p in self.open_ports if p.port == number), None)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Bounds derived from the target's timeout (seconds for each network operation)."""
+
+    host_timeout: float  # the connect scan of one host
+    version_timeout: float  # -sV of one port
+    max_retries: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> Budget:
+        t = settings.timeout
+        return cls(
+            host_timeout=min(3600.0, max(1.0, 30 * t)),
+            version_timeout=min(120.0, max(15.0, 4 * t)),
+            max_retries=min(3, max(1, int(t // 4))),
+        )
+
+
+def port_args(spec: str | int | list[int | str]) -> list[str]:
+    """nmap's port selection for a validated ports.scan value."""
+    spec = check_port_scan(spec)
+    if spec == "all":
+        return ["-p-"]
+    top = re.fullmatch(r"top-(\d+)", spec)
+    if top:
+        return ["--top-ports", top.group(1)]
+    return ["-p", spec]
+
+
+def nmap_argv(
+    nmap: str, address: str, ports: list[str], budget: Budget, *, versions: bool = False
+) -> list[str]:
+    """Every flag is ours; `address` is an IP address we resolved, `ports` from port_args."""
+    ip = ipaddress.ip_address(address)  # raises on anything that is not an address
+    argv = [nmap, "-sT", "-Pn", "-n", "-T4", "--noninteractive", "-oX", "-"]
+    argv += ["--max-retries", str(budget.max_retries)]
+    if versions:
+        argv += ["-sV", "--version-intensity", str(VERSION_INTENSITY)]
+        argv += ["--host-timeout", f"{budget.version_timeout:.0f}s"]
+    else:
+        argv += ["--host-timeout", f"{int(budget.host_timeout * 1000)}ms"]
+    if ip.version == 6:
+        argv.append("-6")
+    return [*argv, *ports, str(ip)]
+
+
+class _NmapError(Exception):
+    def __init__(self, kind: FailureKind, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+def run_nmap(argv: list[str], guard: float) -> tuple[str, ElementTree.Element]:
+    """Run nmap (no shell) and return its XML text and the <host> element."""
+    try:
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=guard, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        raise _NmapError(FailureKind.TIMEOUT, f"nmap did not finish within {guard:.0f} s") from None
+    except OSError as exc:
+        raise _NmapError(
+            FailureKind.TOOL_MISSING, f"cannot run nmap: {exc}. Fix: {INSTALL_HINT}"
+        ) from None
+    if proc.returncode != 0 or not proc.stdout.strip():
+        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise _NmapError(FailureKind.ERROR, f"nmap failed (exit {proc.returncode}): {detail}")
+    try:
+        root = ElementTree.fromstring(proc.stdout)
+    except ElementTree.ParseError as exc:
+        raise _NmapError(FailureKind.PROTOCOL, f"nmap wrote unreadable XML: {exc}") from None
+    host = root.find("host")
+    if host is None:
+        raise _NmapError(FailureKind.ERROR, "nmap reported no result for the host")
+    return proc.stdout, host
+
+
+def parse_ports(host: ElementTree.Element) -> tuple[list[OpenPort], int, int]:
+    """Open ports (with every CPE), and the closed and filtered counts, from one <host>."""
+    open_ports: list[OpenPort] = []
+    counts = {"closed": 0, "filtered": 0}
+    ports = host.find("ports")
+    if ports is None:
+        return open_ports, 0, 0
+    for extra in ports.findall("extraports"):
+        state = extra.get("state", "")
+        bucket = "closed" if state == "closed" else "filtered"
+        counts[bucket] += int(extra.get("count", "0"))
+    for port in ports.findall("port"):
+        state_el = port.find("state")
+        state = state_el.get("state", "") if state_el is not None else ""
+        if state != "open":
+            counts["closed" if state == "closed" else "filtered"] += 1
+            continue
+        svc = port.find("service")
+        attrs = svc.attrib if svc is not None else {}
+        probed = attrs.get("method") == "probed"
+        open_ports.append(
+            OpenPort(
+                port=int(port.get("portid", "0")),
+                protocol=port.get("protocol", "tcp"),
+                service="" if attrs.get("name") in (None, "unknown") else attrs["name"],
+                product=attrs.get("product", ""),
+                version=attrs.get("version", ""),
+                extrainfo=attrs.get("extrainfo", ""),
+                tunnel=attrs.get("tunnel", ""),
+                cpes=tuple(c.text or "" for c in svc.findall("cpe")) if svc is not None else (),
+                method=attrs.get("method", "table"),
+                version_status="identified"
+                if probed
+                else ("unrecognised" if "servicefp" in attrs else "not run"),
+            )
+        )
+    return open_ports, counts["closed"], counts["filtered"]
+
+
+def resolve(host: str) -> str:
+    """The address nmap will scan: the host itself, or its first (IPv4-first) address."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)
+    return str(infos[0][4][0])
+
+
+class PortsProbe:
+    name = "ports"
+
+    def __init__(self, nmap: str | None = None) -> None:
+        self._nmap = nmap
+
+    def run(self, jobs: list[Job], ctx: ProbeContext) -> None:
+        nmap = self._nmap or shutil.which("nmap")
+        if nmap is None:
+            for job in jobs:
+                ctx.publish(
+                    job.key,
+                    ProbeFailure(
+                        FailureKind.TOOL_MISSING,
+                        job.where,
+                        f"nmap is not installed or not on PATH. Fix: {INSTALL_HINT}",
+                    ),
+                )
+            return
+        workers = max(1, min(len(jobs), max(j.settings.max_concurrent_hosts for j in jobs)))
+        ctx.progress(f"nmap connect scan of {len(jobs)} host(s), then -sV on open ports")
+        with (
+            ThreadPoolExecutor(VERSION_WORKERS, thread_name_prefix="nmap-sV") as versions,
+            ThreadPoolExecutor(workers, thread_name_prefix="nmap") as hosts,
+        ):
+            futures = [hosts.submit(self._host, nmap, job, ctx, versions) for job in jobs]
+            for job, fut in zip(jobs, futures, strict=True):
+                try:
+                    fut.result()
+                except Exception as exc:  # fail closed with a reason, never a pass
+                    ctx.publish(
+                        job.key,
+                        ProbeFailure(FailureKind.ERROR, job.where, f"{type(exc).__name__}: {exc}"),
+                    )
+
+    def _host(self, nmap: str, job: Job, ctx: ProbeContext, versions: ThreadPoolExecutor) -> None:
+        spec = check_port_scan(job.target.ports.scan if job.target.ports else "top-1000")
+        budget = Budget.of(job.settings)
+        started = time.monotonic()
+        try:
+            address = resolve(check_host(job.target.host))
+        except ValueError as exc:  # validated by the inventory already; defence in depth
+            ctx.publish(job.key, ProbeFailure(FailureKind.ERROR, job.where, str(exc)))
+            return
+        except (OSError, UnicodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            ctx.publish(
+                job.key,
+                ProbeFailure(
+                    FailureKind.DNS, job.where, f"cannot resolve {job.target.host}: {reason}"
+                ),
+            )
+            return
+        argv = nmap_argv(nmap, address, port_args(spec), budget)
+        try:
+            xml, host = run_nmap(argv, guard=budget.host_timeout + 30)
+        except _NmapError as exc:
+            ctx.publish(job.key, ProbeFailure(exc.kind, job.where, exc.reason))
+            return
+        ctx.attach(job.key, f"nmap port scan of {job.target.name}", xml, "application/xml")
+        if host.get("timedout") == "true":
+            ctx.progress(f"{job.target.name}: timed out after {budget.host_timeout:.0f} s")
+            ctx.publish(
+                job.key,
+                ProbeFailure(
+                    FailureKind.TIMEOUT,
+                    job.where,
+                    f"nmap gave up on {address} after its host timeout of "
+                    f"{budget.host_timeout:.0f} s (30 x the target's timeout of "
+                    f"{job.settings.timeout:g} s) and reported no ports, so the open ports are "
+                    "unknown. Fix: raise the target's timeout or scan fewer ports",
+                ),
+            )
+            return
+        open_ports, closed, filtered = parse_ports(host)
+        ctx.progress(
+            f"{job.target.name}: {len(open_ports)} open port(s) in {spec} "
+            f"({time.monotonic() - started:.1f} s); identifying services"
+        )
+        identified = list(
+            versions.map(lambda p: self._version(nmap, address, p, budget), open_ports)
+        )
+        ports = tuple(p for p, _ in identified)
+        docs = [doc for _, doc in identified if doc]
+        if docs:
+            body = "<nmap-version-scans>\n" + "\n".join(docs) + "\n</nmap-version-scans>\n"
+            ctx.attach(
+                job.key, f"nmap version detection on {job.target.name}", body, "application/xml"
+            )
+        notes = tuple(
+            f"port {p.port}/{p.protocol}: version detection {p.version_status} "
+            f"(bounded at {budget.version_timeout:.0f} s)"
+            for p in ports
+            if p.version_status in ("timed out", "failed")
+        )
+        elapsed = time.monotonic() - started
+        named = sum(1 for p in ports if p.identified)
+        ctx.progress(
+            f"{job.target.name}: done in {elapsed:.1f} s, {named} of {len(ports)} service(s) "
+            "identified"
+        )
+        ctx.publish(
+            job.key,
+            PortScan(job.target.host, address, spec, ports, closed, filtered, elapsed, notes),
+        )
+
+    def _version(
+        self, nmap: str, address: str, port: OpenPort, budget: Budget
+    ) -> tuple[OpenPort, str]:
+        """-sV of one open port; on failure the port stays open with the table's guess."""
+        argv = nmap_argv(nmap, address, ["-p", str(port.port)], budget, versions=True)
+        try:
+            xml, host = run_nmap(argv, guard=budget.version_timeout + 30)
+        except _NmapError:
+            return _with_status(port, "failed"), ""
+        body = re.sub(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<\?xml-stylesheet[^>]*\?>", "", xml)
+        if host.get("timedout") == "true":
+            return _with_status(port, "timed out"), body.strip()
+        found, _, _ = parse_ports(host)
+        match = next((p for p in found if p.port == port.port), None)
+        if match is None:  # closed between the two scans
+            return _with_status(port, "failed"), ""
+        if not match.identified:
+            match = _with_status(match, "unrecognised")
+        return match, body.strip()
+
+
+def _with_status(port: OpenPort, status: str) -> OpenPort:
+    return dataclasses.replace(port, version_status=status)

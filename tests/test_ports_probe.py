@@ -1,0 +1,181 @@
+"""The port probe against real listeners with the real nmap: one batch, all hosts at once.
+
+Each host has its own 127.0.50.x address and scans an explicit list of its listeners' ports,
+so listeners of other processes on 0.0.0.0 never show up.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.errors import FailureKind, ProbeFailure
+from harness.inventory import Inventory, loads
+from harness.lab.net_services import FilteredPort, http_banner, tarpit, tcp_service
+from harness.probes.ports import PortScan, PortsProbe
+from harness.subjects import subjects
+
+MAIN, DEBIAN, SLOW = "127.0.50.1", "127.0.50.2", "127.0.50.3"
+
+
+@dataclass
+class FakeContext:
+    """What the runner gives a probe: publish, progress, attach (result_of is not needed here)."""
+
+    inventory: Inventory
+    results: dict[str, Any] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+    evidence: list[tuple[str, str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def publish(self, key: str, result: Any) -> None:
+        with self.lock:
+            assert key not in self.results, f"{key} published twice"
+            self.results[key] = result
+
+    def progress(self, message: str) -> None:
+        self.lines.append(message)
+
+    def result_of(self, probe: str, key: str) -> Any:
+        raise AssertionError("the ports probe needs no other probe")
+
+    def attach(self, key: str, name: str, body: str | bytes, mime: str) -> None:
+        self.evidence.append((key, name, str(body)))
+
+
+def _closed_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def scan() -> Iterator[tuple[FakeContext, dict[str, int], float]]:
+    servers = {
+        "ssh": tcp_service(MAIN, 0, greeting=b"SSH-2.0-OpenSSH_7.4\r\n"),
+        "ftp": tcp_service(MAIN, 0, greeting=b"220 (vsFTPd 2.3.4)\r\n"),
+        "http": http_banner(MAIN, headers=(("Server", "Apache/2.4.57 (Debian)"),)),
+        "tarpit": tarpit(MAIN),
+        "debian": tcp_service(DEBIAN, 0, greeting=b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10\r\n"),
+    }
+    port = {name: s.server_address[1] for name, s in servers.items()}
+    filtered, slow_filtered = FilteredPort(MAIN), FilteredPort(SLOW)
+    port["filtered"], port["closed"] = filtered.port, _closed_port(MAIN)
+    main_ports = ",".join(str(p) for n, p in port.items() if n != "debian")
+    inv = loads(
+        f"""\
+version: 1
+defaults: {{timeout: 1}}
+targets:
+  - {{name: main, host: {MAIN}, ports: {{scan: "{main_ports}"}}}}
+  - {{name: debian, host: {DEBIAN}, ports: {{scan: "{port["debian"]}"}}}}
+  - {{name: slow, host: {SLOW}, timeout: 0.01, ports: {{scan: all}}}}
+  - {{name: nowhere, host: nowhere.invalid, ports: {{scan: "22"}}}}
+"""
+    )
+    ctx = FakeContext(inv)
+    started = time.monotonic()
+    PortsProbe().run(subjects(inv, "ports"), ctx)
+    elapsed = time.monotonic() - started
+    yield ctx, port, elapsed
+    filtered.close()
+    slow_filtered.close()
+    for server in servers.values():
+        server.shutdown()
+        server.server_close()
+
+
+def _main(scan: tuple[FakeContext, dict[str, int], float]) -> PortScan:
+    result = scan[0].results["main"]
+    assert isinstance(result, PortScan), result
+    return result
+
+
+def test_every_job_gets_exactly_one_result(scan: tuple[FakeContext, dict[str, int], float]) -> None:
+    assert set(scan[0].results) == {"main", "debian", "slow", "nowhere"}
+
+
+def test_open_ports_are_identified_with_product_and_version(
+    scan: tuple[FakeContext, dict[str, int], float],
+) -> None:
+    result, port = _main(scan), scan[1]
+    ssh, ftp, http = (result.port(port[n]) for n in ("ssh", "ftp", "http"))
+    assert ssh is not None and (ssh.service, ssh.product, ssh.version) == ("ssh", "OpenSSH", "7.4")
+    assert "cpe:/a:openbsd:openssh:7.4" in ssh.cpes
+    assert ftp is not None and (ftp.service, ftp.product, ftp.version) == ("ftp", "vsftpd", "2.3.4")
+    assert http is not None and http.service == "http" and http.product == "Apache httpd"
+    assert http.version == "2.4.57" and http.identified
+
+
+def test_filtered_and_closed_ports_are_not_open(
+    scan: tuple[FakeContext, dict[str, int], float],
+) -> None:
+    result, port = _main(scan), scan[1]
+    assert result.port(port["filtered"]) is None and result.port(port["closed"]) is None
+    assert result.filtered == 1 and result.closed == 1
+
+
+def test_tarpit_stays_open_but_unidentified_within_its_bound(
+    scan: tuple[FakeContext, dict[str, int], float],
+) -> None:
+    result, port = _main(scan), scan[1]
+    pit = result.port(port["tarpit"])
+    assert pit is not None and not pit.identified and pit.version_status == "timed out"
+    assert "version detection timed out" in pit.describe()
+    assert any(f"port {port['tarpit']}/tcp: version detection timed out" in n for n in result.notes)
+
+
+def test_all_cpes_are_kept(scan: tuple[FakeContext, dict[str, int], float]) -> None:
+    result = scan[0].results["debian"]
+    assert isinstance(result, PortScan)
+    (ssh,) = result.open_ports
+    assert ssh.version.startswith("9.2p1 Debian")
+    # python-nmap would keep only the last of these
+    assert "cpe:/a:openbsd:openssh:9.2p1" in ssh.cpes and "cpe:/o:linux:linux_kernel" in ssh.cpes
+
+
+def test_timed_out_host_is_a_failure_not_an_empty_scan(
+    scan: tuple[FakeContext, dict[str, int], float],
+) -> None:
+    result = scan[0].results["slow"]
+    assert isinstance(result, ProbeFailure) and result.kind is FailureKind.TIMEOUT
+    assert "host timeout of 1 s" in result.reason and "open ports are unknown" in result.reason
+
+
+def test_unresolvable_host_is_a_dns_failure(
+    scan: tuple[FakeContext, dict[str, int], float],
+) -> None:
+    result = scan[0].results["nowhere"]
+    assert isinstance(result, ProbeFailure) and result.kind is FailureKind.DNS
+    assert "cannot resolve nowhere.invalid" in result.reason
+
+
+def test_progress_per_host_and_xml_evidence(
+    scan: tuple[FakeContext, dict[str, int], float],
+) -> None:
+    ctx = scan[0]
+    assert any(line.startswith("main: 4 open port(s)") for line in ctx.lines), ctx.lines
+    assert any(line.startswith("main: done in") for line in ctx.lines)
+    assert any(line.startswith("slow: timed out") for line in ctx.lines)
+    names = [(key, name) for key, name, _ in ctx.evidence]
+    assert ("main", "nmap port scan of main") in names
+    assert ("main", "nmap version detection on main") in names
+    body = next(b for k, n, b in ctx.evidence if n == "nmap version detection on main")
+    assert body.startswith("<nmap-version-scans>") and "<nmaprun" in body
+
+
+def test_missing_nmap_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    inv = loads("version: 1\ntargets: [{name: a, host: 127.0.50.9, ports: {scan: '22'}}]\n")
+    ctx = FakeContext(inv)
+    PortsProbe().run(subjects(inv, "ports"), ctx)
+    failure = ctx.results["a"]
+    assert isinstance(failure, ProbeFailure) and failure.kind is FailureKind.TOOL_MISSING
+    assert "nmap is not installed" in failure.reason and "apt-get install nmap" in failure.reason
