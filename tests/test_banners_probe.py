@@ -1,0 +1,185 @@
+"""The banner probe against real listeners: greetings, headers, TLS, and nmap's -sV via the
+port probe's result, with read limits and timeouts that never hang."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import trustme
+
+from harness.errors import FailureKind, ProbeFailure
+from harness.inventory import Inventory, loads
+from harness.lab.net_services import http_banner, tarpit, tcp_service
+from harness.probes.banners import BannerScan, BannersProbe
+from harness.probes.ports import OpenPort, PortScan, PortsProbe
+from harness.subjects import probe_jobs, subjects
+
+MAIL, WEB = "127.0.50.21", "127.0.50.22"
+
+
+@dataclass
+class FakeContext:
+    inventory: Inventory
+    ports: dict[str, Any] = field(default_factory=dict)  # what result_of("ports", key) answers
+    results: dict[str, Any] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+    evidence: list[tuple[str, str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def publish(self, key: str, result: Any) -> None:
+        with self.lock:
+            self.results[key] = result
+
+    def progress(self, message: str) -> None:
+        self.lines.append(message)
+
+    def result_of(self, probe: str, key: str) -> Any:
+        assert probe == "ports"
+        return self.ports[key]
+
+    def attach(self, key: str, name: str, body: str | bytes, mime: str) -> None:
+        self.evidence.append((key, name, str(body)))
+
+
+def _closed_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def run() -> Iterator[FakeContext]:
+    ca = trustme.CA()
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("web.test").configure_cert(server_ctx)
+    servers = {
+        "ftp": tcp_service(MAIL, 0, greeting=b"220 (vsFTPd 2.3.4)\r\n"),
+        # nmap's FTP signatures are anchored to the first line, so it cannot name this one
+        "ftp-multi": tcp_service(
+            MAIL, 0, greeting=b"220-Welcome to the lab\r\n220 ProFTPD 1.3.5e Server (Debian)\r\n"
+        ),
+        "smtp": tcp_service(
+            MAIL, 0, greeting=b"220 mx.lab.test ESMTP Exim 4.96 Sun, 29 Nov 2026 10:00:00 +0000\r\n"
+        ),
+        "pop3": tcp_service(MAIL, 0, greeting=b"+OK Dovecot (Debian) ready.\r\n"),
+        "imap": tcp_service(MAIL, 0, greeting=b"* OK [CAPABILITY IMAP4rev1] Dovecot ready.\r\n"),
+        "ssh": tcp_service(MAIL, 0, greeting=b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10\r\n"),
+        "http": http_banner(
+            MAIL,
+            headers=(
+                ("Server", "nginx/1.18.0 (Ubuntu)"),
+                ("X-Powered-By", "PHP/8.1.2-1ubuntu2.14"),
+                ("Date", "Sun, 29 Nov 2026 10:00:00 GMT"),
+            ),
+        ),
+        "https": http_banner(WEB, headers=(("Server", "Apache/2.4.52 (Ubuntu)"),), tls=server_ctx),
+        "tarpit": tarpit(WEB),
+    }
+    port = {name: s.server_address[1] for name, s in servers.items()}
+    mail_ports = ",".join(
+        str(port[n]) for n in ("ftp", "ftp-multi", "smtp", "pop3", "imap", "ssh", "http")
+    )
+    inv = loads(
+        f"""\
+version: 1
+defaults: {{timeout: 1}}
+targets:
+  - {{name: mail, host: {MAIL}, ports: {{scan: "{mail_ports}"}}}}
+  - name: web
+    host: {WEB}
+    http: [{{url: "https://{WEB}:{port["https"]}/"}}]
+  - {{name: down, host: {WEB}, http: [{{url: "http://{WEB}:{_closed_port(WEB)}/"}}]}}
+  - {{name: noscan, host: {WEB}, ports: {{scan: "22"}}}}
+  - {{name: slow, host: {WEB}, timeout: 0.5, ports: {{scan: "{port["tarpit"]}"}}}}
+"""
+    )
+    ports_ctx = FakeContext(inv)
+    wanted = {j.key for j in subjects(inv, "banners")}
+    PortsProbe().run(
+        [j for j in probe_jobs(inv, "banners", "ports", wanted) if j.key == "mail"], ports_ctx
+    )
+    ctx = FakeContext(inv)
+    ctx.ports = {
+        "mail": ports_ctx.results["mail"],
+        "noscan": ProbeFailure(FailureKind.TIMEOUT, "noscan", "nmap gave up"),
+        # nmap guessed "http" from the port number; the port is a tarpit
+        "slow": PortScan(WEB, WEB, "x", (OpenPort(port["tarpit"], "tcp", "http"),), 0, 0, 0.0),
+    }
+    started = time.monotonic()
+    BannersProbe().run(subjects(inv, "banners"), ctx)
+    ctx.lines.append(f"took {time.monotonic() - started:.1f}")
+    yield ctx
+    for server in servers.values():
+        server.shutdown()
+        server.server_close()
+
+
+def _texts(scan: BannerScan) -> dict[str, str]:
+    return {b.source: b.text for b in scan.banners if b.source != "nmap -sV"}
+
+
+def test_greetings_and_identification_strings(run: FakeContext) -> None:
+    mail = run.results["mail"]
+    assert isinstance(mail, BannerScan), mail
+    texts = _texts(mail)
+    assert texts["FTP greeting"] == "220 (vsFTPd 2.3.4)"
+    # read directly although nmap could not name the service; the whole multi-line reply
+    assert texts["service greeting"] == "220-Welcome to the lab 220 ProFTPD 1.3.5e Server (Debian)"
+    assert texts["SMTP greeting"].startswith("220 mx.lab.test ESMTP Exim 4.96")
+    assert texts["POP3 greeting"] == "+OK Dovecot (Debian) ready."
+    assert texts["IMAP greeting"] == "* OK [CAPABILITY IMAP4rev1] Dovecot ready."
+    assert texts["SSH identification string"] == "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10"
+
+
+def test_http_headers_from_an_open_port(run: FakeContext) -> None:
+    mail = run.results["mail"]
+    texts = _texts(mail)
+    assert texts["Server header"] == "nginx/1.18.0 (Ubuntu)"
+    assert texts["X-Powered-By header"] == "PHP/8.1.2-1ubuntu2.14"
+    assert "Date header" not in texts  # only headers that can name software are kept
+    server = next(b for b in mail.banners if b.source == "Server header")
+    assert server.where.startswith("http on port ")
+
+
+def test_nmap_versions_come_from_the_port_probe(run: FakeContext) -> None:
+    nmap = {b.product: b for b in run.results["mail"].banners if b.source == "nmap -sV"}
+    assert nmap["vsftpd"].version == "2.3.4" and nmap["Exim smtpd"].version == "4.96"
+    assert nmap["OpenSSH"].version.startswith("8.9p1 Ubuntu")
+    assert any(c.startswith("cpe:/a:openbsd:openssh:8.9p1") for c in nmap["OpenSSH"].cpes)
+
+
+def test_declared_https_endpoint_is_read_over_tls(run: FakeContext) -> None:
+    web = run.results["web"]
+    assert isinstance(web, BannerScan), web
+    assert _texts(web) == {"Server header": "Apache/2.4.52 (Ubuntu)"}
+    assert web.banners[0].where.startswith("https://127.0.50.22:")
+
+
+def test_unreachable_declared_endpoint_could_not_be_measured(run: FakeContext) -> None:
+    down = run.results["down"]
+    assert isinstance(down, ProbeFailure) and down.kind is FailureKind.REFUSED
+    assert "connection refused" in down.reason
+
+
+def test_failed_port_scan_means_banners_could_not_be_measured(run: FakeContext) -> None:
+    noscan = run.results["noscan"]
+    assert isinstance(noscan, ProbeFailure) and noscan.kind is FailureKind.TIMEOUT
+    assert "the port scan failed" in noscan.reason and "nmap gave up" in noscan.reason
+
+
+def test_silent_port_is_a_note_and_never_hangs(run: FakeContext) -> None:
+    slow = run.results["slow"]
+    assert isinstance(slow, BannerScan) and slow.banners == ()
+    assert any("no complete answer within 1 s" in n for n in slow.notes), slow.notes
+
+
+def test_evidence_and_progress(run: FakeContext) -> None:
+    assert ("mail", "banners of mail") in [(k, n) for k, n, _ in run.evidence]
+    assert any(line.startswith("mail: ") and "banner(s)" in line for line in run.lines)
