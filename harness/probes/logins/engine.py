@@ -148,7 +148,11 @@ def _probe(
         guesses: Guesses | ProbeFailure = failure
         lockout: Lockout | ProbeFailure | None = failure if ep.lockout else None
     else:
-        guesses, lockout = _guess(job, ep, run, candidates, channel.encrypted)
+        try:
+            guesses, lockout = _guess(job, ep, run, candidates, channel.encrypted)
+        except Unmeasurable as exc:
+            # no answer to a control attempt: the endpoint was never measured, its channel neither
+            return ProbeFailure(exc.kind, job.where, f"{run.scrub(exc.reason)} (control attempt)")
     policy = (
         probe_password_policy(job, ep.password_policy, base_dir) if ep.password_policy else None
     )

@@ -7,15 +7,55 @@ import re
 import socket
 import ssl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import LoginEndpoint
 from harness.probes import Job
+from harness.probes.deadline import Watchdog, current, deadline_for
 from harness.probes.logins.model import Anonymous, Answer, Channel
 from harness.probes.logins.web import LOCKOUT_TEXT, Unmeasurable, verify_of
 
 ANONYMOUS_PASSWORD = "harness@example.invalid"
+MAX_REPLY = 64 * 1024  # a multi-line reply longer than this is a flood, not an FTP reply
+
+
+class _FTP(ftplib.FTP):
+    """ftplib with a bounded multi-line reply, whose sockets the current watchdog watches."""
+
+    def getline(self) -> str:
+        watchdog = current()
+        if watchdog is not None and self.sock is not None:
+            watchdog.watch(self.sock)
+        try:
+            return super().getline()
+        except UnicodeDecodeError:
+            raise ftplib.error_proto("bytes that are not text") from None  # noqa: S321
+        except ftplib.Error as exc:
+            if type(exc) is ftplib.Error:  # "got more than 8192 bytes": a line without end
+                raise ftplib.error_proto(str(exc)) from None  # noqa: S321
+            raise
+
+    def getmultiline(self) -> str:
+        # ftplib's own version appends continuation lines for as long as the server sends them
+        line = self.getline()
+        if line[3:4] == "-":
+            code, size = line[:3], len(line)
+            while True:
+                nextline = self.getline()
+                size += len(nextline) + 1
+                if size > MAX_REPLY:
+                    raise ftplib.error_proto(f"a reply longer than {MAX_REPLY} bytes")  # noqa: S321
+                line = line + "\n" + nextline
+                if nextline[:3] == code and nextline[3:4] != "-":
+                    break
+        return line
+
+
+class _FTPTLS(_FTP, ftplib.FTP_TLS):
+    pass
 
 
 class FtpClient:
@@ -44,9 +84,9 @@ class FtpClient:
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                 ctx.check_hostname = False
                 ctx.verify_mode = ssl.CERT_NONE
-            ftp: ftplib.FTP = ftplib.FTP_TLS(context=ctx, timeout=self.timeout)  # noqa: S321 - judging FTP is the job
+            ftp: ftplib.FTP = _FTPTLS(context=ctx, timeout=self.timeout)
         else:
-            ftp = ftplib.FTP(timeout=self.timeout)  # noqa: S321
+            ftp = _FTP(timeout=self.timeout)
         try:
             ftp.connect(self.host, self.port, timeout=self.timeout)
             if isinstance(ftp, ftplib.FTP_TLS):
@@ -63,6 +103,12 @@ class FtpClient:
                 FailureKind.PROTOCOL,
                 f"the TLS handshake with {self.where} failed or its certificate is not trusted",
             ) from None
+        except (ftplib.error_proto, ftplib.error_reply) as exc:
+            ftp.close()
+            raise Unmeasurable(
+                FailureKind.PROTOCOL,
+                f"{self.where} did not greet like an FTP server ({str(exc)[:80]})",
+            ) from None
         except (OSError, EOFError, ftplib.Error):
             ftp.close()
             raise Unmeasurable(
@@ -70,8 +116,36 @@ class FtpClient:
             ) from None
         return ftp
 
+    @contextmanager
+    def _deadline(self) -> Iterator[None]:
+        """One FTP session within deadline_for(timeout), however slowly the server talks."""
+        limit = deadline_for(self.timeout)
+        with Watchdog(limit) as watchdog:
+            try:
+                yield
+            except Unmeasurable:
+                if watchdog.fired:
+                    raise Unmeasurable(
+                        FailureKind.TIMEOUT,
+                        f"the FTP server on {self.where} did not finish within {limit:g} s "
+                        "(it answers too slowly, or without end)",
+                    ) from None
+                raise
+
     def channel(self) -> Channel:
         """Does the server take a USER command before TLS? (Only USER is sent, never PASS.)"""
+        with self._deadline():
+            self._channel()
+        if self.tls_required:
+            return Channel(True, "FTP with TLS required")
+        offered = " (it offers AUTH TLS but does not require it)" if self.tls_offered else ""
+        return Channel(
+            False,
+            "FTP without TLS",
+            (f"the FTP server on {self.where} accepts USER and PASS without TLS{offered}",),
+        )
+
+    def _channel(self) -> None:
         ftp = self._connect(tls=False, verified=False)
         try:
             try:
@@ -88,14 +162,6 @@ class FtpClient:
             ) from None
         finally:
             ftp.close()
-        if self.tls_required:
-            return Channel(True, "FTP with TLS required")
-        offered = " (it offers AUTH TLS but does not require it)" if self.tls_offered else ""
-        return Channel(
-            False,
-            "FTP without TLS",
-            (f"the FTP server on {self.where} accepts USER and PASS without TLS{offered}",),
-        )
 
     def password_auth(self) -> str | None:
         return None
@@ -105,6 +171,10 @@ class FtpClient:
         return Anonymous(bool(answer.accepted), "FTP anonymous login", answer.detail)
 
     def attempt(self, username: str, password: str, secret: bool = False) -> Answer:
+        with self._deadline():
+            return self._attempt(username, password, secret)
+
+    def _attempt(self, username: str, password: str, secret: bool) -> Answer:
         tls = self.tls_offered or self.tls_required
         ftp = self._connect(tls=tls, verified=secret)
         start = time.monotonic()

@@ -6,7 +6,7 @@ import json
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
@@ -31,6 +31,7 @@ from harness.probes.logins.web import (
 )
 
 TOKEN_KEYS = ("token", "access_token", "id_token", "jwt", "auth_token")
+MAX_REDIRECTS = 5  # followed on the same host when checking a protected URL without credentials
 
 
 class HttpClient:
@@ -68,8 +69,22 @@ class HttpClient:
         url = self.protected_url()
         if url is None:
             return None
-        page = self._get(url)
         what = f"GET {url} without credentials"
+        page, here = self._get(url), url
+        for hops in range(MAX_REDIRECTS + 1):
+            if not (300 <= page.status < 400 and page.location):
+                break
+            if hops == MAX_REDIRECTS:  # a loop never serves anything, nor proves it is protected
+                return ProbeFailure(
+                    FailureKind.PROTOCOL,
+                    url,
+                    f"{url} still redirects after {MAX_REDIRECTS} redirects without credentials "
+                    "(a redirect loop?), so what it serves is unknown",
+                )
+            here = urljoin(here, page.location)
+            if urlsplit(here).hostname != urlsplit(url).hostname:
+                return Anonymous(False, what, f"{describe(page)}, on another host")
+            page = self._get(here)
         if page.status in (401, 403) or 300 <= page.status < 400:
             return Anonymous(False, what, describe(page))
         if page.status >= 400:
@@ -260,8 +275,11 @@ class JsonClient(HttpClient):
             doc = None
         if self.ep.token_field:
             return self.judge(page, default=None, token=bool(_lookup(doc, self.ep.token_field)))
-        has_token = page.status < 300 and any(_lookup(doc, k) for k in TOKEN_KEYS)
-        return self.judge(page, default=True if has_token else None)
+        # success by status or token: a 2xx answer is a success unless a signal says otherwise,
+        # so an API that answers 200 to anything fails the control attempt (ambiguous, broken)
+        # instead of looking like one that refuses every guess
+        has_token = any(_lookup(doc, k) for k in TOKEN_KEYS)
+        return self.judge(page, default=True if page.status < 300 or has_token else None)
 
 
 def _lookup(doc: Any, dotted: str) -> Any:

@@ -46,13 +46,24 @@ class SshClient:
         transport.banner_timeout = self.timeout
         transport.auth_timeout = self.timeout
         transport.handshake_timeout = self.timeout
+        start = time.monotonic()
+        timed_out = Unmeasurable(
+            FailureKind.TIMEOUT,
+            f"{where} did not complete an SSH handshake within {self.timeout} s",
+        )
         try:
             transport.start_client(timeout=self.timeout)
         except (paramiko.SSHException, EOFError, OSError):
             transport.close()
+            if time.monotonic() - start >= self.timeout:  # the banner timeout fired first
+                raise timed_out from None
             raise Unmeasurable(
                 FailureKind.PROTOCOL, f"the SSH handshake with {where} failed"
             ) from None
+        if not transport.is_active() or not transport.initial_kex_done:
+            # start_client returns quietly when its timeout passes (a silent or dripping server)
+            transport.close()
+            raise timed_out
         return transport
 
     def channel(self) -> Channel:

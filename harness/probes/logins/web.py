@@ -11,9 +11,13 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from harness.errors import FailureKind
 from harness.probes import Job
+from harness.probes.deadline import Watchdog, current, deadline_for
 
 MAX_BODY = 256 * 1024  # enough for any login page; a huge answer is not read further
 USER_AGENT = "harness-logins/0.1 (authorised security check)"
@@ -64,45 +68,84 @@ def session() -> requests.Session:
     s = requests.Session()
     s.headers["User-Agent"] = USER_AGENT
     s.trust_env = False  # no proxies or .netrc credentials from the environment
+    adapter = _WatchedAdapter()
+    s.mount("http://", adapter)
+    s.mount("https://", adapter)
     return s
+
+
+# Every socket a session opens, and every reused one, is handed to the fetch's watchdog, so a
+# server that drips its answer a byte at a time cannot hold a probe past the deadline.
+class _WatchedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> Any:
+        sock = super()._new_conn()
+        _watch(sock)
+        return sock
+
+    def getresponse(self) -> Any:
+        _watch(self.sock)
+        return super().getresponse()
+
+
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
+    pass
+
+
+class _WatchedPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedPool,
+            "https": _WatchedHTTPSPool,
+        }
+
+
+def _watch(sock: Any) -> None:
+    watchdog = current()
+    if watchdog is not None and sock is not None:
+        watchdog.watch(sock)
 
 
 def fetch(
     s: requests.Session, method: str, url: str, timeout: float, verify: str | bool, **kw: Any
 ) -> Page:
+    """One request, read up to MAX_BODY, within deadline_for(timeout) whatever the server does."""
     netloc = urlsplit(url).netloc
     start = time.monotonic()
-    try:
-        resp = s.request(
-            method, url, timeout=timeout, verify=verify, allow_redirects=False, stream=True, **kw
-        )
-        chunks, size = [], 0
-        for chunk in resp.iter_content(16384):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= MAX_BODY:
-                break
-        resp.close()
-    except requests.exceptions.SSLError:
-        raise Unmeasurable(
-            FailureKind.PROTOCOL,
-            f"the TLS handshake with {netloc} failed or its certificate is not trusted; "
-            "credentials are only sent over a verified channel (set ca_bundle for a private CA)",
-        ) from None
-    except requests.exceptions.Timeout:
-        raise Unmeasurable(
-            FailureKind.TIMEOUT, f"{netloc} did not answer within {timeout} s"
-        ) from None
-    except requests.exceptions.ConnectionError as exc:
-        if "resolve" in str(exc) or "Name or service not known" in str(exc):
-            raise Unmeasurable(FailureKind.DNS, f"the name in {url} does not resolve") from None
-        raise Unmeasurable(
-            FailureKind.REFUSED, f"the connection to {netloc} was refused or reset"
-        ) from None
-    except requests.exceptions.RequestException as exc:
-        raise Unmeasurable(
-            FailureKind.ERROR, f"the request to {url} failed ({type(exc).__name__})"
-        ) from None
+    limit = deadline_for(timeout)
+    with Watchdog(limit) as watchdog:
+        try:
+            resp = s.request(
+                method,
+                url,
+                timeout=timeout,
+                verify=verify,
+                allow_redirects=False,
+                stream=True,
+                **kw,
+            )
+            chunks, size = [], 0
+            for chunk in resp.iter_content(16384):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= MAX_BODY:
+                    break
+            resp.close()
+        except requests.exceptions.RequestException as exc:
+            if watchdog.fired:
+                raise Unmeasurable(
+                    FailureKind.TIMEOUT,
+                    f"{netloc} did not finish its answer within {limit:g} s ({_TOO_SLOW})",
+                ) from None
+            raise _unmeasurable(exc, url, netloc, timeout) from None
     text = b"".join(chunks)[:MAX_BODY].decode(resp.encoding or "utf-8", errors="replace")
     headers = {k.lower(): v for k, v in resp.headers.items()}
     return Page(
@@ -112,6 +155,35 @@ def fetch(
         text,
         time.monotonic() - start,
     )
+
+
+_TOO_SLOW = "it answers too slowly, a byte at a time, or without end"
+_MALFORMED = ("got more than", "LineTooLong", "BadStatusLine", "line too long", "InvalidHeader")
+
+
+def _unmeasurable(
+    exc: requests.exceptions.RequestException, url: str, netloc: str, timeout: float
+) -> Unmeasurable:
+    if isinstance(exc, requests.exceptions.SSLError):
+        return Unmeasurable(
+            FailureKind.PROTOCOL,
+            f"the TLS handshake with {netloc} failed or its certificate is not trusted; "
+            "credentials are only sent over a verified channel (set ca_bundle for a private CA)",
+        )
+    if isinstance(exc, requests.exceptions.Timeout):
+        return Unmeasurable(FailureKind.TIMEOUT, f"{netloc} did not answer within {timeout} s")
+    text = str(exc)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        if "resolve" in text or "Name or service not known" in text:
+            return Unmeasurable(FailureKind.DNS, f"the name in {url} does not resolve")
+        if any(m in text for m in _MALFORMED):
+            return Unmeasurable(
+                FailureKind.PROTOCOL,
+                f"{netloc} did not answer with valid HTTP (a malformed, oversized or endless "
+                "status line or header block)",
+            )
+        return Unmeasurable(FailureKind.REFUSED, f"the connection to {netloc} was refused or reset")
+    return Unmeasurable(FailureKind.ERROR, f"the request to {url} failed ({type(exc).__name__})")
 
 
 def signals(page: Page) -> tuple[str, ...]:
