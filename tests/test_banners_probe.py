@@ -3,7 +3,9 @@ port probe's result, with read limits and timeouts that never hang."""
 
 from __future__ import annotations
 
+import itertools
 import socket
+import socketserver
 import ssl
 import threading
 import time
@@ -48,6 +50,26 @@ class FakeContext:
         self.evidence.append((key, name, str(body)))
 
 
+class _Drip(socketserver.BaseRequestHandler):
+    """Answers HTTP one byte at a time, each well within the timeout, and never finishes."""
+
+    def handle(self) -> None:
+        try:
+            self.request.recv(4096)
+            for byte in itertools.cycle(b"HTTP/1.1 200 OK\r\nServer: drip/1.0"):
+                self.request.sendall(bytes([byte]))
+                time.sleep(0.1)
+        except OSError:
+            return
+
+
+def _drip(host: str) -> socketserver.ThreadingTCPServer:
+    server = socketserver.ThreadingTCPServer((host, 0), _Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def _closed_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
@@ -81,6 +103,7 @@ def run() -> Iterator[FakeContext]:
         ),
         "https": http_banner(WEB, headers=(("Server", "Apache/2.4.52 (Ubuntu)"),), tls=server_ctx),
         "tarpit": tarpit(WEB),
+        "drip": _drip(WEB),
     }
     port = {name: s.server_address[1] for name, s in servers.items()}
     mail_ports = ",".join(
@@ -98,6 +121,7 @@ targets:
   - {{name: down, host: {WEB}, http: [{{url: "http://{WEB}:{_closed_port(WEB)}/"}}]}}
   - {{name: noscan, host: {WEB}, ports: {{scan: "22"}}}}
   - {{name: slow, host: {WEB}, timeout: 0.5, ports: {{scan: "{port["tarpit"]}"}}}}
+  - {{name: drip, host: {WEB}, timeout: 0.5, http: [{{url: "http://{WEB}:{port["drip"]}/"}}]}}
 """
     )
     ports_ctx = FakeContext(inv)
@@ -178,6 +202,12 @@ def test_silent_port_is_a_note_and_never_hangs(run: FakeContext) -> None:
     slow = run.results["slow"]
     assert isinstance(slow, BannerScan) and slow.banners == ()
     assert any("no complete answer within 1 s" in n for n in slow.notes), slow.notes
+
+
+def test_dripping_server_is_cut_off_by_the_deadline(run: FakeContext) -> None:
+    drip = run.results["drip"]
+    assert isinstance(drip, ProbeFailure) and drip.kind is FailureKind.TIMEOUT
+    assert "no complete answer within 1 s" in drip.reason
 
 
 def test_evidence_and_progress(run: FakeContext) -> None:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from harness.errors import FailureKind, ProbeFailure
 from harness.probes import Job, ProbeContext
+from harness.probes.deadline import Watchdog
 from harness.probes.ports import OpenPort, PortScan
 
 HTTP_HEADER_LIMIT = 65536  # bytes of response head read; the body is never read
@@ -112,10 +113,11 @@ class _Conn:
     Verification is the TLS area's job; here we only want what the server says.
     """
 
-    def __init__(self, grab: _Grab, timeout: float) -> None:
+    def __init__(self, grab: _Grab, timeout: float, dog: Watchdog) -> None:
         self.timeout = timeout
         self.deadline = time.monotonic() + 2 * timeout
         sock = socket.create_connection((grab.address, grab.port), timeout=timeout)
+        dog.watch(sock)
         if grab.tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             ctx.check_hostname = False
@@ -164,33 +166,46 @@ def _is_ip(host: str) -> bool:
 
 
 def grab(g: _Grab, timeout: float) -> list[Banner]:
-    """Read one service's banners; raises _GrabError saying why it could not."""
-    try:
-        conn = _Conn(g, timeout)
-    except ConnectionRefusedError:
-        raise _GrabError(FailureKind.REFUSED, f"{g.where}: connection refused") from None
-    except TimeoutError:
-        raise _GrabError(
-            FailureKind.TIMEOUT, f"{g.where}: no connection within {timeout:g} s"
-        ) from None
-    except socket.gaierror as exc:
-        raise _GrabError(FailureKind.DNS, f"{g.where}: cannot resolve: {exc.strerror}") from None
-    except ssl.SSLError as exc:
-        raise _GrabError(
-            FailureKind.PROTOCOL, f"{g.where}: TLS handshake failed: {exc.reason}"
-        ) from None
-    except OSError as exc:
-        raise _GrabError(FailureKind.ERROR, f"{g.where}: {exc.strerror or exc}") from None
-    try:
-        return _read(conn, g)
-    except TimeoutError:
-        raise _GrabError(
-            FailureKind.TIMEOUT, f"{g.where}: no complete answer within {2 * timeout:g} s"
-        ) from None
-    except OSError as exc:
-        raise _GrabError(FailureKind.ERROR, f"{g.where}: {exc.strerror or exc}") from None
-    finally:
-        conn.close()
+    """Read one service's banners; raises _GrabError saying why it could not.
+
+    A watchdog bounds the whole exchange (connect, TLS handshake, reads) to 2 x timeout, so a
+    server that drips bytes or stalls its handshake cannot hold a grab longer than that.
+    """
+    budget = 2 * timeout
+    with Watchdog(budget) as dog:
+        try:
+            conn = _Conn(g, timeout, dog)
+        except ConnectionRefusedError:
+            raise _GrabError(FailureKind.REFUSED, f"{g.where}: connection refused") from None
+        except socket.gaierror as exc:
+            raise _GrabError(
+                FailureKind.DNS, f"{g.where}: cannot resolve: {exc.strerror}"
+            ) from None
+        except (TimeoutError, OSError) as exc:
+            if dog.fired or isinstance(exc, TimeoutError):
+                raise _GrabError(
+                    FailureKind.TIMEOUT, f"{g.where}: no connection within {budget:g} s"
+                ) from None
+            if isinstance(exc, ssl.SSLError):
+                raise _GrabError(
+                    FailureKind.PROTOCOL, f"{g.where}: TLS handshake failed: {exc.reason}"
+                ) from None
+            raise _GrabError(FailureKind.ERROR, f"{g.where}: {exc.strerror or exc}") from None
+        try:
+            banners = _read(conn, g)
+        except (TimeoutError, OSError) as exc:
+            if dog.fired or isinstance(exc, TimeoutError):
+                raise _GrabError(
+                    FailureKind.TIMEOUT, f"{g.where}: no complete answer within {budget:g} s"
+                ) from None
+            raise _GrabError(FailureKind.ERROR, f"{g.where}: {exc.strerror or exc}") from None
+        finally:
+            conn.close()
+        if dog.fired and g.kind != "service":  # a read cut short is not the whole answer
+            raise _GrabError(
+                FailureKind.TIMEOUT, f"{g.where}: no complete answer within {budget:g} s"
+            )
+        return banners
 
 
 def _read(conn: _Conn, g: _Grab) -> list[Banner]:
