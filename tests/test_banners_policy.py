@@ -142,6 +142,8 @@ def test_outdated_from_nmap_alone_and_by_cpe() -> None:
     assert texts["nginx 1.18.0"].severity is Severity.HIGH  # no marker: upstream 1.18 is EOL
 
 
-def test_outdated_does_not_apply_without_versions() -> None:
+def test_outdated_passes_without_versions_and_skips_without_banners() -> None:
     verdict = outdated(_scan(header("Server", "nginx"), nmap(5432, "PostgreSQL DB", "")), TODAY)
-    assert verdict.not_applicable is not None and verdict.labels["catalogue"] == "2026-08-22"
+    assert verdict.ok and verdict.labels["catalogue"] == "2026-08-22"
+    assert any("no banner names a catalogued product" in n for n in verdict.notes)
+    assert outdated(_scan(examined=()), TODAY).not_applicable is not None

@@ -157,12 +157,14 @@ def outdated(
     labels = {"catalogue": str(cat.snapshot)}
     found = identify(scan, cat)
     if not found:
-        return Verdict(
-            not_applicable="no banner names a catalogued product with its version, so there is "
-            "nothing to compare with the catalogue",
-            notes=tuple(notes),
-            labels=labels,
+        if not scan.banners and not scan.examined:
+            return Verdict.skip("no HTTP endpoint or open port to read banners from")
+        # a host that hides its versions passes: nothing it says is out of support
+        notes.append(
+            "no banner names a catalogued product with its version, so nothing is judged "
+            "outdated (examined: " + ", ".join(scan.examined) + ")"
         )
+        return Verdict(notes=tuple(notes), labels=labels)
     findings: list[Finding] = []
     if any(e.software.distro is not None for e in found):
         notes.append(
