@@ -178,4 +178,5 @@ def outdated(
             notes.append(text)
         else:
             findings.append(Finding(text, verdict.severity))
+    findings.sort(key=lambda f: -(f.severity.rank if f.severity else 0))  # worst first
     return Verdict(findings=tuple(findings), notes=tuple(notes), labels=labels)
