@@ -29,6 +29,7 @@ from harness.errors import InventoryError
 MAX_FILE_BYTES = 1_000_000  # a targets file is text written by people; anything bigger is a mistake
 MAX_NODES = 200_000  # values after alias expansion; thousands of targets fit well below this
 _DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+_RANGE_LABEL = re.compile(r"^[0-9-]+$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _PORT_SPEC = re.compile(r"^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$")
 _TOP_N = re.compile(r"^top-(\d{1,5})$")
@@ -50,10 +51,15 @@ def check_host(value: str) -> str:
         pass
     if "/" in value:
         raise ValueError("CIDR ranges are not accepted; declare each host as its own target")
+    if "," in value:
+        raise ValueError("host lists are not accepted; declare each host as its own target")
     name = value[:-1] if value.endswith(".") else value
     labels = name.split(".")
     if len(name) > 253 or not all(_DNS_LABEL.match(label) for label in labels):
         raise ValueError("not a valid IP address or DNS name")
+    if all(_RANGE_LABEL.match(label) for label in labels) and "-" in name:
+        # nmap reads 10.0.0.1-20 as twenty hosts; as a name it is only ever a mistake
+        raise ValueError("address ranges are not accepted; declare each host as its own target")
     if labels[-1].isdigit():
         raise ValueError("looks like an IP address but is not a valid one")
     return value
@@ -74,7 +80,7 @@ def check_port_scan(value: str | int | list[int | str]) -> str:
         value = str(value)
     if isinstance(value, list):
         value = ",".join(str(v) for v in value)
-    value = value.replace(" ", "")
+    value = re.sub(r"\s*,\s*", ",", value.strip())  # "22, 443" is fine; "22 80" is no 2280
     if value == "all":
         return value
     top = _TOP_N.match(value)

@@ -1,0 +1,226 @@
+"""Scope and injection: nothing in targets.yaml ever becomes an nmap, ssh or shell option, and
+only declared single hosts are scanned (no CIDR ranges, address ranges or host lists).
+
+Three layers: the inventory refuses hostile values with a message naming the key; the port
+probe builds nmap's argv from fixed flags, a resolved IP address and a validated port spec
+(checked on real nmap runs through a recording wrapper on PATH); and no code in harness/ runs a
+shell or an unsafe YAML loader.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.errors import InventoryError
+from harness.inventory import Settings, loads
+from harness.probes.ports import Budget, nmap_argv, port_args
+
+ROOT = Path(__file__).parents[1]
+HARNESS = ROOT / "harness"
+SUITES = ROOT / "suites"
+
+HOSTILE = [
+    "-oN/tmp/x",
+    "--script=http-title",
+    "-iL /etc/passwd",
+    "a;rm -rf /",
+    "$(id)",
+    "`id`",
+    "a|b",
+    "a&b",
+    ">x",
+    "127.0.0.1 -oN x",
+    "127.0.0.1\n-oN x",
+    "127.0.0.1\t--script x",
+    "x'y",
+    'x"y',
+    "\\x",
+    "",
+]
+RANGES = ["10.0.0.0/24", "10.0.0.1/32", "::1/128", "10.0.0.1-20", "10.0.0-3.1", "192.168.1.*"]
+LISTS = ["a.example,b.example", "127.0.0.1,127.0.0.2"]
+HOSTILE_PORTS = ["22 -iL x", "22;id", "-p-", "22,--script=x", "$(id)", "22 80", "1-65536", "top-x"]
+
+
+def _doc(target: str) -> str:
+    return f"version: 1\ntargets:\n  - name: web-01\n    host: 127.0.0.1\n{target}"
+
+
+def _refused(text: str) -> str:
+    with pytest.raises(InventoryError) as info:
+        loads(text, "targets.yaml")
+    message = info.value.render()
+    assert "Traceback" not in message
+    return message
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_host_is_refused(value: str) -> None:
+    text = f"version: 1\ntargets:\n  - name: web-01\n    host: {json.dumps(value)}\n"
+    assert "key 'host'" in _refused(text)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_name_is_refused(value: str) -> None:
+    text = f"version: 1\ntargets:\n  - name: {json.dumps(value)}\n    host: 127.0.0.1\n"
+    assert "key 'name'" in _refused(text)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_host_in_a_url_or_server_name_is_refused(value: str) -> None:
+    url = _doc(f"    http: [{{url: {json.dumps('http://' + value + '/')}}}]\n")
+    assert "url" in _refused(url)
+    sni = _doc(f"    tls: [{{port: 443, server_name: {json.dumps(value)}}}]\n")
+    assert "server_name" in _refused(sni)
+
+
+@pytest.mark.parametrize("value", HOSTILE_PORTS)
+def test_hostile_port_specs_are_refused(value: str) -> None:
+    assert "ports.scan" in _refused(_doc(f"    ports: {{scan: {json.dumps(value)}}}\n"))
+    assert "ports.expected" in _refused(_doc(f"    ports: {{expected: [{json.dumps(value)}]}}\n"))
+    assert "port" in _refused(_doc(f"    tls: [{{port: {json.dumps(value)}}}]\n"))
+    assert "port" in _refused(_doc(f"    logins: [{{kind: ssh, port: {json.dumps(value)}}}]\n"))
+
+
+@pytest.mark.parametrize(
+    ("value", "words"), [*((r, "ranges") for r in RANGES), *((h, "lists") for h in LISTS)]
+)
+def test_ranges_and_host_lists_are_refused(value: str, words: str) -> None:
+    message = _refused(f"version: 1\ntargets:\n  - name: web-01\n    host: {json.dumps(value)}\n")
+    assert "key 'host'" in message
+    if value != "192.168.1.*":
+        assert f"{words} are not accepted" in message and "declare each host" in message
+
+
+def test_a_yaml_list_of_hosts_is_refused() -> None:
+    message = _refused("version: 1\ntargets:\n  - name: web-01\n    host: [a.example, b.example]\n")
+    assert "key 'host'" in message
+
+
+# ------------------------------------------------------------------------------ the nmap argv
+
+FIXED = {"-sT", "-Pn", "-n", "-T4", "--noninteractive", "-oX", "-", "-sV", "-6", "-p-"}
+WITH_VALUE = {"--max-retries", "--host-timeout", "--version-intensity", "-p", "--top-ports"}
+_VALUE = re.compile(r"^(\d+|\d+(ms|s)|\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*)$")
+
+
+def assert_only_our_flags(argv: list[str], address: str) -> None:
+    """nmap, our flags and their numeric values, then exactly one IP address, last."""
+    assert argv[-1] == address
+    rest = argv[1:-1]
+    i = 0
+    while i < len(rest):
+        flag = rest[i]
+        if flag in WITH_VALUE:
+            assert _VALUE.match(rest[i + 1]), (flag, rest[i + 1])
+            i += 2
+        else:
+            assert flag in FIXED, flag
+            i += 1
+
+
+@pytest.mark.parametrize("spec", ["top-1000", "all", "22,80-90", 443, [22, "8000-8100"]])
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1"])
+@pytest.mark.parametrize("versions", [False, True])
+def test_nmap_argv_holds_only_our_flags(spec: object, address: str, versions: bool) -> None:
+    budget = Budget.of(Settings(timeout=2))
+    argv = nmap_argv("nmap", address, port_args(spec), budget, versions=versions)  # type: ignore[arg-type]
+    assert argv[0] == "nmap"
+    assert_only_our_flags(argv, address)
+
+
+@pytest.mark.parametrize("address", [*HOSTILE, "localhost", "www.example.com", "10.0.0.0/24"])
+def test_nmap_argv_refuses_anything_but_an_ip_address(address: str) -> None:
+    with pytest.raises(ValueError):
+        nmap_argv("nmap", address, ["-p", "22"], Budget.of(Settings()))
+
+
+@pytest.mark.parametrize("spec", HOSTILE_PORTS)
+def test_port_args_refuses_hostile_specs(spec: str) -> None:
+    with pytest.raises(ValueError):
+        port_args(spec)
+
+
+@pytest.mark.skipif(shutil.which("nmap") is None, reason="nmap is not installed")
+def test_real_nmap_runs_get_only_our_flags(tmp_path: Path) -> None:
+    """The ports suite end to end, with a wrapper that records each argv, then runs nmap."""
+    log = tmp_path / "argv.jsonl"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "nmap"
+    wrapper.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        f"with open({str(log)!r}, 'a') as f:\n"
+        "    f.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        f"os.execv({shutil.which('nmap')!r}, [{shutil.which('nmap')!r}, *sys.argv[1:]])\n"
+    )
+    wrapper.chmod(0o755)
+    (tmp_path / "targets.yaml").write_text(
+        "version: 1\ndefaults: {timeout: 2}\ntargets:\n"
+        "  - name: oN.tmp.x\n    host: localhost\n    ports: {expected: [], scan: '1,2-3'}\n"
+        "  - name: script-http-title\n    host: 127.0.0.3\n    ports: {expected: [], scan: top-5}\n"
+    )
+    shutil.copy(SUITES / "test_ports.py", tmp_path / "test_ports.py")
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "test_ports.py", "--targets", "targets.yaml", "-q"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    runs = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(runs) >= 2, proc.stdout[-2000:]
+    for argv in runs:
+        address = argv[-1]
+        assert address in ("127.0.0.1", "::1", "127.0.0.3"), argv  # localhost resolved here
+        assert_only_our_flags(["nmap", *argv], address)
+        assert not any(word in " ".join(argv) for word in ("oN.tmp.x", "script", "localhost"))
+
+
+# ------------------------------------------------------------------------- no shell, safe YAML
+
+
+def _calls(path: Path) -> list[tuple[str, ast.Call]]:
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            found.append((ast.unparse(node.func), node))
+    return found
+
+
+SOURCES = sorted(HARNESS.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_shell_and_no_unsafe_yaml_in_the_harness(path: Path) -> None:
+    for name, call in _calls(path):
+        assert name not in (
+            "os.system",
+            "os.popen",
+            "subprocess.getoutput",
+            "subprocess.getstatusoutput",
+        ), (path, call.lineno)
+        assert not any(
+            k.arg == "shell" and not (isinstance(k.value, ast.Constant) and k.value.value is False)
+            for k in call.keywords
+        ), (path, call.lineno, "shell=")
+        if name.startswith("subprocess.") and call.args:
+            # a command is a list of arguments, never one string for a shell to split
+            assert not isinstance(call.args[0], ast.Constant | ast.JoinedStr), (path, call.lineno)
+        assert name not in ("yaml.load", "yaml.unsafe_load", "yaml.full_load", "yaml.load_all"), (
+            path,
+            call.lineno,
+        )
