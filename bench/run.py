@@ -136,6 +136,51 @@ def measure(
     return Run(name, wall, rc_or_none, peak_one[0] / MIB, peak_tree[0] / MIB, started)
 
 
+class ConnectionSampler:
+    """Client connections per remote address, from `ss` every 20 ms while a run goes on.
+
+    Counts sockets in SYN-SENT or ESTABLISHED towards the given addresses (a lower bound: a
+    connection shorter than the interval can be missed), so the concurrency limits can be
+    checked from the outside."""
+
+    def __init__(self, groups: dict[str, set[str]]) -> None:
+        self.groups = groups
+        self.addresses = set().union(*groups.values())
+        self.per_host: dict[str, int] = {}
+        self.hosts_at_once = 0
+        self.group_hosts_at_once = dict.fromkeys(groups, 0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> ConnectionSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        cmd = ["ss", "-Htn", "state", "syn-sent", "state", "established"]
+        while not self._stop.wait(0.02):
+            out = subprocess.run(cmd, capture_output=True, text=True).stdout
+            now: dict[str, int] = {}
+            for line in out.splitlines():
+                fields = line.split()  # [State] Recv-Q Send-Q Local:Port Peer:Port
+                if len(fields) < 4:
+                    continue
+                local_port = int(fields[-2].rpartition(":")[2])
+                peer = fields[-1].rpartition(":")[0]
+                if peer in self.addresses and local_port >= 32768:  # our side, not the server's
+                    now[peer] = now.get(peer, 0) + 1
+            for host, count in now.items():
+                self.per_host[host] = max(self.per_host.get(host, 0), count)
+            self.hosts_at_once = max(self.hosts_at_once, len(now))
+            for group, members in self.groups.items():
+                at_once = sum(1 for h in now if h in members)
+                self.group_hosts_at_once[group] = max(self.group_hosts_at_once[group], at_once)
+
+
 def pytest_outcome(log: Path) -> str:
     text = log.read_text(errors="replace")
     counts = re.findall(r"(\d+) (passed|failed|errors?|skipped|deselected)", text[-3000:])
@@ -397,6 +442,7 @@ def main() -> int:
         help="the firewalled target's own timeout (its budget derives from it)",
     )
     parser.add_argument("--no-firewalled", action="store_true", help="skip the firewalled host")
+    parser.add_argument("--no-limits", action="store_true", help="skip the concurrency-limit check")
     parser.add_argument("--no-netns", action="store_true", help="stay on the machine's loopback")
     parser.add_argument(
         "--port-offset",
@@ -429,13 +475,15 @@ def main() -> int:
 
 def bench(args: argparse.Namespace, sizes: list[int], work: Path) -> dict[str, Any]:
     where = os.environ.get(NETNS_ENV)
+    res_load = os.getloadavg()[0]
     print(
-        f"bench: {os.cpu_count()} CPUs; "
+        f"bench: {os.cpu_count()} CPUs, load average {res_load:.1f} at the start; "
         + (f"network namespace {where}" if where else "host loopback")
     )
     fleet = Fleet.start(work / "fleet", max(sizes), args.banner_hosts, args.port_offset)
     b = Bench(args, work)
     res: dict[str, Any] = {"cpus": os.cpu_count(), "sizes": sizes, "netns": bool(where)}
+    res["load_start"] = res_load
     try:
         ca = work / "fleet" / "ca.pem"
         flags = sslyze_flags()
@@ -535,6 +583,8 @@ def bench(args: argparse.Namespace, sizes: list[int], work: Path) -> dict[str, A
         res["hydra_found"] = (
             (work / "hydra.txt").read_text().count("login:") if (work / "hydra.txt").exists() else 0
         )
+        if not args.no_limits:
+            limits(b, fleet, min(sizes[0], 20), 2, 4, res)
         if not args.no_firewalled:
             firewalled(b, fleet, args, sizes[0], res)
         if args.testssl_sample:
@@ -548,6 +598,7 @@ def bench(args: argparse.Namespace, sizes: list[int], work: Path) -> dict[str, A
                 )
     finally:
         fleet.stop()
+    res["load_end"] = os.getloadavg()[0]
     res["runs"] = [asdict(r) for r in b.runs]
     return res
 
@@ -594,6 +645,33 @@ def firewalled(
     )
 
 
+def limits(b: Bench, fleet: Fleet, n: int, per_host: int, hosts: int, res: dict[str, Any]) -> None:
+    """The full run with tight limits in targets.yaml, watched from outside with ss."""
+    print(f"limits: tls_connections_per_host {per_host}, max_concurrent_hosts {hosts}, size {n}:")
+    t = fleet.write_targets(
+        b.work / f"limits-{n}.yaml",
+        n_tls=n,
+        timeout=b.args.timeout,
+        tls_connections_per_host=per_host,
+        max_concurrent_hosts=hosts,
+    )
+    tls_ips = {h.ip for h in fleet.tls[:n]}
+    banner_ips = {h.ip for h in fleet.banners}
+    with ConnectionSampler({"tls": tls_ips, "banner": banner_ips}) as seen:
+        b.run(f"harness full run, {n}, tight limits", pytest_cmd("suites/", t, b.work / "allure-lim"),
+              stamps=True)  # fmt: skip
+    tls_seen = {h: c for h, c in seen.per_host.items() if h in tls_ips}
+    banner_seen = {h: c for h, c in seen.per_host.items() if h in banner_ips}
+    res["limits"] = {
+        "tls_connections_per_host": per_host,
+        "max_concurrent_hosts": hosts,
+        "tls_max_per_host": max(tls_seen.values(), default=0),
+        "banner_hosts_max_per_host": banner_seen,
+        "hosts_at_once": seen.hosts_at_once,
+        "tls_hosts_at_once": seen.group_hosts_at_once["tls"],
+    }
+
+
 # ------------------------------------------------------------------------------- report
 
 
@@ -619,6 +697,18 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> None:
         )
         md.append(
             f"| {r['name']} | {r['wall']:.2f} | {r['rss_process']:.0f} | {r['rss_tree']:.0f} | {outcome} |"
+        )
+    for r in res["runs"]:
+        started = r["stamps"].get("runner_started")
+        if started is None or r["name"] == "warm-up":
+            continue
+        finish = probe_finish(Run(**r))
+        print(
+            f"{r['name']}: probes started at {started - r['started']:.1f} s, last results "
+            + ", ".join(
+                f"{p} {t + started - r['started']:.1f} s" for p, t in sorted(finish.items())
+            )
+            + f", pytest done at {r['wall']:.1f} s"
         )
     for n in sizes:
         done = res.get(f"sslyze_completed_{n}")
@@ -721,6 +811,33 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> None:
                 rss <= 1024,
             )
         )
+    lim = res.get("limits")
+    if lim:
+        print(
+            f"concurrency limits from targets.yaml (tls_connections_per_host "
+            f"{lim['tls_connections_per_host']}, max_concurrent_hosts {lim['max_concurrent_hosts']}),"
+            " connections seen with ss every 20 ms:"
+        )
+        ok_tls = lim["tls_max_per_host"] <= lim["tls_connections_per_host"]
+        print(
+            f"  {'PASS' if ok_tls else 'FAIL'}  TLS: at most {lim['tls_max_per_host']} connections "
+            "to one TLS host at once"
+        )
+        ok_hosts = lim["tls_hosts_at_once"] <= lim["max_concurrent_hosts"]
+        print(
+            f"  {'PASS' if ok_hosts else 'FAIL'}  TLS: at most {lim['tls_hosts_at_once']} TLS hosts "
+            "with open connections at once"
+        )
+        print(
+            f"  {'    '}  banner/login hosts (ports, banners, logins; no per-host setting applies): "
+            "at most "
+            + ", ".join(f"{h} {c}" for h, c in sorted(lim["banner_hosts_max_per_host"].items()))
+            + " connections at once"
+        )
+        print(
+            f"  {'    '}  hosts with open connections at once, all probe kinds together: "
+            f"{lim['hosts_at_once']} (each probe kind applies max_concurrent_hosts on its own)"
+        )
     fw = res.get("firewalled")
     if fw and "skipped" not in fw:
         budget = max(fw["budget"].values())
@@ -752,12 +869,20 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> None:
     elif fw:
         goals.append(("firewalled host", f"not measured: {fw['skipped']}", None))
     print()
+    print(
+        f"load average (1 min) {res['load_start']:.1f} at the start, {res['load_end']:.1f} at the "
+        f"end, on {res['cpus']} CPUs: other work on the machine slows every run alike"
+    )
     print("goals (issue 7):")
     for text, figure, ok in goals:
         mark = "    " if ok is None else ("PASS" if ok else "FAIL")
         print(f"  {mark}  {text}: {figure}")
     res["goals"] = [{"goal": t, "figure": f, "pass": ok} for t, f, ok in goals]
     if args.json:
+        for r in res["runs"]:  # keep when each probe kind finished, not every single stamp
+            r["probe_finish"] = probe_finish(Run(**r)) if r["stamps"] else {}
+            r["probed_once"] = scanned_once(Run(**r))
+            del r["stamps"]
         args.json.write_text(json.dumps(res, indent=1, default=str) + "\n")
         print(f"wrote {args.json}")
     if args.markdown:
@@ -767,7 +892,8 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> None:
             for t, f, ok in goals
         ]
         head = (
-            f"Measured on {res['cpus']} CPUs, "
+            f"Measured on {res['cpus']} CPUs (load average {res['load_start']:.1f} at the start, "
+            f"{res['load_end']:.1f} at the end), "
             + ("inside a private network namespace" if res["netns"] else "on the host loopback")
             + f"; sizes {', '.join(map(str, sizes))} TLS endpoints.\n\n"
         )
