@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
+import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +41,8 @@ class _State:
     error: InventoryError | None = None
     runner: ProbeRunner | None = None
     active: bool = False
+    old_sigterm: Any = None  # the SIGTERM handler before ours, while ours is installed
+    sigterm_installed: bool = False
 
 
 _STATE = pytest.StashKey[_State]()
@@ -208,8 +212,33 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     summary = session.config.stash[_SUMMARY]
     summary.inventory = inv
     summary.targets_path = str(state.targets_path)
+    _install_sigterm(state)
     if not session.config.option.collectonly and not state.runner.per_target:
         state.runner.start()  # probe while pytest finishes setting up; results wait in futures
+
+
+def _install_sigterm(state: _State) -> None:
+    """SIGTERM (a cancelled CI job, `kill`) ends a harness run like Ctrl-C: pytest finishes the
+    session, so the summary is printed and allure-results is complete. Python's default would
+    end the process on the spot. A second SIGTERM gets the previous handler."""
+    if state.sigterm_installed or threading.current_thread() is not threading.main_thread():
+        return
+
+    def _on_sigterm(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, state.old_sigterm)
+        raise KeyboardInterrupt("SIGTERM")
+
+    state.old_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
+    if state.old_sigterm is None:  # set outside Python: restore the default instead
+        state.old_sigterm = signal.SIG_DFL
+    state.sigterm_installed = True
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is not None and state.sigterm_installed:
+        signal.signal(signal.SIGTERM, state.old_sigterm)
+        state.sigterm_installed = False
 
 
 # ----------------------------------------------------------------------------------- fixtures
@@ -418,10 +447,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.runner.shutdown()
     if hasattr(config, "workerinput"):
         return  # xdist workers: the controller writes the run's files and applies the gate
+    alluredir = getattr(config.option, "allure_report_dir", None)
+    if alluredir and exitstatus == pytest.ExitCode.INTERRUPTED:
+        _drop_partial_results(Path(alluredir))
     summary = config.stash[_SUMMARY]
     if not summary.records:
         return
-    alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir:
         allure_files.write(Path(alluredir), state.targets_path, state.started)
     if state.known_path is not None:
@@ -429,6 +460,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         failing = {fid for r in summary.findings() for fid in r.finding_ids}
         known.save(state.known_path, known.update(state.known, examined, failing))
     session.exitstatus = _gate(config, summary, int(session.exitstatus))
+
+
+def _drop_partial_results(alluredir: Path) -> None:
+    """An interrupt can land while allure-pytest writes a file; a half-written JSON file would
+    break the report, and the test it describes never finished, so it goes."""
+    for path in alluredir.glob("*.json"):
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)
 
 
 def _gate(config: pytest.Config, summary: RunSummary, status: int) -> int:

@@ -23,6 +23,10 @@ from harness.probes import Job, load_probe
 HEARTBEAT_SECONDS = 10.0  # never leave the terminal silent for longer than this
 
 
+class ProbeCancelled(Exception):
+    """Raised in a probe's thread when it publishes after the run has ended."""
+
+
 @dataclass
 class Evidence:
     name: str
@@ -38,10 +42,12 @@ class _Context:
     published: set[str] = field(default_factory=set)
 
     def publish(self, key: str, result: Any | ProbeFailure) -> None:
+        self.runner.check_cancelled()
         self.published.add(key)
         self.runner._set(self.probe, key, result)
 
     def progress(self, message: str) -> None:
+        self.runner.check_cancelled()
         self.runner.progress_lines.put(f"[{self.probe}] {message}")
 
     def result_of(self, probe: str, key: str) -> Any | ProbeFailure:
@@ -75,6 +81,7 @@ class ProbeRunner:
         self._pool: ThreadPoolExecutor | None = None
         self._started: set[str | None] = set()  # target names started; None = all of them
         self._started_at = 0.0
+        self.cancelled = threading.Event()
 
     def start(self, target: str | None = None) -> None:
         """Start the planned probes (of one target, in per-target mode) in the background."""
@@ -136,7 +143,14 @@ class ProbeRunner:
             except queue.Empty:
                 return lines
 
+    def check_cancelled(self) -> None:
+        if self.cancelled.is_set():
+            raise ProbeCancelled("the run is over (finished or interrupted)")
+
     def shutdown(self) -> None:
+        # a probe still working (after Ctrl-C, SIGTERM or -x) stops at its next publish or
+        # progress line, so it sends nothing more to its targets than the exchange under way
+        self.cancelled.set()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 

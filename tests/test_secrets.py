@@ -1,0 +1,173 @@
+"""A credential from an environment variable appears in no output at all: not stdout, the log
+file, JUnit, the summary JSON, allure-results, the HTML report or SARIF.
+
+The login servers reject the secret, and echo it back in every place a transcript could pick
+it up: the redirect Location the probe records, a header, a cookie and the body. The test
+proves the secret was sent, that the echo reached the recorded evidence (masked), and then
+greps every file the run and the report commands wrote, in plain text and in base64.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+from tls_servers import HOST, make_pki
+
+from harness.report import find_allure
+
+ROOT = Path(__file__).parents[1]
+SECRET = "Corp-Deploy-" + "5be0d7a4c3-must-never-show"
+ENV = "HARNESS_TEST_DEPLOY_PASSWORD"
+USER = "deploy"
+
+
+class EchoApp:
+    """/login (form) and /admin (Basic) over HTTPS; every password is rejected and echoed."""
+
+    def __init__(self, ctx: ssl.SSLContext) -> None:
+        self.seen: list[str] = []
+        app = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def reply(self, status: int, body: str, headers: dict[str, str]) -> None:
+                data = body.encode()
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def echo(self, password: str) -> dict[str, str]:
+                app.seen.append(password)
+                return {"X-Rejected-Password": password, "Set-Cookie": f"last={password}"}
+
+            def do_GET(self) -> None:
+                auth = self.headers.get("Authorization", "")
+                if self.path.startswith("/admin"):
+                    if not auth.startswith("Basic "):
+                        challenge = {"WWW-Authenticate": 'Basic realm="echo"'}
+                        self.reply(401, "authentication required", challenge)
+                        return
+                    password = base64.b64decode(auth[6:]).decode().partition(":")[2]
+                    headers = {"WWW-Authenticate": 'Basic realm="echo"', **self.echo(password)}
+                    self.reply(401, f"wrong password {password}", headers)
+                    return
+                form = (
+                    '<form method="post" action="/login"><input name="username">'
+                    '<input name="password" type="password"><button>Go</button></form>'
+                )
+                self.reply(200, form, {"Content-Type": "text/html"})
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                password = parse_qs(raw.decode()).get("password", [""])[0]
+                headers = {"Location": f"/login?error=wrong-password-{password}"}
+                self.reply(302, f"wrong password {password}", {**headers, **self.echo(password)})
+
+        self.server = ThreadingHTTPServer((HOST, 0), Handler)
+        self.server.daemon_threads = True
+        self.server.socket = ctx.wrap_socket(
+            self.server.socket, server_side=True, do_handshake_on_connect=False
+        )
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def encodings(secret: str) -> list[bytes]:
+    """The secret, and what any base64 text containing it (at any alignment) must contain."""
+    raw = secret.encode()
+    forms = [raw, f"{USER}:{secret}".encode()]
+    out = list(forms)
+    for form in forms:
+        for k in range(3):
+            tail = form[k:]
+            whole = (len(tail) // 3) * 3
+            out.append(base64.b64encode(tail[:whole]))
+            out.append(base64.urlsafe_b64encode(tail[:whole]))
+    return out
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[tuple[EchoApp, Path]]:
+    pki = make_pki(tmp_path)
+    leaf = pki.leaf("echo", [HOST])
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(leaf, leaf.with_suffix(".key"))
+    server = EchoApp(ctx)
+    yield server, pki.bundle
+    server.close()
+
+
+@pytest.mark.skipif(find_allure() is None, reason="the Allure CLI is not installed (npm ci)")
+def test_a_secret_from_the_environment_reaches_no_output(
+    tmp_path: Path, app: tuple[EchoApp, Path]
+) -> None:
+    server, bundle = app
+    cred = f"credentials: [{{username: {USER}, password_env: {ENV}}}]"
+    base = f"https://{HOST}:{server.port}"
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "targets.yaml").write_text(
+        "version: 1\n"
+        f"defaults: {{timeout: 5, login_delay: 0, ca_bundle: {bundle}, login_attempt_budget: 4}}\n"
+        "targets:\n"
+        f"  - name: echo\n    host: {HOST}\n    logins:\n"
+        f"      - {{kind: http-form, url: '{base}/login', success_redirect: /home, {cred}}}\n"
+        f"      - {{kind: http-basic, url: '{base}/admin', usernames: [{USER}], {cred}}}\n"
+    )
+    shutil.copy(ROOT / "suites" / "test_logins.py", run / "test_logins.py")
+    env = {**os.environ, ENV: SECRET}
+    out: list[str] = []
+
+    def call(*argv: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(argv, cwd=run, env=env, capture_output=True, text=True, timeout=300)
+        out.append(proc.stdout + proc.stderr)
+        return proc
+
+    call(
+        *(sys.executable, "-m", "pytest", "test_logins.py", "--targets", "targets.yaml"),
+        *("-p", "no:cacheprovider", "-v", "-rA", "--alluredir", "allure"),
+        *("--junitxml", "junit.xml", "--summary-json", "summary.json"),
+        *("--log-level", "DEBUG", "--log-file", "run.log", "--log-file-level", "DEBUG"),
+    )
+    harness = [sys.executable, "-m", "harness.cli"]
+    report = call(
+        *harness, "report", "--results", "allure", "--output", "report", "--history", "none"
+    )
+    sarif = call(*harness, "sarif", "--results", "allure", "--output", "findings.sarif")
+    assert report.returncode == 0 and sarif.returncode == 0, out[-2:]
+
+    # not vacuous: the secret was sent to both endpoints, and their echo was recorded, masked
+    assert server.seen.count(SECRET) == 2, server.seen
+    written = [f for f in run.rglob("*") if f.is_file()]
+    assert {"junit.xml", "run.log", "summary.json", "findings.sarif"} <= {f.name for f in written}
+    assert any(f.name == "index.html" for f in written)
+    evidence = "".join(f.read_text() for f in (run / "allure").glob("*-attachment.txt"))
+    assert "wrong-password-******" in evidence, evidence
+    assert (run / "run.log").stat().st_size > 0
+
+    needles = encodings(SECRET)
+    leaks = [str(f.relative_to(run)) for f in written if any(n in f.read_bytes() for n in needles)]
+    assert leaks == []
+    assert not any(n.decode() in text for n in needles for text in out)
