@@ -22,6 +22,9 @@ from typing import Any
 import hostile_servers as hs
 import pytest
 from login_servers import HOST, Config, LoginApp
+from plugin_lab import make_lab
+
+pytest_plugins = ["pytester"]
 
 SUITE = Path(__file__).parents[1] / "suites" / "test_logins.py"
 TIMEOUT = 3.0
@@ -123,3 +126,29 @@ def test_interrupt_mid_run_leaves_valid_results_and_does_not_touch_another_run(
     b = _results(tmp_path / "b")
     assert {t for t, _ in b} == {"other"} and len(b) == 6
     assert "broken" not in b.values() and "could not measure: 0" in out_b.read_text()
+
+
+HALF_WRITTEN = """
+import pytest
+from pathlib import Path
+
+@pytest.mark.check("ports.unexpected")
+def test_interrupted_while_allure_writes(subject, measurement, judge, request):
+    if subject.key == "db-01":
+        # what an interrupt in the middle of allure-pytest's json.dump leaves behind
+        (Path(request.config.option.allure_report_dir) / "0000-result.json").write_text('{"na')
+        raise KeyboardInterrupt
+"""
+
+
+def test_a_half_written_result_file_is_dropped_after_an_interrupt(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lab = make_lab(pytester, monkeypatch)
+    (lab.path / "test_suite.py").write_text(HALF_WRITTEN)
+    result = lab.runpytest_subprocess("--alluredir", "allure", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    allure = lab.path / "allure"
+    assert not (allure / "0000-result.json").exists()
+    assert list(allure.glob("*-result.json"))  # web-01's result was kept
+    _results(lab.path)
