@@ -812,32 +812,40 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> None:
             )
         )
     lim = res.get("limits")
+    checks: list[tuple[str, str, bool | None]] = []
     if lim:
+        checks = [
+            (
+                "TLS: connections to one TLS host at once <= tls_connections_per_host",
+                f"{lim['tls_max_per_host']} <= {lim['tls_connections_per_host']}",
+                lim["tls_max_per_host"] <= lim["tls_connections_per_host"],
+            ),
+            (
+                "TLS: TLS hosts with open connections at once <= max_concurrent_hosts",
+                f"{lim['tls_hosts_at_once']} <= {lim['max_concurrent_hosts']}",
+                lim["tls_hosts_at_once"] <= lim["max_concurrent_hosts"],
+            ),
+            (
+                "banner/login hosts: connections to one host at once (ports, banners, logins; "
+                "no per-host setting applies)",
+                ", ".join(f"{h} {c}" for h, c in sorted(lim["banner_hosts_max_per_host"].items())),
+                None,
+            ),
+            (
+                "hosts with open connections at once, all probe kinds together (each kind applies "
+                "max_concurrent_hosts on its own)",
+                str(lim["hosts_at_once"]),
+                None,
+            ),
+        ]
         print(
             f"concurrency limits from targets.yaml (tls_connections_per_host "
             f"{lim['tls_connections_per_host']}, max_concurrent_hosts {lim['max_concurrent_hosts']}),"
-            " connections seen with ss every 20 ms:"
+            " our connections seen with ss every 20 ms:"
         )
-        ok_tls = lim["tls_max_per_host"] <= lim["tls_connections_per_host"]
-        print(
-            f"  {'PASS' if ok_tls else 'FAIL'}  TLS: at most {lim['tls_max_per_host']} connections "
-            "to one TLS host at once"
-        )
-        ok_hosts = lim["tls_hosts_at_once"] <= lim["max_concurrent_hosts"]
-        print(
-            f"  {'PASS' if ok_hosts else 'FAIL'}  TLS: at most {lim['tls_hosts_at_once']} TLS hosts "
-            "with open connections at once"
-        )
-        print(
-            f"  {'    '}  banner/login hosts (ports, banners, logins; no per-host setting applies): "
-            "at most "
-            + ", ".join(f"{h} {c}" for h, c in sorted(lim["banner_hosts_max_per_host"].items()))
-            + " connections at once"
-        )
-        print(
-            f"  {'    '}  hosts with open connections at once, all probe kinds together: "
-            f"{lim['hosts_at_once']} (each probe kind applies max_concurrent_hosts on its own)"
-        )
+        for text, figure, ok in checks:
+            mark = "    " if ok is None else ("PASS" if ok else "FAIL")
+            print(f"  {mark}  {text}: {figure}")
     fw = res.get("firewalled")
     if fw and "skipped" not in fw:
         budget = max(fw["budget"].values())
@@ -880,8 +888,9 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> None:
     res["goals"] = [{"goal": t, "figure": f, "pass": ok} for t, f, ok in goals]
     if args.json:
         for r in res["runs"]:  # keep when each probe kind finished, not every single stamp
-            r["probe_finish"] = probe_finish(Run(**r)) if r["stamps"] else {}
-            r["probed_once"] = scanned_once(Run(**r))
+            run = Run(**r)
+            r["probe_finish"] = probe_finish(run)
+            r["probed_once"] = scanned_once(run)
             del r["stamps"]
         args.json.write_text(json.dumps(res, indent=1, default=str) + "\n")
         print(f"wrote {args.json}")
@@ -891,6 +900,14 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> None:
             f"| {t.strip()} | {f} | {'' if ok is None else 'PASS' if ok else 'FAIL'} |"
             for t, f, ok in goals
         ]
+        if checks and lim:
+            md += ["", f"Concurrency limits (tls_connections_per_host {lim['tls_connections_per_host']}, "
+                   f"max_concurrent_hosts {lim['max_concurrent_hosts']}, seen with ss every 20 ms):", "",
+                   "| Check | Seen | Result |", "|---|---|---|"]  # fmt: skip
+            md += [
+                f"| {t} | {f} | {'' if ok is None else 'PASS' if ok else 'FAIL'} |"
+                for t, f, ok in checks
+            ]
         head = (
             f"Measured on {res['cpus']} CPUs (load average {res['load_start']:.1f} at the start, "
             f"{res['load_end']:.1f} at the end), "
