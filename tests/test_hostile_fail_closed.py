@@ -62,3 +62,19 @@ def test_one_unmeasured_target_fails_a_run_whose_measured_checks_all_pass(
     assert f"(dns): the host name {UNRESOLVABLE} does not resolve" in out
     table = out[out.index("harness summary") :]
     assert "good" in table and "ok 19" in table and "19?" in table
+
+
+def test_an_area_without_subjects_is_skipped_not_an_internal_error(tmp_path: Path) -> None:
+    (tmp_path / "targets.yaml").write_text(
+        f"version: 1\ntargets:\n  - name: web\n    host: {HOST}\n    tls: [{{port: 1}}]\n"
+    )
+    shutil.copy(SUITE.parent / "test_ports.py", tmp_path / "test_ports.py")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "test_ports.py", "--targets", "targets.yaml", "-rs"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "INTERNALERROR" not in proc.stdout and "2 skipped" in proc.stdout
