@@ -913,6 +913,7 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> None:
             f"{res['load_end']:.1f} at the end), "
             + ("inside a private network namespace" if res["netns"] else "on the host loopback")
             + f"; sizes {', '.join(map(str, sizes))} TLS endpoints.\n\n"
+            + f"Command: `.venv/bin/python bench/run.py {' '.join(sys.argv[1:])}`\n\n"
         )
         args.markdown.write_text("# Benchmark results\n\n" + head + "\n".join(md) + "\n")
         print(f"wrote {args.markdown}")
