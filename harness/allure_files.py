@@ -137,3 +137,13 @@ def _atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     tmp.replace(path)
+
+
+def drop_partial(results_dir: Path) -> None:
+    """An interrupt can land while allure-pytest writes a file; a half-written JSON file would
+    break the report, and the test it describes never finished, so it goes."""
+    for path in results_dir.glob("*.json"):
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)

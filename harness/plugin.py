@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import signal
-import threading
 from collections.abc import Callable, Generator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness import allure_files, known, reporting, shard
+from harness import allure_files, known, reporting, shard, verdicts
 from harness.checks import AREAS, Check, Severity, get_check
 from harness.errors import CouldNotMeasure, InventoryError, ProbeFailure
-from harness.inventory import Inventory, Waiver, load
+from harness.interrupts import SigtermAsInterrupt
+from harness.inventory import Inventory, load
 from harness.outcome import Verdict
 from harness.probes import Job
 from harness.runner import ProbeRunner
@@ -41,8 +41,7 @@ class _State:
     error: InventoryError | None = None
     runner: ProbeRunner | None = None
     active: bool = False
-    old_sigterm: Any = None  # the SIGTERM handler before ours, while ours is installed
-    sigterm_installed: bool = False
+    sigterm: SigtermAsInterrupt = field(default_factory=SigtermAsInterrupt)
 
 
 _STATE = pytest.StashKey[_State]()
@@ -214,33 +213,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     summary = session.config.stash[_SUMMARY]
     summary.inventory = inv
     summary.targets_path = str(state.targets_path)
-    _install_sigterm(state)
+    state.sigterm.install()
     if not session.config.option.collectonly and not state.runner.per_target:
         state.runner.start()  # probe while pytest finishes setting up; results wait in futures
 
 
-def _install_sigterm(state: _State) -> None:
-    """SIGTERM (a cancelled CI job, `kill`) ends a harness run like Ctrl-C: pytest finishes the
-    session, so the summary is printed and allure-results is complete. Python's default would
-    end the process on the spot. A second SIGTERM gets the previous handler."""
-    if state.sigterm_installed or threading.current_thread() is not threading.main_thread():
-        return
-
-    def _on_sigterm(signum: int, frame: Any) -> None:
-        signal.signal(signal.SIGTERM, state.old_sigterm)
-        raise KeyboardInterrupt("SIGTERM")
-
-    state.old_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
-    if state.old_sigterm is None:  # set outside Python: restore the default instead
-        state.old_sigterm = signal.SIG_DFL
-    state.sigterm_installed = True
-
-
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(_STATE, None)
-    if state is not None and state.sigterm_installed:
-        signal.signal(signal.SIGTERM, state.old_sigterm)
-        state.sigterm_installed = False
+    if state is not None:
+        state.sigterm.restore()
 
 
 # ----------------------------------------------------------------------------------- fixtures
@@ -291,56 +272,29 @@ def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], N
             reporting.set_title(verdict.title)
         for name, value in verdict.labels.items():
             reporting.extra_label(name, value)
-        if verdict.not_applicable is not None:
-            pytest.skip(f"not applicable: {verdict.not_applicable}")
-        if not verdict.findings:
-            if verdict.notes:  # what was checked, so a green box has its evidence too
-                reporting.note(" ".join(n.rstrip(".") + "." for n in verdict.notes))
-            return
-        severity = max(
-            (f.severity or check.severity for f in verdict.findings), key=lambda s: s.rank
+        state = request.config.stash[_STATE]
+        decision = verdicts.decide(
+            check, subject, verdict, inv.waivers, state.known, dt.date.today()
         )
-        reporting.set_severity(severity)
-        message = _message(check, subject, verdict)
-        waiver = _waiver_for(inv, check.id, subject.target.name)
-        if waiver is not None:
-            if waiver.expires >= dt.date.today():
-                item.user_properties.append(("harness_waived", severity.value))
-                owner = f" by {waiver.owner}" if waiver.owner else ""
-                pytest.skip(f"waived until {waiver.expires}{owner}: {waiver.reason}")
-            message += (
-                f" The waiver for this finding expired on {waiver.expires} "
-                f"({waiver.reason}); renew it in targets.yaml or fix the finding."
-            )
-        item.user_properties.append(("harness_finding", severity.value))
-        ids = [known.finding_id(check.id, subject.key, f.text) for f in verdict.findings]
-        item.user_properties.append(("harness_finding_ids", ids))
-        previous = request.config.stash[_STATE].known
-        if previous is not None:
-            new = [
-                f.text for f, fid in zip(verdict.findings, ids, strict=True) if fid not in previous
-            ]
-            reporting.extra_label("finding", "new" if new else "known")
-            item.user_properties.append(("harness_new", bool(new)))
-            if new:
-                message = f"[new since the previous run: {'; '.join(new)}] {message}"
-        pytest.fail(message, pytrace=False)
+        if decision.severity is not None:
+            reporting.set_severity(decision.severity)
+        if decision.outcome == "pass":
+            if decision.text:  # what was checked, so a green box has its evidence too
+                reporting.note(decision.text)
+            return
+        if decision.outcome == "skip":
+            if decision.severity is not None:  # waived: keep the finding's severity for the summary
+                item.user_properties.append(("harness_waived", decision.severity.value))
+            pytest.skip(decision.text)
+        assert decision.severity is not None
+        item.user_properties.append(("harness_finding", decision.severity.value))
+        item.user_properties.append(("harness_finding_ids", list(decision.finding_ids)))
+        if decision.new is not None:
+            reporting.extra_label("finding", "new" if decision.new else "known")
+            item.user_properties.append(("harness_new", decision.new))
+        pytest.fail(decision.text, pytrace=False)
 
     return _judge
-
-
-def _message(check: Check, job: Job, verdict: Verdict) -> str:
-    texts = [f.text.rstrip(".") for f in verdict.findings]
-    body = "; ".join(texts)
-    notes = " ".join(n.rstrip(".") + "." for n in verdict.notes)
-    return f"{check.title} on {job.where}: {body}. {notes + ' ' if notes else ''}Fix: {check.remediation}"
-
-
-def _waiver_for(inv: Inventory, check_id: str, target: str) -> Waiver | None:
-    for waiver in inv.waivers:
-        if waiver.check == check_id and waiver.target == target:
-            return waiver
-    return None
 
 
 def _print_progress(config: pytest.Config) -> None:
@@ -355,19 +309,11 @@ def _print_progress(config: pytest.Config) -> None:
     if reporter is None:
         return
     # tests run with output captured; suspend capture so progress reaches the terminal
-    ctx = capman.global_and_fixture_disabled() if capman is not None else _nullcontext()
+    ctx = capman.global_and_fixture_disabled() if capman is not None else nullcontext()
     with ctx:
         reporter.ensure_newline()
         for line in lines:
             reporter.write_line(f"harness {line}")
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 # ---------------------------------------------------------------------------------- reporting
@@ -451,7 +397,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return  # xdist workers: the controller writes the run's files and applies the gate
     alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir and exitstatus == pytest.ExitCode.INTERRUPTED:
-        _drop_partial_results(Path(alluredir))
+        allure_files.drop_partial(Path(alluredir))
     summary = config.stash[_SUMMARY]
     if not summary.records:
         return
@@ -461,33 +407,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         examined = {known.finding_id(r.check, r.key) for r in summary.records}
         failing = {fid for r in summary.findings() for fid in r.finding_ids}
         known.save(state.known_path, known.update(state.known, examined, failing))
-    session.exitstatus = _gate(config, summary, int(session.exitstatus))
-
-
-def _drop_partial_results(alluredir: Path) -> None:
-    """An interrupt can land while allure-pytest writes a file; a half-written JSON file would
-    break the report, and the test it describes never finished, so it goes."""
-    for path in alluredir.glob("*.json"):
-        try:
-            json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            path.unlink(missing_ok=True)
-
-
-def _gate(config: pytest.Config, summary: RunSummary, status: int) -> int:
-    """--fail-on: findings below the threshold do not fail the run; nothing else changes."""
-    threshold = config.getoption("harness_fail_on")
-    if summary.broken():
-        return status or 1  # could not measure is never a pass
-    if not threshold or status != 1:
-        return status
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     stats = reporter.stats if reporter is not None else {}
-    failures = len(stats.get("failed", [])) + len(stats.get("error", []))
-    findings = summary.findings()
-    if failures != len(findings):
-        return status  # something other than a finding failed: keep the failure
-    rank = Severity(threshold).rank
-    if any(Severity(r.severity).rank >= rank for r in findings):
-        return 1
-    return 0
+    session.exitstatus = summary.exit_status(
+        config.getoption("harness_fail_on"),
+        failures=len(stats.get("failed", [])) + len(stats.get("error", [])),
+        status=int(session.exitstatus),
+    )

@@ -154,6 +154,19 @@ class RunSummary:
             return f"ok {sum(1 for r in records if r.status == 'passed')}"
         return " ".join(parts)
 
+    def exit_status(self, fail_on: str | None, failures: int, status: int) -> int:
+        """pytest's exit status after the severity gate. `failures` counts pytest's failed and
+        errored reports, so a failure that is not a harness finding is never waved through."""
+        if self.broken():
+            return status or 1  # could not measure is never a pass
+        if not fail_on or status != 1:
+            return status
+        findings = self.findings()
+        if failures != len(findings):
+            return status
+        rank = Severity(fail_on).rank
+        return 1 if any(Severity(r.severity).rank >= rank for r in findings) else 0
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "targets_file": self.targets_path,

@@ -1,0 +1,76 @@
+"""From a check's Verdict to a result decision: pass, skip (not applicable or waived), or fail
+with one readable paragraph. Pure, so waivers and new-versus-known are unit-testable."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from harness import known
+from harness.checks import Check, Severity
+from harness.inventory import Waiver
+from harness.outcome import Verdict
+from harness.probes import Job
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Literal["pass", "skip", "fail"]
+    text: str = ""  # the skip reason or the failure message
+    severity: Severity | None = None  # set when there are findings (waived or not)
+    waived: bool = False
+    finding_ids: tuple[str, ...] = ()
+    new: bool | None = None  # None: no previous run to compare with
+
+
+def _sentences(parts: Sequence[str]) -> str:
+    return " ".join(p.rstrip(".") + "." for p in parts)
+
+
+def message(check: Check, job: Job, verdict: Verdict) -> str:
+    """'<title> on <where>: <finding>; <finding>. <notes> Fix: <remediation>'"""
+    body = "; ".join(f.text.rstrip(".") for f in verdict.findings)
+    notes = _sentences(verdict.notes)
+    return f"{check.title} on {job.where}: {body}. {notes + ' ' if notes else ''}Fix: {check.remediation}"
+
+
+def waiver_for(waivers: Sequence[Waiver], check_id: str, target: str) -> Waiver | None:
+    return next((w for w in waivers if w.check == check_id and w.target == target), None)
+
+
+def decide(
+    check: Check,
+    job: Job,
+    verdict: Verdict,
+    waivers: Sequence[Waiver],
+    previous: set[str] | None,
+    today: dt.date,
+) -> Decision:
+    if verdict.not_applicable is not None:
+        return Decision("skip", f"not applicable: {verdict.not_applicable}")
+    if not verdict.findings:
+        return Decision("pass", _sentences(verdict.notes))
+    severity = max((f.severity or check.severity for f in verdict.findings), key=lambda s: s.rank)
+    text = message(check, job, verdict)
+    waiver = waiver_for(waivers, check.id, job.target.name)
+    if waiver is not None:
+        if waiver.expires >= today:
+            owner = f" by {waiver.owner}" if waiver.owner else ""
+            reason = f"waived until {waiver.expires}{owner}: {waiver.reason}"
+            return Decision("skip", reason, severity, waived=True)
+        text += (
+            f" The waiver for this finding expired on {waiver.expires} ({waiver.reason});"
+            " renew it in targets.yaml or fix the finding."
+        )
+    ids = tuple(known.finding_id(check.id, job.key, f.text) for f in verdict.findings)
+    new: bool | None = None
+    if previous is not None:
+        fresh = [
+            f.text for f, fid in zip(verdict.findings, ids, strict=True) if fid not in previous
+        ]
+        new = bool(fresh)
+        if fresh:
+            text = f"[new since the previous run: {'; '.join(fresh)}] {text}"
+    return Decision("fail", text, severity, finding_ids=ids, new=new)
