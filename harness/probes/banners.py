@@ -13,7 +13,7 @@ import re
 import socket
 import ssl
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
@@ -320,8 +320,10 @@ class BannersProbe:
         ctx.progress(f"reading banners of {len(jobs)} target(s)")
         workers = max(1, min(len(jobs), max(j.settings.max_concurrent_hosts for j in jobs)))
         with ThreadPoolExecutor(workers, thread_name_prefix="banners") as pool:
-            futures = [pool.submit(self._job, job, ctx) for job in jobs]
-            for job, fut in zip(jobs, futures, strict=True):
+            futures = {pool.submit(self._job, job, ctx): job for job in jobs}
+            # publish each host as it finishes, so a silent host never holds back the others
+            for fut in as_completed(futures):
+                job = futures[fut]
                 try:
                     result = fut.result()
                 except Exception as exc:  # fail closed with a reason, never a pass
