@@ -136,6 +136,7 @@ class Overrides(_Model):
 
 class Defaults(Overrides):
     tls_connections_per_host: Annotated[int, Field(ge=1, le=50)] | None = None
+    connections_per_host: Annotated[int, Field(ge=1, le=50)] | None = None
     max_concurrent_hosts: Annotated[int, Field(ge=1, le=500)] | None = None
 
 
@@ -151,6 +152,7 @@ class Settings(_Model):
     login_attempt_budget: int = 10
     login_delay: float = 0.5
     tls_connections_per_host: int = 5
+    connections_per_host: int = 5  # nmap -sV runs and banner grabs at once against one host
     max_concurrent_hosts: int = 10
 
 

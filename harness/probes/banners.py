@@ -349,7 +349,8 @@ class BannersProbe:
         examined: list[str] = []
         notes: list[str] = list(scan.notes) if scan else []
         timeout = job.settings.timeout
-        with ThreadPoolExecutor(max(1, min(8, len(grabs))), thread_name_prefix="grab") as pool:
+        per_host = max(1, min(job.settings.connections_per_host, len(grabs)))
+        with ThreadPoolExecutor(per_host, thread_name_prefix="grab") as pool:
             outcomes = list(pool.map(lambda g: _safe_grab(g, timeout), grabs))
         for g, outcome in zip(grabs, outcomes, strict=True):
             if isinstance(outcome, _GrabError):

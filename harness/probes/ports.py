@@ -32,7 +32,6 @@ INSTALL_HINT = (
     "brew install nmap (macOS)"
 )
 VERSION_INTENSITY = 2  # nmap's --version-light: common probes, plus every probe for the port
-VERSION_WORKERS = 16  # concurrent -sV runs across all hosts
 
 
 @dataclass(frozen=True)
@@ -234,11 +233,8 @@ class PortsProbe:
             return
         workers = max(1, min(len(jobs), max(j.settings.max_concurrent_hosts for j in jobs)))
         ctx.progress(f"nmap connect scan of {len(jobs)} host(s), then -sV on open ports")
-        with (
-            ThreadPoolExecutor(VERSION_WORKERS, thread_name_prefix="nmap-sV") as versions,
-            ThreadPoolExecutor(workers, thread_name_prefix="nmap") as hosts,
-        ):
-            futures = [hosts.submit(self._host, nmap, job, ctx, versions) for job in jobs]
+        with ThreadPoolExecutor(workers, thread_name_prefix="nmap") as hosts:
+            futures = [hosts.submit(self._host, nmap, job, ctx) for job in jobs]
             for job, fut in zip(jobs, futures, strict=True):
                 try:
                     fut.result()
@@ -248,7 +244,7 @@ class PortsProbe:
                         ProbeFailure(FailureKind.ERROR, job.where, f"{type(exc).__name__}: {exc}"),
                     )
 
-    def _host(self, nmap: str, job: Job, ctx: ProbeContext, versions: ThreadPoolExecutor) -> None:
+    def _host(self, nmap: str, job: Job, ctx: ProbeContext) -> None:
         spec = check_port_scan(job.target.ports.scan if job.target.ports else "top-1000")
         budget = Budget.of(job.settings)
         started = time.monotonic()
@@ -292,9 +288,12 @@ class PortsProbe:
             f"{job.target.name}: {len(open_ports)} open port(s) in {spec} "
             f"({time.monotonic() - started:.1f} s); identifying services"
         )
-        identified = list(
-            versions.map(lambda p: self._version(nmap, address, p, budget), open_ports)
-        )
+        # one nmap -sV per open port, at most connections_per_host of them against this host
+        per_host = max(1, min(job.settings.connections_per_host, len(open_ports)))
+        with ThreadPoolExecutor(per_host, thread_name_prefix="nmap-sV") as versions:
+            identified = list(
+                versions.map(lambda p: self._version(nmap, address, p, budget), open_ports)
+            )
         ports = tuple(p for p, _ in identified)
         docs = [doc for _, doc in identified if doc]
         if docs:
