@@ -7,7 +7,6 @@ subprocess; each test then reads one (target, check) result from that run's Allu
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import ssl
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 import trustme
+from allure_results import assert_status, by_target_and_check
 from login_servers import HOST, Config, LoginApp, ftp_server, nist_rule
 
 from harness.lab.login_services import SshServer
@@ -100,12 +100,7 @@ def _run(
 
 
 def _results(d: Path) -> dict[tuple[str, str], Any]:
-    out: dict[tuple[str, str], Any] = {}
-    for f in (d / "allure").glob("*-result.json"):
-        data = json.loads(f.read_text())
-        labels = {lb["name"]: lb["value"] for lb in data["labels"]}
-        out[(labels["target"], labels["check"])] = data
-    return out
+    return by_target_and_check(d / "allure")
 
 
 def _target(name: str, login: str) -> list[str]:
@@ -207,12 +202,7 @@ def _cases() -> list[tuple[str, str, str]]:
 def test_every_check_on_every_endpoint(
     run: dict[tuple[str, str], Any], target: str, check: str, status: str
 ) -> None:
-    result = run.get((target, check))
-    assert result is not None, f"no result for {target} {check}:\n{run[('', 'stdout')][-3000:]}"
-    message = result.get("statusDetails", {}).get("message", "")
-    assert result["status"] == status, f"{target} {check}: {result['status']}: {message}"
-    if status == "failed":
-        assert "Fix:" in message and " on " in message and "<" not in message
+    assert_status(run, target, check, status)
 
 
 def test_ambiguous_endpoint_is_broken_with_the_reason(run: dict[tuple[str, str], Any]) -> None:

@@ -7,7 +7,6 @@ run once in a pytest subprocess; each test below reads one (target, check) Allur
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import subprocess
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from allure_results import assert_status, by_target_and_check, fixture_attachments
 
 from harness.lab.net_services import FilteredPort, http_banner, tcp_service
 
@@ -129,19 +129,10 @@ targets:
     for server in servers.values():
         server.shutdown()
         server.server_close()
-    results: dict[tuple[str, str], Any] = {}
-    for f in (d / "allure").glob("*-result.json"):
-        data = json.loads(f.read_text())
-        labels = {lb["name"]: lb["value"] for lb in data["labels"]}
-        results[(labels["target"], labels["check"])] = data
+    results = by_target_and_check(d / "allure")
     results[("", "stdout")] = proc.stdout
     results[("", "ports")] = port
-    results[("", "attachments")] = [
-        a["name"]
-        for f in (d / "allure").glob("*-container.json")
-        for before in json.loads(f.read_text()).get("befores", [])
-        for a in before.get("attachments", [])
-    ]
+    results[("", "attachments")] = fixture_attachments(d / "allure")
     yield results
 
 
@@ -153,12 +144,7 @@ def _cases() -> list[tuple[str, str, str]]:
 def test_every_check_passes_and_fails_where_it_should(
     run: dict[tuple[str, str], Any], target: str, check: str, status: str
 ) -> None:
-    result = run.get((target, check))
-    assert result is not None, f"no result for {target} {check}:\n{run[('', 'stdout')][-3000:]}"
-    message = result.get("statusDetails", {}).get("message", "")
-    assert result["status"] == status, f"{target} {check}: {result['status']}: {message}"
-    if status == "failed":
-        assert "Fix:" in message and " on " in message and "<" not in message
+    assert_status(run, target, check, status)
 
 
 def _message(run: dict[tuple[str, str], Any], target: str, check: str) -> str:

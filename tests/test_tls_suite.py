@@ -7,7 +7,6 @@ test below then reads one (endpoint, check) result from the Allure results of th
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from allure_results import assert_status, by_target_and_check, fixture_attachments
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from tls_servers import (
@@ -161,19 +161,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, st
         )
     for _, server in servers.values():
         server.shutdown()
-    results: dict[tuple[str, str], Any] = {}
-    for f in (d / "allure").glob("*-result.json"):
-        data = json.loads(f.read_text())
-        labels = {lb["name"]: lb["value"] for lb in data["labels"]}
-        results[(labels["target"], labels["check"])] = data
+    results = by_target_and_check(d / "allure")
     results[("", "stdout")] = proc.stdout
-    # evidence attached in the measurement fixture lands in Allure's fixture containers
-    results[("", "attachments")] = [
-        a["name"]
-        for f in (d / "allure").glob("*-container.json")
-        for before in json.loads(f.read_text()).get("befores", [])
-        for a in before.get("attachments", [])
-    ]
+    results[("", "attachments")] = fixture_attachments(d / "allure")
     yield results
 
 
@@ -189,12 +179,7 @@ def _case_ids() -> list[tuple[str, str, str]]:
 def test_every_check_on_every_endpoint(
     run: dict[tuple[str, str], Any], target: str, check: str, status: str
 ) -> None:
-    result = run.get((target, check))
-    assert result is not None, f"no result for {target} {check}:\n{run[('', 'stdout')][-3000:]}"
-    message = result.get("statusDetails", {}).get("message", "")
-    assert result["status"] == status, f"{target} {check}: {result['status']}: {message}"
-    if status == "failed":
-        assert "Fix:" in message and " on " in message and "<" not in message
+    assert_status(run, target, check, status)
 
 
 def test_closed_and_silent_ports_are_broken_with_the_reason(

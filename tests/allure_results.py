@@ -1,0 +1,40 @@
+"""Reading what a suite run wrote to allure-results, shared by the end-to-end suite tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+Results = dict[tuple[str, str], Any]
+
+
+def by_target_and_check(results_dir: Path) -> Results:
+    """(target label, check label) -> the result JSON."""
+    out: Results = {}
+    for f in results_dir.glob("*-result.json"):
+        data = json.loads(f.read_text())
+        labels = {lb["name"]: lb["value"] for lb in data["labels"]}
+        out[(labels["target"], labels["check"])] = data
+    return out
+
+
+def fixture_attachments(results_dir: Path) -> list[str]:
+    """Evidence attached in the measurement fixture lands in Allure's fixture containers."""
+    return [
+        a["name"]
+        for f in results_dir.glob("*-container.json")
+        for before in json.loads(f.read_text()).get("befores", [])
+        for a in before.get("attachments", [])
+    ]
+
+
+def assert_status(run: Results, target: str, check: str, status: str) -> None:
+    """The check ended as expected; a failure reads as one paragraph with where and the fix."""
+    __tracebackhide__ = True
+    result = run.get((target, check))
+    assert result is not None, f"no result for {target} {check}:\n{run[('', 'stdout')][-3000:]}"
+    message = result.get("statusDetails", {}).get("message", "")
+    assert result["status"] == status, f"{target} {check}: {result['status']}: {message}"
+    if status == "failed":
+        assert "Fix:" in message and " on " in message and "<" not in message
