@@ -11,11 +11,11 @@ from harness.policy.banners import disclosed, disclosure, outdated
 from harness.probes.banners import Banner, BannerScan
 
 TODAY = dt.date(2026, 11, 29)
-URL = "http://10.0.0.5:8080/"
+URL = "http://127.0.0.5:8080/"
 
 
 def _scan(*banners: Banner, examined: tuple[str, ...] = ("x",)) -> BannerScan:
-    return BannerScan("10.0.0.5", banners, examined)
+    return BannerScan("127.0.0.5", banners, examined)
 
 
 def header(name: str, value: str, where: str = URL) -> Banner:
@@ -57,7 +57,7 @@ def nmap(port: int, product: str, version: str, extrainfo: str = "", *cpes: str)
             Banner("SMTP greeting", "port 25/tcp", "220 mx.example.com ESMTP Postfix (Debian/GNU)"),
             [],
         ),
-        (Banner("FTP greeting", "port 21/tcp", "220 ready at 192.168.10.20"), []),
+        (Banner("FTP greeting", "port 21/tcp", "220 ready at 127.0.10.20"), []),
         (Banner("POP3 greeting", "port 110/tcp", "+OK Dovecot (Ubuntu) ready."), []),
     ],
 )

@@ -108,7 +108,7 @@ def test_duplicate_name(tmp_path: Path) -> None:
         "-oN x",
         "127.0.0.1 --script=x",
         "a b",
-        "10.0.0.0/8",
+        "127.0.0.0/8",
         "256.1.1.1",
         "x_-.",
         "",
