@@ -22,20 +22,13 @@ import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
+from fleet import HARDENED, LEGACY  # one definition of the two nginx TLS configurations
 
 from harness.lab.pki import make_ca, make_leaf
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 SNI = "bench.test"
-HARDENED = """
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_ciphers ECDHE+AESGCM:ECDHE+CHACHA20;
-    ssl_ecdh_curve X25519:prime256v1:secp384r1;
-    add_header Strict-Transport-Security "max-age=63072000" always;"""
-LEGACY = """
-    ssl_protocols TLSv1 TLSv1.1 TLSv1.2;
-    ssl_ciphers ALL:@SECLEVEL=0;"""
 # the scan commands the harness's probe runs (harness.probes.tls._COMMANDS plus http_headers)
 SSLYZE_FLAGS = (
     "--certinfo --sslv2 --sslv3 --tlsv1 --tlsv1_1 --tlsv1_2 --tlsv1_3 --compression "

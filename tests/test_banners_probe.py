@@ -10,44 +10,19 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 import trustme
+from probe_context import RecordingContext
 
 from harness.errors import FailureKind, ProbeFailure
-from harness.inventory import Inventory, loads
+from harness.inventory import loads
 from harness.lab.net_services import http_banner, tarpit, tcp_service
 from harness.probes.banners import BannerScan, BannersProbe
 from harness.probes.ports import OpenPort, PortScan, PortsProbe
 from harness.subjects import probe_jobs, subjects
 
 MAIL, WEB = "127.0.50.21", "127.0.50.22"
-
-
-@dataclass
-class FakeContext:
-    inventory: Inventory
-    ports: dict[str, Any] = field(default_factory=dict)  # what result_of("ports", key) answers
-    results: dict[str, Any] = field(default_factory=dict)
-    lines: list[str] = field(default_factory=list)
-    evidence: list[tuple[str, str, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def publish(self, key: str, result: Any) -> None:
-        with self.lock:
-            self.results[key] = result
-
-    def progress(self, message: str) -> None:
-        self.lines.append(message)
-
-    def result_of(self, probe: str, key: str) -> Any:
-        assert probe == "ports"
-        return self.ports[key]
-
-    def attach(self, key: str, name: str, body: str | bytes, mime: str) -> None:
-        self.evidence.append((key, name, str(body)))
 
 
 class _Drip(socketserver.BaseRequestHandler):
@@ -77,7 +52,7 @@ def _closed_port(host: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def run() -> Iterator[FakeContext]:
+def run() -> Iterator[RecordingContext]:
     ca = trustme.CA()
     server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("web.test").configure_cert(server_ctx)
@@ -124,12 +99,12 @@ targets:
   - {{name: drip, host: {WEB}, timeout: 0.5, http: [{{url: "http://{WEB}:{port["drip"]}/"}}]}}
 """
     )
-    ports_ctx = FakeContext(inv)
+    ports_ctx = RecordingContext(inv)
     wanted = {j.key for j in subjects(inv, "banners")}
     PortsProbe().run(
         [j for j in probe_jobs(inv, "banners", "ports", wanted) if j.key == "mail"], ports_ctx
     )
-    ctx = FakeContext(inv)
+    ctx = RecordingContext(inv)
     ctx.ports = {
         "mail": ports_ctx.results["mail"],
         "noscan": ProbeFailure(FailureKind.TIMEOUT, "noscan", "nmap gave up"),
@@ -149,7 +124,7 @@ def _texts(scan: BannerScan) -> dict[str, str]:
     return {b.source: b.text for b in scan.banners if b.source != "nmap -sV"}
 
 
-def test_greetings_and_identification_strings(run: FakeContext) -> None:
+def test_greetings_and_identification_strings(run: RecordingContext) -> None:
     mail = run.results["mail"]
     assert isinstance(mail, BannerScan), mail
     texts = _texts(mail)
@@ -162,7 +137,7 @@ def test_greetings_and_identification_strings(run: FakeContext) -> None:
     assert texts["SSH identification string"] == "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10"
 
 
-def test_http_headers_from_an_open_port(run: FakeContext) -> None:
+def test_http_headers_from_an_open_port(run: RecordingContext) -> None:
     mail = run.results["mail"]
     texts = _texts(mail)
     assert texts["Server header"] == "nginx/1.18.0 (Ubuntu)"
@@ -172,44 +147,44 @@ def test_http_headers_from_an_open_port(run: FakeContext) -> None:
     assert server.where.startswith("http on port ")
 
 
-def test_nmap_versions_come_from_the_port_probe(run: FakeContext) -> None:
+def test_nmap_versions_come_from_the_port_probe(run: RecordingContext) -> None:
     nmap = {b.product: b for b in run.results["mail"].banners if b.source == "nmap -sV"}
     assert nmap["vsftpd"].version == "2.3.4" and nmap["Exim smtpd"].version == "4.96"
     assert nmap["OpenSSH"].version.startswith("8.9p1 Ubuntu")
     assert any(c.startswith("cpe:/a:openbsd:openssh:8.9p1") for c in nmap["OpenSSH"].cpes)
 
 
-def test_declared_https_endpoint_is_read_over_tls(run: FakeContext) -> None:
+def test_declared_https_endpoint_is_read_over_tls(run: RecordingContext) -> None:
     web = run.results["web"]
     assert isinstance(web, BannerScan), web
     assert _texts(web) == {"Server header": "Apache/2.4.52 (Ubuntu)"}
     assert web.banners[0].where.startswith("https://127.0.50.22:")
 
 
-def test_unreachable_declared_endpoint_could_not_be_measured(run: FakeContext) -> None:
+def test_unreachable_declared_endpoint_could_not_be_measured(run: RecordingContext) -> None:
     down = run.results["down"]
     assert isinstance(down, ProbeFailure) and down.kind is FailureKind.REFUSED
     assert "connection refused" in down.reason
 
 
-def test_failed_port_scan_means_banners_could_not_be_measured(run: FakeContext) -> None:
+def test_failed_port_scan_means_banners_could_not_be_measured(run: RecordingContext) -> None:
     noscan = run.results["noscan"]
     assert isinstance(noscan, ProbeFailure) and noscan.kind is FailureKind.TIMEOUT
     assert "the port scan failed" in noscan.reason and "nmap gave up" in noscan.reason
 
 
-def test_silent_port_is_a_note_and_never_hangs(run: FakeContext) -> None:
+def test_silent_port_is_a_note_and_never_hangs(run: RecordingContext) -> None:
     slow = run.results["slow"]
     assert isinstance(slow, BannerScan) and slow.banners == ()
     assert any("no complete answer within 1 s" in n for n in slow.notes), slow.notes
 
 
-def test_dripping_server_is_cut_off_by_the_deadline(run: FakeContext) -> None:
+def test_dripping_server_is_cut_off_by_the_deadline(run: RecordingContext) -> None:
     drip = run.results["drip"]
     assert isinstance(drip, ProbeFailure) and drip.kind is FailureKind.TIMEOUT
     assert "no complete answer within 1 s" in drip.reason
 
 
-def test_evidence_and_progress(run: FakeContext) -> None:
+def test_evidence_and_progress(run: RecordingContext) -> None:
     assert ("mail", "banners of mail") in [(k, n) for k, n, _ in run.evidence]
     assert any(line.startswith("mail: ") and "banner(s)" in line for line in run.lines)

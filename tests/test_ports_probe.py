@@ -7,47 +7,20 @@ so listeners of other processes on 0.0.0.0 never show up.
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
+from probe_context import RecordingContext
 
 from harness.errors import FailureKind, ProbeFailure
-from harness.inventory import Inventory, loads
+from harness.inventory import loads
 from harness.lab.net_services import FilteredPort, http_banner, tarpit, tcp_service
 from harness.probes.ports import PortScan, PortsProbe
 from harness.subjects import subjects
 
 MAIN, DEBIAN, SLOW = "127.0.50.1", "127.0.50.2", "127.0.50.3"
-
-
-@dataclass
-class FakeContext:
-    """What the runner gives a probe: publish, progress, attach (result_of is not needed here)."""
-
-    inventory: Inventory
-    results: dict[str, Any] = field(default_factory=dict)
-    lines: list[str] = field(default_factory=list)
-    evidence: list[tuple[str, str, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def publish(self, key: str, result: Any) -> None:
-        with self.lock:
-            assert key not in self.results, f"{key} published twice"
-            self.results[key] = result
-
-    def progress(self, message: str) -> None:
-        self.lines.append(message)
-
-    def result_of(self, probe: str, key: str) -> Any:
-        raise AssertionError("the ports probe needs no other probe")
-
-    def attach(self, key: str, name: str, body: str | bytes, mime: str) -> None:
-        self.evidence.append((key, name, str(body)))
 
 
 def _closed_port(host: str) -> int:
@@ -57,7 +30,7 @@ def _closed_port(host: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def scan() -> Iterator[tuple[FakeContext, dict[str, int], float]]:
+def scan() -> Iterator[tuple[RecordingContext, dict[str, int], float]]:
     servers = {
         "ssh": tcp_service(MAIN, 0, greeting=b"SSH-2.0-OpenSSH_7.4\r\n"),
         "ftp": tcp_service(MAIN, 0, greeting=b"220 (vsFTPd 2.3.4)\r\n"),
@@ -80,7 +53,7 @@ targets:
   - {{name: nowhere, host: nowhere.invalid, ports: {{scan: "22"}}}}
 """
     )
-    ctx = FakeContext(inv)
+    ctx = RecordingContext(inv)
     started = time.monotonic()
     PortsProbe().run(subjects(inv, "ports"), ctx)
     elapsed = time.monotonic() - started
@@ -92,18 +65,20 @@ targets:
         server.server_close()
 
 
-def _main(scan: tuple[FakeContext, dict[str, int], float]) -> PortScan:
+def _main(scan: tuple[RecordingContext, dict[str, int], float]) -> PortScan:
     result = scan[0].results["main"]
     assert isinstance(result, PortScan), result
     return result
 
 
-def test_every_job_gets_exactly_one_result(scan: tuple[FakeContext, dict[str, int], float]) -> None:
+def test_every_job_gets_exactly_one_result(
+    scan: tuple[RecordingContext, dict[str, int], float],
+) -> None:
     assert set(scan[0].results) == {"main", "debian", "slow", "nowhere"}
 
 
 def test_open_ports_are_identified_with_product_and_version(
-    scan: tuple[FakeContext, dict[str, int], float],
+    scan: tuple[RecordingContext, dict[str, int], float],
 ) -> None:
     result, port = _main(scan), scan[1]
     ssh, ftp, http = (result.port(port[n]) for n in ("ssh", "ftp", "http"))
@@ -115,7 +90,7 @@ def test_open_ports_are_identified_with_product_and_version(
 
 
 def test_filtered_and_closed_ports_are_not_open(
-    scan: tuple[FakeContext, dict[str, int], float],
+    scan: tuple[RecordingContext, dict[str, int], float],
 ) -> None:
     result, port = _main(scan), scan[1]
     assert result.port(port["filtered"]) is None and result.port(port["closed"]) is None
@@ -123,7 +98,7 @@ def test_filtered_and_closed_ports_are_not_open(
 
 
 def test_tarpit_stays_open_but_unidentified_within_its_bound(
-    scan: tuple[FakeContext, dict[str, int], float],
+    scan: tuple[RecordingContext, dict[str, int], float],
 ) -> None:
     result, port = _main(scan), scan[1]
     pit = result.port(port["tarpit"])
@@ -132,7 +107,7 @@ def test_tarpit_stays_open_but_unidentified_within_its_bound(
     assert any(f"port {port['tarpit']}/tcp: version detection timed out" in n for n in result.notes)
 
 
-def test_all_cpes_are_kept(scan: tuple[FakeContext, dict[str, int], float]) -> None:
+def test_all_cpes_are_kept(scan: tuple[RecordingContext, dict[str, int], float]) -> None:
     result = scan[0].results["debian"]
     assert isinstance(result, PortScan)
     (ssh,) = result.open_ports
@@ -142,7 +117,7 @@ def test_all_cpes_are_kept(scan: tuple[FakeContext, dict[str, int], float]) -> N
 
 
 def test_timed_out_host_is_a_failure_not_an_empty_scan(
-    scan: tuple[FakeContext, dict[str, int], float],
+    scan: tuple[RecordingContext, dict[str, int], float],
 ) -> None:
     result = scan[0].results["slow"]
     assert isinstance(result, ProbeFailure) and result.kind is FailureKind.TIMEOUT
@@ -150,7 +125,7 @@ def test_timed_out_host_is_a_failure_not_an_empty_scan(
 
 
 def test_unresolvable_host_is_a_dns_failure(
-    scan: tuple[FakeContext, dict[str, int], float],
+    scan: tuple[RecordingContext, dict[str, int], float],
 ) -> None:
     result = scan[0].results["nowhere"]
     assert isinstance(result, ProbeFailure) and result.kind is FailureKind.DNS
@@ -158,7 +133,7 @@ def test_unresolvable_host_is_a_dns_failure(
 
 
 def test_progress_per_host_and_xml_evidence(
-    scan: tuple[FakeContext, dict[str, int], float],
+    scan: tuple[RecordingContext, dict[str, int], float],
 ) -> None:
     ctx = scan[0]
     assert any(line.startswith("main: 4 open port(s)") for line in ctx.lines), ctx.lines
@@ -174,7 +149,7 @@ def test_progress_per_host_and_xml_evidence(
 def test_missing_nmap_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     inv = loads("version: 1\ntargets: [{name: a, host: 127.0.50.9, ports: {scan: '22'}}]\n")
-    ctx = FakeContext(inv)
+    ctx = RecordingContext(inv)
     PortsProbe().run(subjects(inv, "ports"), ctx)
     failure = ctx.results["a"]
     assert isinstance(failure, ProbeFailure) and failure.kind is FailureKind.TOOL_MISSING
