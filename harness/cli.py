@@ -84,5 +84,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def run() -> None:
+    """Console-script entry: a closed pipe (`harness checks | head`) ends quietly."""
+    try:
+        code = main()
+    except BrokenPipeError:
+        sys.stderr.close()
+        code = 0
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
