@@ -114,8 +114,13 @@ class RunSummary:
             else "findings: none"
         )
         lines[-1] += f"; waived: {waived}; could not measure: {len(broken)}"
+        # one line per subject and reason: a dead endpoint is one story, not 19 check lines
+        grouped: dict[tuple[str, str], list[str]] = {}
         for r in broken:
-            lines.append(f"  could not measure {r.key} [{r.check}]: {r.reason}")
+            grouped.setdefault((r.key, r.reason), []).append(r.check)
+        for (key, reason), checks in grouped.items():
+            which = checks[0] if len(checks) == 1 else f"{len(checks)} checks"
+            lines.append(f"  could not measure {key} [{which}]: {reason}")
         new = [r for r in self.findings() if r.new]
         if any(r.new is not None for r in self.findings()):
             lines.append(f"new since the previous run: {len(new)}")

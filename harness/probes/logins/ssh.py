@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from pathlib import Path
@@ -15,6 +16,9 @@ from harness.probes.logins.model import Anonymous, Answer, Channel
 from harness.probes.logins.web import Unmeasurable
 
 PASSWORD_METHODS = ("password", "keyboard-interactive")
+# paramiko logs a traceback for every failed handshake; the probe reports the failure itself
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+logging.getLogger("paramiko").propagate = False
 
 
 class SshClient:
