@@ -35,12 +35,13 @@ from sslyze.scanner.scanner import Scanner
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
 from harness.errors import FailureKind, ProbeFailure
-from harness.inventory import TlsEndpoint
+from harness.inventory import Settings, TlsEndpoint
 from harness.probes import Job, ProbeContext
 from harness.probes.tls_certs import deployments
 from harness.probes.tls_model import Hsts, ProtocolSupport, Suite, TlsScan
-from harness.probes.tls_preflight import preflight_all
+from harness.probes.tls_preflight import preflight_waves
 
+FIRST_WAVE_SECONDS = 1.0  # a healthy endpoint answers the pre-check well within this on any LAN
 NETWORK_RETRIES = 2  # sslyze retries a timed-out connection; more would stretch fail-closed time
 _SUITE_COMMANDS = {
     "SSLv2": "ssl_2_0_cipher_suites",
@@ -79,27 +80,34 @@ class TlsProbe:
                 ctx.publish(job.key, request)
             else:
                 built[job.key] = (job, request)
-        checks = preflight_all(
-            {key: _preflight_args(job, req) for key, (job, req) in built.items()},
-            settings.max_concurrent_hosts,
-        )
-        requests: dict[UUID, Job] = {}
-        pending: list[ServerScanRequest] = []
-        for key, (job, request) in built.items():
-            failure = checks[key]
-            if failure is not None:
-                ctx.publish(key, failure)
-                ctx.progress(f"{key} could not be scanned ({failure.kind})")
-            else:
-                requests[request.uuid] = job
-                pending.append(request)
-        if not requests:
-            return
+        args = {key: _preflight_args(job, req) for key, (job, req) in built.items()}
+        # Endpoints that pass the one-connection pre-check quickly are scanned at once; a silent
+        # one (which fails only at its timeout) must not hold back everyone else's scan.
+        for wave in preflight_waves(args, settings.max_concurrent_hosts, FIRST_WAVE_SECONDS):
+            requests: dict[UUID, Job] = {}
+            for key, failure in wave.items():
+                job, request = built[key]
+                if failure is not None:
+                    ctx.publish(key, failure)
+                    ctx.progress(f"{key} could not be scanned ({failure.kind})")
+                else:
+                    requests[request.uuid] = job
+            if requests:
+                self._scan(requests, built, settings, ctx)
+
+    def _scan(
+        self,
+        requests: dict[UUID, Job],
+        built: dict[str, tuple[Job, ServerScanRequest]],
+        settings: Settings,
+        ctx: ProbeContext,
+    ) -> None:
+        """One sslyze pass over the given endpoints, publishing each as it completes."""
         scanner = Scanner(
             per_server_concurrent_connections_limit=settings.tls_connections_per_host,
             concurrent_server_scans_limit=settings.max_concurrent_hosts,
         )
-        scanner.queue_scans(pending)
+        scanner.queue_scans([built[job.key][1] for job in requests.values()])
         ctx.progress(
             f"sslyze: scanning {len(requests)} TLS endpoint(s), "
             f"{settings.max_concurrent_hosts} hosts at a time, "

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import socket
 import ssl
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from harness.errors import FailureKind, ProbeFailure
 
@@ -50,12 +51,19 @@ def preflight(
         sock.close()
 
 
-def preflight_all(
-    targets: dict[str, tuple[str, int, str, float, str, bool]], workers: int
-) -> dict[str, ProbeFailure | None]:
-    """Run preflight for every key at once (bounded by `workers`)."""
+def preflight_waves(
+    targets: dict[str, tuple[str, int, str, float, str, bool]], workers: int, first_wave: float
+) -> Iterator[dict[str, ProbeFailure | None]]:
+    """Pre-check every key at once (bounded by `workers`), in two waves: what has answered
+    after `first_wave` seconds, then the rest as their own timeouts end."""
     if not targets:
-        return {}
+        return
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
         futures = {key: pool.submit(preflight, *args) for key, args in targets.items()}
-        return {key: f.result() for key, f in futures.items()}
+        wait(futures.values(), timeout=first_wave)
+        first = {key: f.result() for key, f in futures.items() if f.done()}
+        if first:
+            yield first
+        rest = {key: f.result() for key, f in futures.items() if key not in first}
+        if rest:
+            yield rest
