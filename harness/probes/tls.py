@@ -81,19 +81,16 @@ class TlsProbe:
             else:
                 built[job.key] = (job, request)
         args = {key: _preflight_args(job, req) for key, (job, req) in built.items()}
+
         # Endpoints that pass the one-connection pre-check quickly are scanned at once; a silent
         # one (which fails only at its timeout) must not hold back everyone else's scan.
-        for wave in preflight_waves(args, settings.max_concurrent_hosts, FIRST_WAVE_SECONDS):
-            requests: dict[UUID, Job] = {}
-            for key, failure in wave.items():
-                job, request = built[key]
-                if failure is not None:
-                    ctx.publish(key, failure)
-                    ctx.progress(f"{key} could not be scanned ({failure.kind})")
-                else:
-                    requests[request.uuid] = job
-            if requests:
-                self._scan(requests, built, settings, ctx)
+        def failed(key: str, failure: ProbeFailure) -> None:
+            ctx.publish(key, failure)
+            ctx.progress(f"{key} could not be scanned ({failure.kind})")
+
+        waves = preflight_waves(args, settings.max_concurrent_hosts, FIRST_WAVE_SECONDS, failed)
+        for wave in waves:
+            self._scan({built[key][1].uuid: built[key][0] for key in wave}, built, settings, ctx)
 
     def _scan(
         self,
