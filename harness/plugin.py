@@ -40,7 +40,6 @@ class _State:
     inventory: Inventory | None = None
     error: InventoryError | None = None
     runner: ProbeRunner | None = None
-    active: bool = False
     sigterm: SigtermAsInterrupt = field(default_factory=SigtermAsInterrupt)
 
 
@@ -117,7 +116,6 @@ def pytest_configure_node(node: Any) -> None:
 
 def _inventory(config: pytest.Config) -> Inventory | None:
     state = config.stash[_STATE]
-    state.active = True
     if state.inventory is None and state.error is None:
         try:
             state.inventory = load(state.targets_path)
