@@ -72,6 +72,7 @@ class ProbeRunner:
     ) -> None:
         self.inventory = inventory
         self.plan = {p: jobs for p, jobs in plan.items() if jobs}
+        self._jobs = {(p, j.key): j for p, jobs in self.plan.items() for j in jobs}
         self.per_target = per_target
         self.progress_lines: queue.Queue[str] = queue.Queue()
         self.evidence: dict[tuple[str, str], list[Evidence]] = {}
@@ -108,7 +109,7 @@ class ProbeRunner:
         self, probe: str, key: str, wait: Callable[[], None] | None = None
     ) -> Any | ProbeFailure:
         """The result for one job; `wait` is called while blocking (to print progress)."""
-        job = next((j for j in self.plan.get(probe, ()) if j.key == key), None)
+        job = self._jobs.get((probe, key))  # every test asks: a lookup, not a scan of the plan
         if job is None:
             return ProbeFailure(FailureKind.ERROR, key, f"no {probe} probe was planned for {key}")
         self.start(job.target.name)
