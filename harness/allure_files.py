@@ -10,13 +10,14 @@ import os
 import platform
 import shutil
 import subprocess
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from harness.errors import FailureKind
+from harness.policy import catalogue
 
 # First match wins in Allure 3, so the specific "could not measure" reasons come first.
 CATEGORIES: list[dict[str, Any]] = [
@@ -57,20 +58,28 @@ def nmap_version() -> str:
     return first.removeprefix("Nmap version ").split(" ")[0] or "unknown"
 
 
-def catalogue_date() -> str:
-    """The version catalogue's snapshot date, so the report says how fresh "outdated" is."""
+def catalogue_properties(today: dt.date) -> dict[str, str]:
+    """The software catalogue in use (the shipped one or $HARNESS_SOFTWARE_CATALOGUE): its
+    snapshot date and age, and a note once it is old, so the report says how fresh
+    "outdated" is."""
     try:
-        text = resources.files("harness.data").joinpath("software_catalogue.yaml").read_text()
-    except (FileNotFoundError, OSError):
-        return "none"
-    data = yaml.safe_load(text) or {}
-    for key in ("snapshot_date", "date", "updated"):
-        if key in data:
-            return str(data[key])
-    return "unknown"
+        cat = catalogue.load()
+    except (OSError, ValueError, KeyError, yaml.YAMLError) as exc:
+        return {"version.catalogue.date": f"cannot load: {exc}"}
+    props = {
+        "version.catalogue.date": str(cat.snapshot),
+        "version.catalogue.age.days": str(cat.age(today)),
+        "version.catalogue.file": cat.path,
+    }
+    note = cat.stale_note(today)
+    if note:
+        props["version.catalogue.note"] = note
+    return props
 
 
-def environment(targets_path: Path, started: dt.datetime) -> dict[str, str]:
+def environment(
+    targets_path: Path, started: dt.datetime, today: dt.date | None = None
+) -> dict[str, str]:
     try:
         digest = hashlib.sha256(targets_path.read_bytes()).hexdigest()[:16]
     except OSError:
@@ -84,7 +93,7 @@ def environment(targets_path: Path, started: dt.datetime) -> dict[str, str]:
         "targets.file": str(targets_path),
         "targets.sha256": digest,
         "run.started": started.isoformat(timespec="seconds"),
-        "version.catalogue.date": catalogue_date(),
+        **catalogue_properties(today or started.date()),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,7 @@ class RunSummary:
     inventory: Inventory | None = None
     targets_path: str = ""
     by_node: dict[str, Record] = field(default_factory=dict)
+    today: dt.date | None = None  # the clock, injectable for tests
 
     @property
     def records(self) -> list[Record]:
@@ -126,7 +128,18 @@ class RunSummary:
             lines.append(f"new since the previous run: {len(new)}")
             lines.extend(f"  new: {r.check} on {r.key} ({r.severity})" for r in new)
         lines.extend(self.waiver_warnings())
+        note = self.catalogue_note()
+        if note:
+            lines.append(f"note: {note}")
         return lines
+
+    def catalogue_note(self) -> str | None:
+        """The software catalogue's age, when banners were judged against an old snapshot."""
+        if not any(r.area == "banners" for r in self.records):
+            return None
+        from harness.policy import catalogue
+
+        return catalogue.load().stale_note(self.today or dt.date.today())
 
     def waiver_warnings(self) -> list[str]:
         """Waivers whose check ran on their target in this run without any finding to waive."""
@@ -179,4 +192,5 @@ class RunSummary:
             "findings": len(self.findings()),
             "could_not_measure": len(self.broken()),
             "new_findings": [f"{r.check}@{r.key}" for r in self.findings() if r.new],
+            "notes": [n for n in (self.catalogue_note(),) if n],
         }

@@ -144,8 +144,13 @@ def test_eol_line_is_high_and_behind_latest_is_lower() -> None:
     assert _judge("SSH-2.0-OpenSSH_10.5p1")[0] is None
     severity, text = _judge("PHP/8.2.20")
     assert severity is Severity.MEDIUM and "behind 8.2.33" in text
+    # every supported line records its latest release, so each can be behind
     severity, text = _judge("PHP/8.4.1")
-    assert severity is None and "latest release is not recorded" in text
+    assert severity is Severity.MEDIUM and "behind 8.4.10" in text
+    assert _judge("PHP/8.3.5")[0] is Severity.MEDIUM
+    assert _judge("node/v22.1.0")[0] is Severity.MEDIUM
+    severity, text = _judge("Microsoft-IIS/10.0")  # IIS banners carry no patch level
+    assert severity is None and "latest release of the supported 10.0 line" in text
 
 
 def test_end_of_life_follows_the_date() -> None:
@@ -158,7 +163,34 @@ def test_versions_outside_the_catalogue() -> None:
     severity, text = _judge("nginx/1.8.0")
     assert severity is Severity.HIGH and "older than every nginx release line" in text
     severity, text = _judge("nginx/1.40.0")
-    assert severity is None and "not in the catalogue" in text
+    assert severity is None and "newer than the catalogue of 2026-08-22 knows" in text
+    # lines that were holes in the data: nginx 1.11 and the odd Node.js lines
+    severity, text = _judge("nginx/1.11.2")
+    assert severity is Severity.HIGH and "release line 1.11 reached end of life on 2017-04-12" in text
+    for node in ("node/v11.15.0", "node/v13.2.0", "node/v15.14.0"):
+        assert _judge(node)[0] is Severity.HIGH, node
+
+
+def _without(product: str, cycle: str) -> catalogue.Catalogue:
+    raw = yaml.safe_load(Path(CAT.path).read_text())
+    lines = raw["products"][product]["lines"]
+    raw["products"][product]["lines"] = [ln for ln in lines if str(ln["cycle"]) != cycle]
+    return catalogue.parse(raw, "x.yaml")
+
+
+def test_a_line_missing_from_the_data_but_older_than_every_supported_line_is_end_of_life() -> None:
+    cat = _without("nginx", "1.11")
+    (sw,) = find_software("nginx/1.11.2", cat)
+    result = judge(sw, cat, TODAY)
+    assert result.severity is Severity.HIGH
+    assert "release line 1.11 is not in the catalogue of 2026-08-22" in result.text
+    assert "older than the oldest supported nginx line (1.30)" in result.text
+    assert "judged end of life" in result.text
+    # a missing line newer than the oldest supported one is not guessed at
+    cat = _without("tomcat", "10.1")
+    sw = find_software("Tomcat/10.1.2", cat)[0]
+    result = judge(sw, cat, TODAY)
+    assert result.severity is None and "line 10.1 is not in the catalogue" in result.text
 
 
 def test_distro_builds_are_judged_by_the_distro_release() -> None:
@@ -191,10 +223,23 @@ def test_extended_and_ended_distro_support() -> None:
 
 
 def test_unknown_distro_release_is_not_judged_against_upstream() -> None:
-    severity, text = _judge("Apache/2.4.99 (Debian)")
-    assert severity is None and "release is not identifiable" in text
     severity, text = _judge("SSH-2.0-OpenSSH_11.1p1 Debian-1+deb14u1")
     assert severity is None and "does not know" in text
+
+
+def test_a_marker_without_release_is_judged_by_the_newest_release_shipping_the_line() -> None:
+    # no exact package match: Debian 13 ships the 2.4 line, and is in regular support
+    severity, text = _judge("Apache/2.4.99 (Debian)")
+    assert severity is None and "the 2.4 line is what Debian 13 (trixie)" in text
+    assert "names no release" in text and "not upstream" in text
+    # no supported Debian ships 2.2, so upstream decides, and says so
+    severity, text = _judge("Apache/2.2.22 (Debian)")
+    assert severity is Severity.HIGH
+    assert "no supported Debian release ships the 2.2 line" in text
+    assert "judged by upstream" in text and "release line 2.2 reached end of life" in text
+    # a line only ended releases ship: upstream, naming the newest release that shipped it
+    severity, text = _judge("PHP/7.0.33 (Debian)")
+    assert severity is Severity.HIGH and "Debian 9 (stretch), reached end of life" in text
 
 
 def test_software_label() -> None:
@@ -246,6 +291,39 @@ def test_catalogue_figures_from_the_field_notes() -> None:
     debian12 = CAT.distros["debian"].release("12")
     assert debian12 is not None and debian12.support == dt.date(2026, 7, 11)
     assert debian12.extended == dt.date(2028, 6, 30)
+
+
+def test_no_product_has_a_gap_between_its_oldest_and_newest_line() -> None:
+    for product in CAT.products.values():
+        assert catalogue.gaps(product) == [], product.id
+
+
+def test_the_gap_walk_finds_the_holes_it_is_there_for() -> None:
+    assert catalogue.gaps(_without("nginx", "1.11").products["nginx"]) == ["1.11"]
+    assert catalogue.gaps(_without("nodejs", "13").products["nodejs"]) == ["13"]
+    assert catalogue.gaps(_without("openssl", "1.1.0").products["openssl"]) == ["1.1.0"]
+    # a line upstream never released is no hole, but only when the data says so
+    raw = yaml.safe_load(Path(CAT.path).read_text())
+    del raw["products"]["php"]["never_released"]
+    assert catalogue.gaps(catalogue.parse(raw, "x.yaml").products["php"]) == ["6"]
+
+
+def test_every_line_supported_on_the_snapshot_date_records_its_latest_release() -> None:
+    for product in CAT.products.values():
+        for line in product.lines:
+            if not line.ended(CAT.snapshot):
+                assert line.latest is not None, (product.id, line.cycle)
+                latest = parse_version(line.latest)
+                assert latest is not None and latest.in_line(line.cycle), (product.id, line)
+
+
+def test_the_catalogue_says_when_it_is_old() -> None:
+    snapshot = CAT.snapshot
+    assert CAT.stale_note(snapshot + dt.timedelta(days=90)) is None
+    note = CAT.stale_note(snapshot + dt.timedelta(days=91))
+    assert note is not None and "91 days old" in note and "harness catalogue refresh" in note
+    # the snapshot of 2026-08-22 is 100 days old on 2026-11-30
+    assert "100 days old" in str(CAT.stale_note(dt.date(2026, 11, 30)))
 
 
 def test_malformed_catalogue_entry_is_named() -> None:
@@ -344,11 +422,14 @@ def test_refresh_from_an_endoflife_style_api(
     new = catalogue.parse(yaml.safe_load(out.read_text()), str(out))
     assert new.snapshot == dt.date.today()
     nginx = {ln.cycle: ln for ln in new.products["nginx"].lines}
-    assert set(nginx) == {"1.31", "1.30", "1.29"} and nginx["1.30"].latest == "1.30.6"
+    assert {"1.31", "1.30", "1.29"} <= set(nginx) and nginx["1.30"].latest == "1.30.6"
     assert nginx["1.29"].eol == dt.date(2026, 4, 21)
+    # lines the source does not list are kept, so a refresh opens no gap
+    assert nginx["1.11"] == next(ln for ln in CAT.products["nginx"].lines if ln.cycle == "1.11")
+    assert all(catalogue.gaps(p) == [] for p in new.products.values())
     # per-release cycles fold into the catalogue's major lines (line_depth: 1)
     ssh = {ln.cycle: ln for ln in new.products["openssh"].lines}
-    assert set(ssh) == {"10", "9"} and ssh["10"].eol is False and ssh["10"].latest == "10.5p1"
+    assert {"10", "9"} <= set(ssh) and ssh["10"].eol is False and ssh["10"].latest == "10.5p1"
     assert ssh["9"].eol == dt.date(2025, 4, 9) and ssh["9"].latest == "9.9p2"
     assert new.products["openssh"].known_bad == CAT.products["openssh"].known_bad
     assert new.products["php"].lines == CAT.products["php"].lines  # 404: kept

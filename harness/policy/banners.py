@@ -8,6 +8,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
+from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.outcome import Finding, Verdict
 from harness.policy import catalogue as catalogue_mod
 from harness.policy.catalogue import Catalogue
@@ -66,9 +67,39 @@ def disclosed(banner: Banner) -> list[str]:
     return tokens
 
 
-def disclosure(scan: BannerScan) -> Verdict:
+def require_answer(scan: BannerScan) -> None:
+    """No pass without an answer: when every source tried stayed silent (each grab refused or
+    timed out, and nmap -sV got nothing back), nothing was read, so nothing is measured."""
+    if not scan.sources or any(s.answered for s in scan.sources):
+        return
+    kinds = [s.kind for s in scan.sources if s.kind is not None]
+    kind = FailureKind.TIMEOUT if FailureKind.TIMEOUT in kinds or not kinds else kinds[0]
+    tried = "; ".join(f"{s.name}: {s.outcome}" for s in scan.sources)
+    raise CouldNotMeasure(
+        ProbeFailure(
+            kind,
+            scan.where or scan.host,
+            f"no source said a single byte, so no banner was read and nothing is measured "
+            f"(tried {len(scan.sources)}: {tried}). Fix: make sure the service answers a client "
+            "from this machine (a firewall that accepts and drops, a tarpit or an overloaded "
+            "host looks like this), or raise the target's timeout",
+        )
+    )
+
+
+def age_notes(today: dt.date | None = None, catalogue: Catalogue | None = None) -> tuple[str, ...]:
+    """The catalogue's age, when it is old enough to say so (a note, never a failure)."""
+    cat = catalogue or catalogue_mod.load()
+    note = cat.stale_note(today or dt.date.today())
+    return (note,) if note else ()
+
+
+def disclosure(
+    scan: BannerScan, today: dt.date | None = None, catalogue: Catalogue | None = None
+) -> Verdict:
     if not scan.banners and not scan.examined:
         return Verdict.skip("no HTTP endpoint or open port to read banners from")
+    require_answer(scan)
     findings: list[Finding] = []
     disclosing_ports: set[int | None] = set()
     for banner in scan.banners:
@@ -92,7 +123,7 @@ def disclosure(scan: BannerScan) -> Verdict:
                 )
             )
     notes = (f"examined: {', '.join(scan.examined)}",) if scan.examined else ()
-    return Verdict(findings=tuple(findings), notes=notes + scan.notes)
+    return Verdict(findings=tuple(findings), notes=notes + scan.notes + age_notes(today, catalogue))
 
 
 # ------------------------------------------------------------------------------------ outdated
@@ -153,12 +184,13 @@ def outdated(
 ) -> Verdict:
     cat = catalogue or catalogue_mod.load()
     today = today or dt.date.today()
-    notes = [f"Judged against the {cat.describe()}"]
+    if not scan.banners and not scan.examined:
+        return Verdict.skip("no HTTP endpoint or open port to read banners from")
+    require_answer(scan)
+    notes = [f"Judged against the {cat.describe()}", *age_notes(today, cat)]
     labels = {"catalogue": str(cat.snapshot)}
     found = identify(scan, cat)
     if not found:
-        if not scan.banners and not scan.examined:
-            return Verdict.skip("no HTTP endpoint or open port to read banners from")
         # a host that hides its versions passes: nothing it says is out of support
         notes.append(
             "no banner names a catalogued product with its version, so nothing is judged "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ class Line:
     cycle: str
     eol: dt.date | bool  # a date, True (ended, date not recorded) or False (supported)
     latest: str | None
+    source: str | None = None  # what an approximate figure rests on
 
     def ended(self, today: dt.date) -> bool:
         if isinstance(self.eol, bool):
@@ -56,6 +58,32 @@ class Product:
     known_bad: tuple[KnownBad, ...]
     endoflife: str | None = None
     line_depth: int | None = None
+    never_released: tuple[str, ...] = ()  # lines upstream skipped (PHP 6)
+
+
+def _numbers(cycle: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", cycle))
+
+
+def gaps(product: Product) -> list[str]:
+    """Release lines missing between the product's oldest and newest catalogued line.
+
+    After line p comes q when they agree up to some component, q's component there is the next
+    one (skipping lines declared never released) and q's later components are zero:
+    1.10 -> 1.11, 1.1.1 -> 3.0 (OpenSSL 2 never released), 5.6 -> 7.0 (PHP 6 neither).
+    """
+    skipped = {_numbers(c) for c in product.never_released}
+    ordered = sorted({_numbers(ln.cycle) for ln in product.lines})
+    missing: list[str] = []
+    for p, q in itertools.pairwise(ordered):
+        width = max(len(p), len(q))
+        pp, qq = p + (0,) * (width - len(p)), q + (0,) * (width - len(q))
+        i = next(i for i in range(width) if pp[i] != qq[i])
+        between = [(*qq[:i], v) for v in range(pp[i] + 1, qq[i])]
+        missing += [".".join(map(str, c)) for c in between if c not in skipped]
+        if any(qq[i + 1 :]):
+            missing.append(".".join(map(str, (*qq[: i + 1], 0))))
+    return missing
 
 
 @dataclass(frozen=True)
@@ -98,11 +126,27 @@ class Catalogue:
     products: dict[str, Product]
     distros: dict[str, Distro]
     path: str
+    stale_after_days: int = 90
 
     def describe(self) -> str:
         """One line for reports: the snapshot date and where it came from."""
         return (
             f"software catalogue snapshot of {self.snapshot} (sources: {'; '.join(self.sources)})"
+        )
+
+    def age(self, today: dt.date) -> int:
+        return (today - self.snapshot).days
+
+    def stale_note(self, today: dt.date) -> str | None:
+        """Said with every banner result, the summary and the report once the snapshot is old:
+        releases and end-of-life dates after it are unknown to the verdicts."""
+        days = self.age(today)
+        if days <= self.stale_after_days:
+            return None
+        return (
+            f"The software catalogue snapshot of {self.snapshot} is {days} days old (older than "
+            f"{self.stale_after_days}): releases and end-of-life dates since then are not in "
+            "it. Run `harness catalogue refresh` to update it"
         )
 
 
@@ -153,6 +197,7 @@ def parse(raw: dict[str, Any], where: str = "<catalogue>") -> Catalogue:
                         str(ln["cycle"]),
                         _eol(ln.get("eol")),
                         None if ln.get("latest") is None else str(ln["latest"]),
+                        ln.get("source"),
                     )
                     for ln in p.get("lines", ())
                 ),
@@ -167,6 +212,7 @@ def parse(raw: dict[str, Any], where: str = "<catalogue>") -> Catalogue:
                 ),
                 endoflife=p.get("endoflife"),
                 line_depth=p.get("line_depth"),
+                never_released=tuple(str(c) for c in p.get("never_released") or ()),
             )
         except (KeyError, TypeError, ValueError, re.error) as exc:
             raise ValueError(f"{where}: product {pid!r}: malformed entry ({exc})") from None
@@ -206,4 +252,5 @@ def parse(raw: dict[str, Any], where: str = "<catalogue>") -> Catalogue:
         products=products,
         distros=distros,
         path=where,
+        stale_after_days=int(raw.get("stale_after_days", 90)),
     )

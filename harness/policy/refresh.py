@@ -79,6 +79,18 @@ def product_lines(releases: list[dict[str, Any]], depth: int | None) -> list[dic
     return list(lines.values())
 
 
+def keep_missing(fresh: list[dict[str, Any]], old: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fresh lines, plus snapshot lines the source does not list (development lines such as
+    Apache 2.3, IIS 5.1), so a refresh never opens a gap in a product's lines."""
+    cycles = {str(ln["cycle"]) for ln in fresh}
+    merged = fresh + [ln for ln in old if str(ln["cycle"]) not in cycles]
+    return sorted(
+        merged,
+        key=lambda ln: v.key() if (v := parse_version(str(ln["cycle"]))) else ((), ()),
+        reverse=True,
+    )
+
+
 def _later_eol(a: dt.date | bool, b: dt.date | bool) -> dt.date | bool:
     if a is False or b is False:
         return False  # a line lives while any of its cycles is supported
@@ -139,7 +151,9 @@ def refresh(
                 report.append(f"{entry_id}: {url} lists no releases; snapshot entry kept")
                 continue
             entry[convert] = (
-                product_lines(releases, entry.get("line_depth"))
+                keep_missing(
+                    product_lines(releases, entry.get("line_depth")), entry.get("lines") or []
+                )
                 if convert == "lines"
                 else distro_releases(releases)
             )

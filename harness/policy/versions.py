@@ -197,21 +197,54 @@ def judge(sw: Software, catalogue: Catalogue, today: dt.date) -> Judgement:
     return _judge_upstream(sw.product, version, catalogue, today)
 
 
-def _judge_upstream(
-    product: Product, version: Version, catalogue: Catalogue, today: dt.date
-) -> Judgement:
-    why = "no distro marker in the banner, so judged by upstream"
+def line_of(product: Product, version: Version) -> Line | None:
+    """The catalogued release line a version belongs to (the most specific one)."""
     matching = [ln for ln in product.lines if version.in_line(ln.cycle)]
-    if not matching:
-        cycles = [v for v in (parse_version(ln.cycle) for ln in product.lines) if v is not None]
-        if cycles and version < min(cycles):
+    return max(matching, key=lambda ln: len(ln.cycle.split("."))) if matching else None
+
+
+def _absent_line(version: Version, product: Product) -> str:
+    """How a version outside every catalogued line is named: its first components, as deep as
+    the product's lines go (nginx 1.11.2 -> 1.11, OpenSSH 9.2p1 -> 9)."""
+    depth = max((len(ln.cycle.split(".")) for ln in product.lines), default=2)
+    return ".".join(str(n) for n in version.numbers[:depth])
+
+
+def _judge_upstream(
+    product: Product,
+    version: Version,
+    catalogue: Catalogue,
+    today: dt.date,
+    why: str = "no distro marker in the banner, so judged by upstream",
+) -> Judgement:
+    line = line_of(product, version)
+    if line is None:
+        cycles = [(v, ln) for ln in product.lines if (v := parse_version(ln.cycle)) is not None]
+        supported = [v for v, ln in cycles if not ln.ended(today)]
+        absent = _absent_line(version, product)
+        if cycles and version < min(v for v, _ in cycles):
             return Judgement(
                 catalogue.unknown_line_severity,
-                f"older than every {product.name} release line the catalogue tracks "
-                f"(oldest: {min(cycles)}), so out of support ({why})",
+                f"release line {absent} is older than every {product.name} release line the "
+                f"catalogue tracks (oldest: {min(v for v, _ in cycles)}), so it is judged end "
+                f"of life ({why})",
             )
-        return Judgement(None, f"release line not in the catalogue of {catalogue.snapshot}")
-    line: Line = max(matching, key=lambda ln: len(ln.cycle.split(".")))
+        if supported and version < min(supported):
+            return Judgement(
+                catalogue.eol_severity,
+                f"release line {absent} is not in the catalogue of {catalogue.snapshot}, but it "
+                f"is older than the oldest supported {product.name} line ({min(supported)}), "
+                f"so it is judged end of life ({why})",
+            )
+        if cycles and version > max(v for v, _ in cycles):
+            return Judgement(
+                None,
+                f"release line {absent} is newer than the catalogue of {catalogue.snapshot} "
+                "knows; not judged (`harness catalogue refresh` brings newer lines)",
+            )
+        return Judgement(
+            None, f"release line {absent} is not in the catalogue of {catalogue.snapshot}"
+        )
     if line.ended(today):
         return Judgement(
             catalogue.eol_severity,
@@ -232,13 +265,32 @@ def _judge_upstream(
     return Judgement(None, f"the latest release of the supported {line.cycle} line")
 
 
-def _shipped_in(table: dict[str, tuple[str, ...]], version: Version) -> tuple[str, ...]:
-    """Releases that ship `version`: an exact entry ('9.2p1'), else the longest line ('8.2.x')."""
+def _exact(table: dict[str, tuple[str, ...]], version: Version) -> tuple[str, ...]:
     for key, releases in table.items():
         if not key.endswith(".x") and parse_version(key) == version:
             return releases
-    lines = [k for k in table if k.endswith(".x") and version.in_line(k[:-2])]
-    return table[max(lines, key=len)] if lines else ()
+    return ()
+
+
+def _shipping_line(
+    table: dict[str, tuple[str, ...]], version: Version, product: Product
+) -> tuple[str, tuple[str, ...]]:
+    """The release line of `version` and every distro release that ships a version of it."""
+    line = line_of(product, version)
+    cycle = line.cycle if line else _absent_line(version, product)
+    names: list[str] = []
+    for key, releases in table.items():
+        v = parse_version(key[:-2] if key.endswith(".x") else key)
+        if v is not None and (
+            v.in_line(cycle) or (key.endswith(".x") and version.in_line(key[:-2]))
+        ):
+            names.extend(r for r in releases if r not in names)
+    return cycle, tuple(names)
+
+
+def _in_support(release: DistroRelease, today: dt.date) -> bool:
+    end = release.extended or release.support
+    return end is None or today < end
 
 
 def _judge_distro(
@@ -257,16 +309,37 @@ def _judge_distro(
             )
         releases = [found]
     else:
-        names = _shipped_in(distro.packages.get(sw.product.id, {}), version)
-        releases = [r for r in (distro.release(n) for n in names) if r is not None]
+        # no release number: the release(s) that ship this exact version, else the newest
+        # supported release that ships its line; failing both, upstream decides
+        table = distro.packages.get(sw.product.id, {})
+        names = _exact(table, version)
+        what = sw.version
+        known = [r for r in (distro.release(n) for n in names) if r is not None]
+        releases = known
+        if not known:
+            cycle, names = _shipping_line(table, version, sw.product)
+            what = f"the {cycle} line"
+            known = [r for r in (distro.release(n) for n in names) if r is not None]
+            releases = [r for r in known if _in_support(r, today)]
         if not releases:
-            return Judgement(
-                None,
-                f"packaged by {distro.name} (marker {sw.distro.marker!r}; the release is not "
-                "identifiable from the banner); not judged against upstream",
+            if known:
+                newest = max(known, key=lambda r: r.extended or r.support or dt.date.max)
+                gone = (
+                    f"the newest that did, {newest.label(distro)}, reached end of life on "
+                    f"{newest.extended or newest.support}"
+                )
+            else:
+                gone = f"none in the catalogue of {catalogue.snapshot} does"
+            return _judge_upstream(
+                sw.product,
+                version,
+                catalogue,
+                today,
+                f"marker {sw.distro.marker!r} names no release, and no supported {distro.name} "
+                f"release ships {what} ({gone}), so judged by upstream",
             )
         shipped = " and ".join(r.label(distro) for r in releases)
-        how = f"marker {sw.distro.marker!r}; {sw.version} is what {shipped} ships"
+        how = f"marker {sw.distro.marker!r} names no release; {what} is what {shipped} ships"
     release = max(releases, key=lambda r: r.extended or r.support or dt.date.max)
     label = release.label(distro)
     if len(releases) > 1:

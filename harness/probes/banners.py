@@ -75,11 +75,23 @@ class Banner:
 
 
 @dataclass(frozen=True)
+class Source:
+    """One place a banner was asked for, and whether the server said anything at all there."""
+
+    name: str  # "http on port 443/tcp (HTTP headers)", "nmap -sV of port 443/tcp"
+    answered: bool  # at least one byte came back (garbage counts; silence does not)
+    outcome: str  # what happened, for the reason when nothing answered
+    kind: FailureKind | None = None  # why a grab failed, when it did
+
+
+@dataclass(frozen=True)
 class BannerScan:
     host: str
     banners: tuple[Banner, ...]
     examined: tuple[str, ...]  # every grab made, for the report
     notes: tuple[str, ...] = ()
+    sources: tuple[Source, ...] = ()  # every source tried, answered or not
+    where: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,10 +107,11 @@ class _Grab:
 
 
 class _GrabError(Exception):
-    def __init__(self, kind: FailureKind, reason: str) -> None:
+    def __init__(self, kind: FailureKind, reason: str, answered: bool = False) -> None:
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
+        self.answered = answered  # the server sent something before the grab failed
 
 
 def _clean(raw: bytes | str) -> str:
@@ -116,6 +129,7 @@ class _Conn:
     def __init__(self, grab: _Grab, timeout: float, dog: Watchdog) -> None:
         self.timeout = timeout
         self.deadline = time.monotonic() + 2 * timeout
+        self.received = 0
         sock = socket.create_connection((grab.address, grab.port), timeout=timeout)
         dog.watch(sock)
         if grab.tls:
@@ -132,6 +146,11 @@ class _Conn:
                 raise
         self.sock = sock
 
+    @property
+    def answered(self) -> bool:
+        """Some byte came back: a completed TLS handshake counts, as the server spoke."""
+        return self.received > 0 or isinstance(self.sock, ssl.SSLSocket)
+
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
 
@@ -145,6 +164,7 @@ class _Conn:
             chunk = self.sock.recv(min(4096, limit - len(buf)))
             if not chunk:
                 break
+            self.received += len(chunk)
             buf += chunk
         return buf
 
@@ -165,8 +185,9 @@ def _is_ip(host: str) -> bool:
         return False
 
 
-def grab(g: _Grab, timeout: float) -> list[Banner]:
-    """Read one service's banners; raises _GrabError saying why it could not.
+def grab(g: _Grab, timeout: float) -> tuple[list[Banner], bool]:
+    """Read one service's banners, and whether it sent anything at all; raises _GrabError
+    saying why it could not (and whether the server had said anything before that).
 
     A watchdog bounds the whole exchange (connect, TLS handshake, reads) to 2 x timeout, so a
     server that drips bytes or stalls its handshake cannot hold a grab longer than that.
@@ -187,25 +208,37 @@ def grab(g: _Grab, timeout: float) -> list[Banner]:
                     FailureKind.TIMEOUT, f"{g.where}: no connection within {budget:g} s"
                 ) from None
             if isinstance(exc, ssl.SSLError):
+                # a TLS alert or a record that is not TLS is an answer; a bare close is not
                 raise _GrabError(
-                    FailureKind.PROTOCOL, f"{g.where}: TLS handshake failed: {exc.reason}"
+                    FailureKind.PROTOCOL,
+                    f"{g.where}: TLS handshake failed: {exc.reason}",
+                    answered=not isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError),
                 ) from None
             raise _GrabError(FailureKind.ERROR, f"{g.where}: {exc.strerror or exc}") from None
         try:
             banners = _read(conn, g)
+        except _GrabError as exc:
+            exc.answered = exc.answered or conn.answered
+            raise
         except (TimeoutError, OSError) as exc:
             if dog.fired or isinstance(exc, TimeoutError):
                 raise _GrabError(
-                    FailureKind.TIMEOUT, f"{g.where}: no complete answer within {budget:g} s"
+                    FailureKind.TIMEOUT,
+                    f"{g.where}: no complete answer within {budget:g} s",
+                    conn.answered,
                 ) from None
-            raise _GrabError(FailureKind.ERROR, f"{g.where}: {exc.strerror or exc}") from None
+            raise _GrabError(
+                FailureKind.ERROR, f"{g.where}: {exc.strerror or exc}", conn.answered
+            ) from None
         finally:
             conn.close()
         if dog.fired and g.kind != "service":  # a read cut short is not the whole answer
             raise _GrabError(
-                FailureKind.TIMEOUT, f"{g.where}: no complete answer within {budget:g} s"
+                FailureKind.TIMEOUT,
+                f"{g.where}: no complete answer within {budget:g} s",
+                conn.answered,
             )
-        return banners
+        return banners, conn.answered
 
 
 def _read(conn: _Conn, g: _Grab) -> list[Banner]:
@@ -313,6 +346,27 @@ def nmap_banners(scan: PortScan) -> list[Banner]:
     ]
 
 
+def nmap_sources(scan: PortScan) -> list[Source]:
+    """nmap -sV of each open port as a source: it answered when nmap got bytes back (a match,
+    or a fingerprint of data it could not name); tcpwrapped is a close without a word."""
+    sources = []
+    for p in scan.open_ports:
+        answered = p.version_status in ("identified", "unrecognised") and p.service != "tcpwrapped"
+        outcome = {
+            "identified": f"identified {p.describe()}",
+            "unrecognised": "answered, not recognised",
+            "timed out": "version detection timed out",
+            "failed": "version detection failed",
+        }.get(p.version_status, "no answer to any probe")
+        if p.service == "tcpwrapped":
+            outcome = "closed the connection without a word (tcpwrapped)"
+        kind = None
+        if not answered:
+            kind = FailureKind.ERROR if p.version_status == "failed" else FailureKind.TIMEOUT
+        sources.append(Source(f"nmap -sV of port {p.port}/{p.protocol}", answered, outcome, kind))
+    return sources
+
+
 class BannersProbe:
     name = "banners"
 
@@ -352,18 +406,33 @@ class BannersProbe:
         per_host = max(1, min(job.settings.connections_per_host, len(grabs)))
         with ThreadPoolExecutor(per_host, thread_name_prefix="grab") as pool:
             outcomes = list(pool.map(lambda g: _safe_grab(g, timeout), grabs))
+        sources: list[Source] = []
         for g, outcome in zip(grabs, outcomes, strict=True):
+            name = f"{g.where} ({'HTTP headers' if g.kind == 'http' else g.kind})"
             if isinstance(outcome, _GrabError):
                 if g.declared:  # a declared endpoint we could not read: could not measure
                     return ProbeFailure(outcome.kind, job.where, outcome.reason)
-                notes.append(f"could not read {g.where}: {outcome.reason.partition(': ')[2]}")
+                why = outcome.reason.partition(": ")[2]
+                notes.append(f"could not read {g.where}: {why}")
+                sources.append(Source(name, outcome.answered, why, outcome.kind))
                 continue
-            examined.append(f"{g.where} ({'HTTP headers' if g.kind == 'http' else g.kind})")
-            banners.extend(outcome)
-        if scan is not None:
+            found, answered = outcome
+            examined.append(name)
+            banners.extend(found)
+            said = f"{len(found)} banner(s)" if answered else "said nothing"
+            sources.append(Source(name, answered, said))
+        if scan is not None and scan.open_ports:
             banners.extend(nmap_banners(scan))
             examined.append(f"nmap -sV of {len(scan.open_ports)} open port(s)")
-        result_scan = BannerScan(job.target.host, tuple(banners), tuple(examined), tuple(notes))
+            sources.extend(nmap_sources(scan))
+        result_scan = BannerScan(
+            job.target.host,
+            tuple(banners),
+            tuple(examined),
+            tuple(notes),
+            tuple(sources),
+            job.where,
+        )
         ctx.attach(
             job.key,
             f"banners of {job.target.name}",
@@ -374,7 +443,7 @@ class BannersProbe:
         return result_scan
 
 
-def _safe_grab(g: _Grab, timeout: float) -> list[Banner] | _GrabError:
+def _safe_grab(g: _Grab, timeout: float) -> tuple[list[Banner], bool] | _GrabError:
     try:
         return grab(g, timeout)
     except _GrabError as exc:
