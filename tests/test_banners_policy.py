@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
 from harness.checks import Severity
+from harness.errors import CouldNotMeasure, FailureKind
 from harness.policy.banners import disclosed, disclosure, outdated
-from harness.probes.banners import Banner, BannerScan
+from harness.probes.banners import Banner, BannerScan, Source
 
 TODAY = dt.date(2026, 11, 29)
 URL = "http://127.0.0.5:8080/"
@@ -147,3 +149,50 @@ def test_outdated_passes_without_versions_and_skips_without_banners() -> None:
     assert verdict.ok and verdict.labels["catalogue"] == "2026-08-22"
     assert any("no banner names a catalogued product" in n for n in verdict.notes)
     assert outdated(_scan(examined=()), TODAY).not_applicable is not None
+
+
+# ---------------------------------------------------------------------- no pass without an answer
+
+FRESH = dt.date(2026, 9, 1)  # 10 days after the snapshot of 2026-08-22
+STALE = dt.date(2026, 11, 30)  # 100 days after it
+
+
+def _silent(*sources: Source) -> BannerScan:
+    return BannerScan("127.0.0.5", (), ("nmap -sV of 1 open port(s)",), (), sources, "t")
+
+
+TARPIT = (
+    Source("https on port 443/tcp (HTTP headers)", False, "no complete answer within 4 s",
+           FailureKind.TIMEOUT),
+    Source("nmap -sV of port 443/tcp", False, "no answer to any probe", FailureKind.TIMEOUT),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("check", [disclosure, outdated])
+def test_no_source_said_a_byte_so_the_check_is_broken_naming_each_source(check: Any) -> None:
+    with pytest.raises(CouldNotMeasure) as info:
+        check(_silent(*TARPIT), FRESH)
+    failure = info.value.failure
+    assert failure.kind is FailureKind.TIMEOUT and failure.where == "t"
+    assert "no source said a single byte" in failure.reason
+    assert "https on port 443/tcp (HTTP headers): no complete answer within 4 s" in failure.reason
+    assert "nmap -sV of port 443/tcp: no answer to any probe" in failure.reason
+
+
+@pytest.mark.parametrize("check", [disclosure, outdated])
+def test_a_server_that_answered_garbage_still_passes_with_the_note(check: Any) -> None:
+    garbage = Source("port 9999/tcp (service)", True, "0 banner(s)")
+    verdict = check(_silent(TARPIT[1], garbage), FRESH)
+    assert verdict.ok
+    if check is outdated:
+        assert any("no banner names a catalogued product" in n for n in verdict.notes)
+
+
+def test_every_banner_result_says_when_the_catalogue_is_old() -> None:
+    scan = _scan(header("Server", "nginx/1.30.4"))
+    for check in (disclosure, outdated):
+        stale = [n for n in check(scan, STALE).notes if "harness catalogue refresh" in n]
+        assert len(stale) == 1 and "100 days old" in stale[0], check
+        assert not any("harness catalogue refresh" in n for n in check(scan, FRESH).notes)
+    # a note, never a failure
+    assert outdated(scan, STALE).ok and disclosure(_scan(header("Server", "nginx")), STALE).ok

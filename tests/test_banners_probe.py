@@ -11,13 +11,15 @@ import threading
 import time
 from collections.abc import Iterator
 
+import hostile_servers as hs
 import pytest
 import trustme
 from probe_context import RecordingContext
 
-from harness.errors import FailureKind, ProbeFailure
+from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.inventory import loads
 from harness.lab.net_services import http_banner, tarpit, tcp_service
+from harness.policy.banners import disclosure, outdated
 from harness.probes.banners import BannerScan, BannersProbe
 from harness.probes.ports import OpenPort, PortScan, PortsProbe
 from harness.subjects import probe_jobs, subjects
@@ -81,6 +83,8 @@ def run() -> Iterator[RecordingContext]:
         "drip": _drip(WEB),
     }
     port = {name: s.server_address[1] for name, s in servers.items()}
+    garbage = hs.Hostile(hs.garbage, WEB)  # answers anything with random bytes
+    port["garbage"] = garbage.port
     mail_ports = ",".join(
         str(port[n]) for n in ("ftp", "ftp-multi", "smtp", "pop3", "imap", "ssh", "http")
     )
@@ -97,6 +101,7 @@ targets:
   - {{name: noscan, host: {WEB}, ports: {{scan: "22"}}}}
   - {{name: slow, host: {WEB}, timeout: 0.5, ports: {{scan: "{port["tarpit"]}"}}}}
   - {{name: drip, host: {WEB}, timeout: 0.5, http: [{{url: "http://{WEB}:{port["drip"]}/"}}]}}
+  - {{name: garbage, host: {WEB}, timeout: 0.5, ports: {{scan: "{port["garbage"]}"}}}}
 """
     )
     ports_ctx = RecordingContext(inv)
@@ -110,11 +115,14 @@ targets:
         "noscan": ProbeFailure(FailureKind.TIMEOUT, "noscan", "nmap gave up"),
         # nmap guessed "http" from the port number; the port is a tarpit
         "slow": PortScan(WEB, WEB, "x", (OpenPort(port["tarpit"], "tcp", "http"),), 0, 0, 0.0),
+        # the same guess on a port that answers with random bytes
+        "garbage": PortScan(WEB, WEB, "x", (OpenPort(port["garbage"], "tcp", "http"),), 0, 0, 0.0),
     }
     started = time.monotonic()
     BannersProbe().run(subjects(inv, "banners"), ctx)
     ctx.lines.append(f"took {time.monotonic() - started:.1f}")
     yield ctx
+    garbage.close()
     for server in servers.values():
         server.shutdown()
         server.server_close()
@@ -177,6 +185,37 @@ def test_silent_port_is_a_note_and_never_hangs(run: RecordingContext) -> None:
     slow = run.results["slow"]
     assert isinstance(slow, BannerScan) and slow.banners == ()
     assert any("no complete answer within 1 s" in n for n in slow.notes), slow.notes
+
+
+def test_a_silent_port_is_no_banner_pass(run: RecordingContext) -> None:
+    """The tarpit said nothing to the grab, nor to nmap -sV: both checks are broken, and the
+    reason names each source tried."""
+    slow = run.results["slow"]
+    assert isinstance(slow, BannerScan)
+    assert [s.answered for s in slow.sources] == [False, False], slow.sources
+    for check in (disclosure, outdated):
+        with pytest.raises(CouldNotMeasure) as info:
+            check(slow)
+        reason = info.value.failure.reason
+        assert info.value.failure.kind is FailureKind.TIMEOUT
+        assert "no source said a single byte" in reason
+        assert (
+            "http on port" in reason and "(HTTP headers): no complete answer within 1 s" in reason
+        )
+        assert "nmap -sV of port" in reason and "no answer to any probe" in reason
+
+
+def test_a_port_that_answered_garbage_passes_with_the_note(run: RecordingContext) -> None:
+    scan = run.results["garbage"]
+    assert isinstance(scan, BannerScan) and scan.banners == ()
+    grab = scan.sources[0]
+    # the grab failed (random bytes are no HTTP head), but the server did say something
+    assert grab.answered and grab.kind is not None, grab
+    assert any(n.startswith("could not read http on port") for n in scan.notes), scan.notes
+    assert disclosure(scan).ok
+    verdict = outdated(scan)
+    assert verdict.ok
+    assert any("no banner names a catalogued product" in n for n in verdict.notes)
 
 
 def test_dripping_server_is_cut_off_by_the_deadline(run: RecordingContext) -> None:

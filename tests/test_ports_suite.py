@@ -7,6 +7,7 @@ run once in a pytest subprocess; each test below reads one (target, check) Allur
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import socket
 import subprocess
@@ -16,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from allure_results import assert_status, by_target_and_check, fixture_attachments
 
 from harness.lab.net_services import FilteredPort, http_banner, tcp_service
+from harness.policy import catalogue
 
 SUITES = Path(__file__).parents[1] / "suites"
 CHECKS = ["ports.unexpected", "ports.risky_service", "banner.disclosure", "banner.outdated"]
@@ -133,6 +136,11 @@ targets:
     results[("", "stdout")] = proc.stdout
     results[("", "ports")] = port
     results[("", "attachments")] = fixture_attachments(d / "allure")
+    results[("", "dir")] = d / "allure"
+    results[("", "environment")] = dict(
+        line.split("=", 1)
+        for line in (d / "allure" / "environment.properties").read_text().splitlines()
+    )
     yield results
 
 
@@ -201,6 +209,34 @@ def test_report_shows_the_catalogue_date(run: dict[tuple[str, str], Any]) -> Non
     for target in ("legacy", "debian13", "hardened"):
         assert _labels(run, target, "banner.outdated")["catalogue"] == "2026-08-22"
     assert "software catalogue snapshot of 2026-08-22" in _message(run, "legacy", "banner.outdated")
+
+
+def test_environment_properties_tell_the_catalogue_date_and_age(
+    run: dict[tuple[str, str], Any],
+) -> None:
+    props = run[("", "environment")]
+    shipped = yaml.safe_load(Path(catalogue.load().path).read_text())["snapshot"]
+    assert props["version.catalogue.date"] == str(shipped) == "2026-08-22"
+    assert not [k for k, v in props.items() if v == "unknown"], props
+    # the same note in every banner result, the summary and the report, on the real clock
+    # (tests/test_catalogue_age.py shows both sides of the line with a frozen one)
+    note = catalogue.load().stale_note(dt.date.today())
+    assert props.get("version.catalogue.note") == note
+    for target in ("legacy", "hardened"):
+        for check in ("banner.outdated", "banner.disclosure"):
+            notes = _notes(run, target, check)
+            assert (note in notes) if note else ("catalogue refresh" not in notes), (target, check)
+    assert (f"note: {note}" in run[("", "stdout")]) if note else True
+
+
+def _notes(run: dict[tuple[str, str], Any], target: str, check: str) -> str:
+    """The message of a failed result, or the 'what was checked' note of a passed one."""
+    result = run[(target, check)]
+    texts = [result.get("statusDetails", {}).get("message", "")]
+    for attachment in result.get("attachments", []):
+        if attachment["name"] == "what was checked":
+            texts.append((run[("", "dir")] / attachment["source"]).read_text())
+    return " ".join(texts)
 
 
 def test_timed_out_host_is_broken_never_no_open_ports(run: dict[tuple[str, str], Any]) -> None:
