@@ -11,6 +11,9 @@ grab, each on a port of its own) next to a healthy target, with a 2 s timeout. E
 - keep memory bounded: the run's peak RSS under MAX_RSS_MB, and no probe reading more than
   MAX_READ_MB from a server that sends without end;
 - exit non-zero (could not measure is never a pass).
+For the tarpit and garbage kinds, a third target is one bare port of that server, scanned but not
+declared as an endpoint: banners come only from a grab nmap -sV allows and from -sV itself. The
+tarpit's banner checks are broken, naming each source tried; garbage is an answer, so they pass.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ RAW: dict[str, hs.Behaviour] = {
     "redirect-loop": hs.redirect_loop,
 }
 KINDS = [*RAW, "all-200", "unresolvable"]
+# kind -> the status of banner.* on a bare port of that server (target "<kind>-port")
+PORT_ONLY = {"tarpit": "broken", "garbage": "passed"}
 ENDLESS = {"endless-lines", "endless-line", "huge-headers"}
 ENDPOINTS = ("tls", "http-basic", "http-form", "http-json", "ssh", "ftp")
 
@@ -301,6 +306,15 @@ def runs(
             endpoints, servers, close = _hostile(kind)
             closers.append(close)
             lines += _hostile_lines(kind, endpoints)
+            if kind in PORT_ONLY:
+                bare = hs.Hostile(RAW[kind], HOSTILE_HOST)
+                servers.append(bare)
+                closers.append(bare.close)
+                lines += [
+                    f"  - name: {kind}-port",
+                    f"    host: {HOSTILE_HOST}",
+                    f"    ports: {{expected: [{bare.port}], scan: '{bare.port}'}}",
+                ]
             tls = "tls" in endpoints
             expected[kind] = 19 * tls + 6 * (len(endpoints) - tls) + 2 + 2
         plans[kind] = ("\n".join(lines) + "\n", servers)
@@ -392,3 +406,20 @@ def test_memory_stays_bounded(runs: dict[str, Run], kind: str) -> None:
     assert most < MAX_READ_MB * 2**20, f"{kind}: one connection took {most / 2**20:.1f} MB"
     if kind in ENDLESS:
         assert all(s.connections for s in run.servers), "every endpoint was contacted"
+
+
+@pytest.mark.parametrize("kind", PORT_ONLY)
+def test_a_bare_port_gives_a_banner_verdict_only_when_it_said_something(
+    runs: dict[str, Run], kind: str
+) -> None:
+    run = runs[kind]
+    port = run.servers[-1].port
+    mine = {c: r for (_, c), r in run.of(f"{kind}-port").items() if c.startswith("banner.")}
+    assert set(mine) == {"banner.disclosure", "banner.outdated"}, run.output[-3000:]
+    for check, result in mine.items():
+        message = result.get("statusDetails", {}).get("message", "")
+        assert result["status"] == PORT_ONLY[kind], f"{check}: {result['status']}: {message}"
+        if PORT_ONLY[kind] == "broken":
+            assert "could not measure " in message and "(timeout)" in message, message
+            assert "no source said a single byte" in message, message
+            assert f"nmap -sV of port {port}/tcp: " in message, message

@@ -166,7 +166,9 @@ def test_versions_outside_the_catalogue() -> None:
     assert severity is None and "newer than the catalogue of 2026-08-22 knows" in text
     # lines that were holes in the data: nginx 1.11 and the odd Node.js lines
     severity, text = _judge("nginx/1.11.2")
-    assert severity is Severity.HIGH and "release line 1.11 reached end of life on 2017-04-12" in text
+    assert (
+        severity is Severity.HIGH and "release line 1.11 reached end of life on 2017-04-12" in text
+    )
     for node in ("node/v11.15.0", "node/v13.2.0", "node/v15.14.0"):
         assert _judge(node)[0] is Severity.HIGH, node
 
@@ -339,6 +341,7 @@ def test_catalogue_show(capsys: pytest.CaptureFixture[str]) -> None:
     assert "software catalogue snapshot of 2026-08-22" in out and "endoflife.date" in out
     assert "OpenSSH" in out and "10 (10.5p1)" in out and "known bad: 2.3.4" in out
     assert "Debian" in out and "12: 2026-07-11/2028-06-30" in out
+    assert "8.4 latest 8.4.10: lower bound" in out  # an approximate figure shows its source
 
 
 # ------------------------------------------------------------------------------------ refresh

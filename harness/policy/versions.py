@@ -257,6 +257,18 @@ def _judge_upstream(
             f"release line {line.cycle} is supported (its latest release is not recorded in the "
             "catalogue)",
         )
+    if line.source:  # an approximate figure: say what it rests on
+        if version < latest:
+            return Judgement(
+                catalogue.behind_severity,
+                f"behind {line.latest}, which the supported {line.cycle} line had already "
+                f"released ({line.source}; {why})",
+            )
+        return Judgement(
+            None,
+            f"at or above {line.latest}, the newest release of the supported {line.cycle} line "
+            f"the catalogue records ({line.source})",
+        )
     if version < latest:
         return Judgement(
             catalogue.behind_severity,
@@ -426,12 +438,18 @@ def catalogue_main(argv: list[str]) -> int:
 
 def _show(cat: Catalogue) -> None:
     print(f"{cat.describe()}")
+    note = cat.stale_note(dt.date.today())
+    if note:
+        print(f"note: {note}")
     print(f"file: {cat.path}")
     print(f"{'product':<16} {'as of':<11} supported lines (latest)       source")
     for p in cat.products.values():
         today = dt.date.today()
         live = [f"{ln.cycle} ({ln.latest or '?'})" for ln in p.lines if not ln.ended(today)]
         print(f"{p.name:<16} {p.as_of!s:<11} {', '.join(live) or 'none':<30} {p.source}")
+        for ln in p.lines:
+            if ln.source and not ln.ended(today):
+                print(f"{'':<16} {ln.cycle} latest {ln.latest}: {ln.source}")
         for bad in p.known_bad:
             print(f"{'':<16} known bad: {', '.join(bad.versions)} ({bad.severity}): {bad.reason}")
     print(f"{'distro':<16} {'as of':<11} releases (regular support / extended)")
