@@ -10,6 +10,7 @@ import pytest
 
 from harness.checks import AREAS, Severity
 from harness.inventory import Inventory
+from harness.policy import catalogue
 
 _WORSE = {"passed": 0, "skipped": 1, "waived": 1, "failed": 2, "broken": 3}
 _LETTER = {"critical": "C", "high": "H", "medium": "M", "low": "L", "info": "I"}
@@ -137,8 +138,6 @@ class RunSummary:
         """The software catalogue's age, when banners were judged against an old snapshot."""
         if not any(r.area == "banners" for r in self.records):
             return None
-        from harness.policy import catalogue
-
         return catalogue.load().stale_note(self.today or dt.date.today())
 
     def waiver_warnings(self) -> list[str]:
