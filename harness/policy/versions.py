@@ -351,7 +351,8 @@ def _judge_distro(
                 f"release ships {what} ({gone}), so judged by upstream",
             )
         shipped = " and ".join(r.label(distro) for r in releases)
-        how = f"marker {sw.distro.marker!r} names no release; {what} is what {shipped} ships"
+        ships = "ship" if len(releases) > 1 else "ships"
+        how = f"marker {sw.distro.marker!r} names no release; {what} is what {shipped} {ships}"
     release = max(releases, key=lambda r: r.extended or r.support or dt.date.max)
     label = release.label(distro)
     if len(releases) > 1:
