@@ -40,6 +40,11 @@ def test_tls_cert_trust(subject, measurement, judge):
     judge(policy.cert_trust(measurement, subject.settings))
 
 
+@pytest.mark.check("tls.cert.strict")
+def test_tls_cert_strict(subject, measurement, judge):
+    judge(policy.cert_strict(measurement, subject.settings))
+
+
 @pytest.mark.check("tls.cert.hostname")
 def test_tls_cert_hostname(subject, measurement, judge):
     judge(policy.cert_hostname(measurement, subject.settings))

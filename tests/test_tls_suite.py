@@ -38,6 +38,7 @@ CHECKS = [
     "tls.cert.validity",
     "tls.cert.expiry",
     "tls.cert.trust",
+    "tls.cert.strict",
     "tls.cert.hostname",
     "tls.cert.key",
     "tls.cert.signature",
@@ -63,6 +64,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "tls.forward_secrecy": "failed",
         "tls.key_exchange": "failed",
         "tls.cert.trust": "failed",  # an RSA-1024 SHA-1 leaf no client accepts
+        "tls.cert.strict": "skipped",  # not trusted at all: reported once, by tls.cert.trust
         "tls.cert.key": "failed",
         "tls.cert.signature": "failed",
         "tls.hsts": "failed",
@@ -70,7 +72,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "expired": {"tls.cert.validity": "failed", "tls.cert.expiry": "failed", **_PROFILE_AND_GRADE},
     "not-yet-valid": {"tls.cert.validity": "failed", **_PROFILE_AND_GRADE},
-    "self-signed": {"tls.cert.trust": "failed", **_PROFILE_AND_GRADE},
+    "self-signed": {"tls.cert.trust": "failed", "tls.cert.strict": "skipped", **_PROFILE_AND_GRADE},
+    # internal PKI from an older CA: clients trust it, strict validators do not; no grade cap
+    "no-aki": {"tls.cert.strict": "failed"},
+    "unknown-ca": {"tls.cert.trust": "failed", "tls.cert.strict": "skipped", **_PROFILE_AND_GRADE},
     "wrong-host": {"tls.cert.hostname": "failed", **_PROFILE_AND_GRADE},
     "expiring": {"tls.cert.expiry": "failed", "tls.hsts": "failed"},
     "smtp": {"tls.hsts": "skipped"},
@@ -83,6 +88,8 @@ SNI = {
     "modern": "strong.test",
     "not-yet-valid": "notyet.test",
     "self-signed": "self.test",
+    "no-aki": "noaki.test",
+    "unknown-ca": "unknown.test",
     "wrong-host": "www.wrong.test",  # the certificate is for other.test
     "smtp": "mail.test",
 }
@@ -99,6 +106,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, st
     """Start every server, scan them all in one run, return Allure results by (target, check)."""
     d = tmp_path_factory.mktemp("tls")
     pki = make_pki(d)
+    (d / "stranger").mkdir()
+    stranger = make_pki(d / "stranger")  # a CA the targets file does not declare
     strong = pki.leaf("strong", ["strong.test"])
     servers = {
         "strong": https_server(strong_context(strong)),
@@ -124,6 +133,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, st
         ),
         "self-signed": https_server(strong_context(pki.leaf("self", ["self.test"], issuer="self"))),
         "wrong-host": https_server(strong_context(pki.leaf("wrong", ["other.test"]))),
+        "no-aki": https_server(strong_context(pki.leaf("noaki", ["noaki.test"], aki=False))),
+        "unknown-ca": https_server(strong_context(stranger.leaf("unknown", ["unknown.test"]))),
         "expiring": https_server(
             strong_context(pki.leaf("expiring", ["expiring.test"], days=(-70, 10))),
             hsts="max-age=86400",
@@ -164,6 +175,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, st
     results = by_target_and_check(d / "allure")
     results[("", "stdout")] = proc.stdout
     results[("", "attachments")] = fixture_attachments(d / "allure")
+    results[("", "dir")] = d / "allure"
     yield results
 
 
@@ -230,4 +242,23 @@ def test_one_scan_json_per_endpoint(run: dict[tuple[str, str], Any]) -> None:
     assert not [
         n for n in names if n.startswith(("sslyze scan of closed:", "sslyze scan of silent:"))
     ]
-    assert "sslyze: scanning 10 TLS endpoint(s)" in run[("", "stdout")]
+    assert "sslyze: scanning 12 TLS endpoint(s)" in run[("", "stdout")]
+
+
+def test_strict_defects_are_named_apart_from_trust(run: dict[tuple[str, str], Any]) -> None:
+    """A leaf without AKI from a ca_bundle CA: clients trust it, strict validators do not."""
+    trust = run[("no-aki", "tls.cert.trust")]
+    checked = [a["source"] for a in trust["attachments"] if a["name"] == "what was checked"]
+    assert checked, trust
+    note = (run[("", "dir")] / checked[0]).read_text()
+    assert "trusted by OpenSSL default verification" in note
+    strict = run[("no-aki", "tls.cert.strict")]["statusDetails"]["message"]
+    assert "the leaf has no Authority Key Identifier" in strict
+    assert "pyca/cryptography" in strict and "Python 3.13" in strict and "curl" in strict
+    assert "missing required extension" in strict  # pyca's own words, as sslyze reported them
+    labels = {lb["name"]: lb["value"] for lb in run[("no-aki", "tls.grade")]["labels"]}
+    assert labels["tls_grade"] == "A+"  # a strict-only defect does not cap the grade at T
+    unknown = run[("unknown-ca", "tls.cert.trust")]["statusDetails"]["message"]
+    assert "unable to get local issuer certificate" in unknown
+    skipped = run[("unknown-ca", "tls.cert.strict")]["statusDetails"]["message"]
+    assert "tls.cert.trust reports it" in skipped

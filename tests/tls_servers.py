@@ -55,6 +55,7 @@ class Pki:
         key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | None = None,
         issuer: str = "ec",
         digest: hashes.HashAlgorithm | None = None,
+        aki: bool = True,
     ) -> Path:
         """Write name.pem/.key; issuer 'ec', 'rsa' or 'self'."""
         ca = {"ec": self.ec_ca, "rsa": self.rsa_ca, "self": None}[issuer]
@@ -65,6 +66,7 @@ class Pki:
             key=key or ec.generate_private_key(ec.SECP256R1()),
             days_valid=days,
             digest=digest,
+            aki=aki,
         )
 
 

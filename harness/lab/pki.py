@@ -78,8 +78,10 @@ def make_leaf(
     key: KeyType,
     days_valid: tuple[int, int] = (-1, 90),
     digest: hashes.HashAlgorithm | None = None,
+    aki: bool = True,
 ) -> Path:
-    """Write PEM cert+key at `path` (.pem, .key). `issuer=None` makes it self-signed."""
+    """Write PEM cert+key at `path` (.pem, .key). `issuer=None` makes it self-signed; `aki=False`
+    leaves out the Authority Key Identifier, as older internal CAs do."""
     now = dt.datetime.now(dt.UTC)
     sans: list[x509.GeneralName] = []
     for n in names:
@@ -103,7 +105,7 @@ def make_leaf(
             x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
         )
     )
-    if issuer:
+    if issuer and aki:
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer[1].public_key()),
             critical=False,

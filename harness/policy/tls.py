@@ -104,6 +104,7 @@ from harness.policy.tls_cert import (  # noqa: E402
     cert_hostname,
     cert_key,
     cert_signature,
+    cert_strict,
     cert_trust,
     cert_validity,
 )
@@ -124,6 +125,7 @@ __all__ = [
     "cert_hostname",
     "cert_key",
     "cert_signature",
+    "cert_strict",
     "cert_trust",
     "cert_validity",
     "ciphers",

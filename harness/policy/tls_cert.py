@@ -63,19 +63,65 @@ def cert_expiry(scan: TlsScan, settings: Settings) -> Verdict:
 
 
 def cert_trust(scan: TlsScan, settings: Settings) -> Verdict:
+    """Does a standard client (OpenSSL's default verification) build a chain to a trusted root?"""
     texts, notes = [], []
-    stores = "the system trust stores" + (" and the ca_bundle" if settings.ca_bundle else "")
+    stores = "the system trust store" + (" and the ca_bundle" if settings.ca_bundle else "")
     for d in _deployments(scan):
         leaf = d.leaf
         if d.chain_trusted:
-            notes.append(f"{_who(leaf)}: trusted by {d.trusted_by}")
+            notes.append(f"{_who(leaf)}: trusted by {d.trusted_by} ({stores})")
         elif leaf.self_signed:
             texts.append(f"the certificate for {_who(leaf)} is self-signed and not in {stores}")
         else:
             texts.append(
                 f"the chain of {_who(leaf)}, issued by {leaf.issuer}, does not validate against "
-                f"{stores}: {d.trust_error or 'no path to a trusted root'}"
+                f"{stores} with OpenSSL's default verification: "
+                f"{d.trust_error or 'no path to a trusted root'}"
             )
+    return Verdict.of(*texts, notes=tuple(notes))
+
+
+# pyca's "no path" means its bundled store lacks the root the system store has: a store
+# difference, not a profile defect, so it is not held against the chain here
+_STORE_DIFFERENCE = "no path to a trusted root"
+STRICT_WHO = (
+    "Rejected by strict validators: pyca/cryptography (and so sslyze), and Python 3.13+ "
+    "ssl.create_default_context(), which sets VERIFY_X509_STRICT. Accepted by browsers, "
+    "OpenSSL's default verification and curl"
+)
+
+
+def cert_strict(scan: TlsScan, settings: Settings) -> Verdict:
+    """Trusted by standard clients, but does the chain keep the profile strict validators enforce?
+
+    An untrusted chain is tls.cert.trust's finding; strictness is then not judged (skipped), so
+    one defect is not reported twice.
+    """
+    texts, notes = [], []
+    trusted = [d for d in _deployments(scan) if d.chain_trusted]
+    if not trusted:
+        return Verdict.skip(
+            "no served chain is trusted by standard clients (tls.cert.trust reports it), "
+            "so strict validation is not judged on top"
+        )
+    for d in _deployments(scan):
+        if not d.chain_trusted:
+            notes.append(f"{_who(d.leaf)}: not trusted by standard clients, see tls.cert.trust")
+            continue
+        rejected = [
+            c for c in d.strict if not c.ok and not (c.error or "").startswith(_STORE_DIFFERENCE)
+        ]
+        if not rejected and not d.strict_defects:
+            notes.append(f"{_who(d.leaf)}: accepted by {', '.join(c.store for c in d.strict)}")
+            continue
+        defects = list(d.strict_defects) or ["a defect the harness does not name"]
+        said = "; ".join(f"{c.store}: {c.error}" for c in rejected)
+        texts.append(
+            f"the chain of {_who(d.leaf)} breaks the RFC 5280 / CA/B Forum profile: "
+            f"{', '.join(defects)}" + (f" ({said})" if said else "")
+        )
+    if texts:
+        notes.insert(0, STRICT_WHO)
     return Verdict.of(*texts, notes=tuple(notes))
 
 

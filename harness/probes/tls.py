@@ -40,6 +40,7 @@ from harness.probes import Job, ProbeContext
 from harness.probes.tls_certs import deployments
 from harness.probes.tls_model import Hsts, ProtocolSupport, Suite, TlsScan
 from harness.probes.tls_preflight import preflight_waves
+from harness.probes.tls_trust import evidence as trust_evidence
 
 FIRST_WAVE_SECONDS = 1.0  # a healthy endpoint answers the pre-check well within this on any LAN
 NETWORK_RETRIES = 2  # sslyze retries a timed-out connection; more would stretch fail-closed time
@@ -114,7 +115,7 @@ class TlsProbe:
         done = broken = 0
         for result in scanner.get_results():
             job = requests[result.uuid]
-            outcome = _outcome(job, result)
+            outcome = _outcome(job, result, _ca_file(built[job.key][1]))
             if isinstance(outcome, TlsScan):
                 done += 1
                 ctx.attach(
@@ -123,6 +124,13 @@ class TlsProbe:
                     ServerScanResultAsJson.model_validate(result).model_dump_json(indent=1),
                     "application/json",
                 )
+                if outcome.certificates:
+                    ctx.attach(
+                        job.key,
+                        f"certificate trust of {job.key}",
+                        trust_evidence(outcome.certificates),
+                        "text/plain",
+                    )
             else:
                 broken += 1
             ctx.publish(job.key, outcome)
@@ -189,7 +197,7 @@ def _request(job: Job, base: Path) -> ServerScanRequest | ProbeFailure:
     return request
 
 
-def _outcome(job: Job, result: ServerScanResult) -> TlsScan | ProbeFailure:
+def _outcome(job: Job, result: ServerScanResult, ca_file: Path | None) -> TlsScan | ProbeFailure:
     if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
         return _connectivity_failure(job, result)
     ep = job.endpoint
@@ -244,7 +252,7 @@ def _outcome(job: Job, result: ServerScanResult) -> TlsScan | ProbeFailure:
         scanned_at=dt.datetime.now(dt.UTC),
         protocols=tuple(protocols),
         curves=None if curves is None else tuple(c.name for c in (curves.supported_curves or ())),
-        certificates=None if cert_info is None else deployments(cert_info),
+        certificates=None if cert_info is None else deployments(cert_info, ca_file),
         heartbleed=flag("heartbleed", "is_vulnerable_to_heartbleed"),
         ccs_injection=flag("openssl_ccs_injection", "is_vulnerable_to_ccs_injection"),
         robot=None if robot is None else robot.robot_result.value,
@@ -258,6 +266,11 @@ def _outcome(job: Job, result: ServerScanResult) -> TlsScan | ProbeFailure:
         hsts=hsts,
         errors=tuple(errors),
     )
+
+
+def _ca_file(request: ServerScanRequest) -> Path | None:
+    extra = request.scan_commands_extra_arguments.certificate_info
+    return None if extra is None else extra.custom_ca_file
 
 
 def _suite(accepted: Any) -> Suite:

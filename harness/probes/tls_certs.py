@@ -1,14 +1,15 @@
 """Certificates from sslyze's certificate_info result, turned into plain `Certificate` data.
 
-sslyze validates each chain per trust store (its bundled system stores, plus the ca_bundle as
-"Supplied CA file") with cryptography's verifier, which also checks the name and the dates. To
-judge trust on its own, a chain that failed is verified again against the same stores at a
-moment inside the leaf's validity and for a name the leaf carries: if that passes, the chain is
-trusted and only the name or the dates were wrong, which other checks report.
+Trust is judged as standard clients judge it (harness.probes.tls_trust: OpenSSL's default
+verification against the system store plus the ca_bundle). sslyze's own validation uses
+pyca/cryptography's strict verifier, which also checks the name and the dates; it is kept as one
+of the strict views: a chain it rejected is verified again at a moment inside the leaf's
+validity and for a name the leaf carries, so only profile defects remain in its verdict.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -17,28 +18,38 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from cryptography.x509.oid import NameOID
 
 from harness.probes.tls_model import CertDeployment, Certificate, TrustCheck
+from harness.probes.tls_trust import openssl_verify, strict_defects
+
+PYCA = "pyca/cryptography (sslyze)"
 
 
-def deployments(cert_info: Any) -> tuple[CertDeployment, ...]:
-    return tuple(_deployment(d) for d in cert_info.certificate_deployments)
+def deployments(cert_info: Any, ca_bundle: Path | None = None) -> tuple[CertDeployment, ...]:
+    return tuple(_deployment(d, ca_bundle) for d in cert_info.certificate_deployments)
 
 
-def _deployment(deployment: Any) -> CertDeployment:
+def _deployment(deployment: Any, ca_bundle: Path | None) -> CertDeployment:
     received: list[x509.Certificate] = list(deployment.received_certificate_chain)
     checks = tuple(
         TrustCheck(r.trust_store.name, r.was_validation_successful, r.validation_error)
         for r in deployment.path_validation_results
     )
-    trusted_by = next((c.store for c in checks if c.ok), None)
-    trust_error = None
-    if trusted_by is None:
-        trusted_by, trust_error = _verify_ignoring_name_and_dates(deployment, received)
+    client = openssl_verify(received, ca_bundle, strict=False)
+    pyca_store = next((c.store for c in checks if c.ok), None)
+    pyca_error = None
+    if pyca_store is None:
+        pyca_store, pyca_error = _verify_ignoring_name_and_dates(deployment, received)
+    strict = (
+        TrustCheck(PYCA, pyca_store is not None, pyca_error),
+        openssl_verify(received, ca_bundle, strict=True),
+    )
     return CertDeployment(
         chain=tuple(certificate(c) for c in received),
         validation=checks,
-        chain_trusted=trusted_by is not None,
-        trusted_by=trusted_by,
-        trust_error=trust_error,
+        chain_trusted=client.ok,
+        trusted_by=client.store if client.ok else None,
+        trust_error=client.error,
+        strict=strict,
+        strict_defects=strict_defects(received),
     )
 
 

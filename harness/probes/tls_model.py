@@ -51,7 +51,8 @@ class Certificate:
 
 @dataclass(frozen=True)
 class TrustCheck:
-    """sslyze's path validation against one trust store (name and dates included)."""
+    """One verifier's verdict on a chain: sslyze's per-store validation (name and dates
+    included), or one of harness.probes.tls_trust's verifiers."""
 
     store: str
     ok: bool
@@ -64,11 +65,15 @@ class CertDeployment:
 
     chain: tuple[Certificate, ...]
     validation: tuple[TrustCheck, ...]
-    # the chain reaches a trusted root (system stores or ca_bundle), leaving the name and the
-    # validity dates aside: those are tls.cert.hostname's and tls.cert.validity's business
+    # OpenSSL's default verification reaches a trusted root (system store or ca_bundle), as
+    # standard clients judge it; the name and the validity dates are left aside: those are
+    # tls.cert.hostname's and tls.cert.validity's business
     chain_trusted: bool
     trusted_by: str | None = None
     trust_error: str | None = None
+    # strict validators' verdicts (name and dates left aside) and the profile defects named
+    strict: tuple[TrustCheck, ...] = ()
+    strict_defects: tuple[str, ...] = ()
 
     @property
     def leaf(self) -> Certificate:
