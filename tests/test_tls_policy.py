@@ -102,6 +102,7 @@ CHECKS = [
     policy.cert_validity,
     policy.cert_expiry,
     policy.cert_trust,
+    policy.cert_strict,
     policy.cert_hostname,
     policy.cert_key,
     policy.cert_signature,
