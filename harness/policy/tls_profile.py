@@ -82,7 +82,9 @@ def profile_issues(scan: TlsScan, settings: Settings) -> list[str]:
 
 def compliance(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "protocols", "curves", "certificates", "heartbleed", "ccs_injection", "robot")
-    need(scan, "compression", "fallback_scsv", "secure_renegotiation", "extended_master_secret")
+    need(scan, "compression", "secure_renegotiation", "extended_master_secret")
+    if len(scan.offered()) > 1:  # with one version there is nothing to fall back to
+        need(scan, "fallback_scsv")
     issues = profile_issues(scan, settings)
     source = profiles()
     notes = (
@@ -155,7 +157,9 @@ def grade_inputs(scan: TlsScan) -> grading.GradeInputs:
 
 def grade(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "protocols", "curves", "certificates", "heartbleed", "ccs_injection", "robot")
-    need(scan, "compression", "secure_renegotiation", "fallback_scsv")
+    need(scan, "compression", "secure_renegotiation")
+    if len(scan.offered()) > 1:
+        need(scan, "fallback_scsv")
     result = grading.grade(grade_inputs(scan))
     caps = "; ".join(f"{letter} ({why})" for letter, why in result.caps) or "none"
     shown = result.letter

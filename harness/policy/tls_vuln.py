@@ -79,11 +79,13 @@ def fallback_scsv(scan: TlsScan, settings: Settings) -> Verdict:
         only = offered[0] if offered else "no protocol"
         return Verdict.skip(f"only {only} is offered, so there is no older version to fall back to")
     need(scan, "fallback_scsv")
+    notes = (scan.fallback_note,) if scan.fallback_note else ()
     if not scan.fallback_scsv:
         return Verdict.of(
-            f"the server does not reject TLS_FALLBACK_SCSV downgrades (offers {', '.join(offered)})"
+            f"the server does not reject TLS_FALLBACK_SCSV downgrades (offers {', '.join(offered)})",
+            notes=notes,
         )
-    return Verdict()
+    return Verdict(notes=notes)
 
 
 def hsts(scan: TlsScan, settings: Settings) -> Verdict:

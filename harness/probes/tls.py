@@ -38,6 +38,7 @@ from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Settings, TlsEndpoint
 from harness.probes import Job, ProbeContext
 from harness.probes.tls_certs import deployments
+from harness.probes.tls_fallback import with_fallback_scsv
 from harness.probes.tls_model import Hsts, ProtocolSupport, Suite, TlsScan
 from harness.probes.tls_preflight import preflight_waves
 from harness.probes.tls_trust import evidence as trust_evidence
@@ -52,12 +53,12 @@ _SUITE_COMMANDS = {
     "TLS 1.2": "tls_1_2_cipher_suites",
     "TLS 1.3": "tls_1_3_cipher_suites",
 }
-# everything sslyze can scan but early data and session resumption, which no check judges
+# everything sslyze can scan but early data and session resumption, which no check judges, and
+# fallback SCSV, which harness.probes.tls_fallback measures without taking silence for support
 _COMMANDS = {ScanCommand(c) for c in _SUITE_COMMANDS.values()} | {
     ScanCommand.CERTIFICATE_INFO,
     ScanCommand.TLS_COMPRESSION,
     ScanCommand.OPENSSL_CCS_INJECTION,
-    ScanCommand.TLS_FALLBACK_SCSV,
     ScanCommand.HEARTBLEED,
     ScanCommand.ROBOT,
     ScanCommand.SESSION_RENEGOTIATION,
@@ -116,6 +117,8 @@ class TlsProbe:
         for result in scanner.get_results():
             job = requests[result.uuid]
             outcome = _outcome(job, result, _ca_file(built[job.key][1]))
+            if isinstance(outcome, TlsScan):
+                outcome = with_fallback_scsv(outcome, result)
             if isinstance(outcome, TlsScan):
                 done += 1
                 ctx.attach(
@@ -261,7 +264,7 @@ def _outcome(job: Job, result: ServerScanResult, ca_file: Path | None) -> TlsSca
         if reneg is None
         else reneg.client_renegotiations_success_count > 0,
         compression=flag("tls_compression", "supports_compression"),
-        fallback_scsv=flag("tls_fallback_scsv", "supports_fallback_scsv"),
+        fallback_scsv=None,  # measured after the scan, by with_fallback_scsv
         extended_master_secret=flag("tls_extended_master_secret", "supports_ems_extension"),
         hsts=hsts,
         errors=tuple(errors),

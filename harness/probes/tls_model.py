@@ -109,6 +109,7 @@ class TlsScan:
     extended_master_secret: bool | None
     hsts: Hsts | None  # None: not measured (see errors) or not an HTTPS endpoint
     errors: tuple[tuple[str, str], ...] = ()  # (scan command, reason)
+    fallback_note: str | None = None  # what the fallback SCSV handshakes saw
 
     @property
     def where(self) -> str:

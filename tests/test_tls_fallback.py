@@ -1,0 +1,186 @@
+"""TLS_FALLBACK_SCSV against real servers: a pass needs an answer, silence is broken.
+
+- a real `openssl s_server` (OpenSSL 3, one connection at a time) sends inappropriate_fallback;
+- a Python ssl server without TLS 1.1 refuses the downgraded version outright (pass, noted);
+- a pool that lacks SCSV protection (TLS 1.1 hellos reach a backend whose best version is 1.1,
+  see hello_router) completes the downgraded handshake: the finding;
+- a front that swallows hellos carrying the SCSV, while plain ones complete: broken, never passed
+  (sslyze itself calls this "supports fallback SCSV").
+The TLS probe runs for real (sslyze, then the fallback handshakes); policy judges its result.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+import subprocess
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hello_router import FALLBACK_SCSV, HelloRouter, cipher_suites, hello_version
+from probe_context import RecordingContext
+from sslyze.server_connectivity import TlsVersionEnum
+from tls_servers import HOST, https_server, make_pki, strong_context
+
+from harness.errors import CouldNotMeasure
+from harness.inventory import loads
+from harness.outcome import Verdict
+from harness.policy import tls as policy
+from harness.probes.tls import TlsProbe
+from harness.probes.tls_fallback import Answer, Fallback, measure
+from harness.probes.tls_model import TlsScan
+from harness.subjects import subjects
+
+TLS_1_1 = 0x0302
+
+
+def _legacy(cert: Path, top: ssl.TLSVersion) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.set_ciphers("ECDHE+AES:@SECLEVEL=0")
+    with warnings.catch_warnings():  # old versions on purpose
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = top
+    ctx.load_cert_chain(cert, cert.with_suffix(".key"))
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    d = tmp_path_factory.mktemp("fallback")
+    pki = make_pki(d)
+    cert = pki.leaf("fallback", ["fallback.test"])
+    s_server = subprocess.Popen(
+        [
+            *("openssl", "s_server", "-accept", f"{HOST}:0", "-www"),
+            *("-cert", str(cert), "-key", str(cert.with_suffix(".key"))),
+            *("-min_protocol", "TLSv1", "-cipher", "ECDHE+AES:@SECLEVEL=0"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert s_server.stdout is not None
+    accept = ""
+    while not accept.startswith("ACCEPT"):
+        accept = s_server.stdout.readline()
+        assert accept, "openssl s_server did not start"
+    s_port = int(re.findall(r":(\d+)$", accept.strip())[0])
+    upto11, server11 = https_server(_legacy(cert, ssl.TLSVersion.TLSv1_1))
+    upto12, server12 = https_server(_legacy(cert, ssl.TLSVersion.TLSv1_2))
+    refuses, strong = https_server(strong_context(cert))  # TLS 1.2 and 1.3 only
+    lacks = HelloRouter(HOST, lambda h: upto11 if hello_version(h) == TLS_1_1 else upto12)
+    swallow = HelloRouter(HOST, lambda h: None if FALLBACK_SCSV in cipher_suites(h) else upto12)
+    ports = {
+        "s-server": s_port,
+        "refuses": refuses,
+        "lacks-scsv": lacks.port,
+        "swallows-scsv": swallow.port,
+    }
+    targets = "\n".join(
+        f"  - {{name: {name}, host: {HOST}, tls: [{{port: {port}, server_name: fallback.test}}]}}"
+        for name, port in ports.items()
+    )
+    inv = loads(
+        f"version: 1\ndefaults: {{timeout: 2, ca_bundle: {pki.bundle}}}\ntargets:\n{targets}\n"
+    )
+    ctx = RecordingContext(inv)
+    TlsProbe().run(subjects(inv, "tls"), ctx)
+    results: dict[str, object] = {
+        name: ctx.results[next(k for k in ctx.results if k.startswith(name + ":"))]
+        for name in ports
+    }
+    results["swallowed"] = swallow.swallowed
+    yield results
+    s_server.terminate()
+    s_server.wait()
+    for router in (lacks, swallow):
+        router.close()
+    for server in (server11, server12, strong):
+        server.shutdown()
+
+
+def _verdict(run: dict[str, object], name: str) -> Verdict:
+    scan = run[name]
+    assert isinstance(scan, TlsScan), scan
+    return policy.fallback_scsv(scan, policy.Settings())  # type: ignore[attr-defined]
+
+
+def test_openssl_s_server_sends_the_alert(run: dict[str, object]) -> None:
+    verdict = _verdict(run, "s-server")
+    assert verdict.ok
+    assert "TLS 1.1 handshake with TLS_FALLBACK_SCSV got the inappropriate_fallback alert" in (
+        " ".join(verdict.notes)
+    )
+
+
+def test_a_refused_downgrade_version_passes_with_a_note(run: dict[str, object]) -> None:
+    verdict = _verdict(run, "refuses")
+    assert verdict.ok
+    assert "TLS 1.1 is refused outright" in " ".join(verdict.notes)
+
+
+def test_a_pool_without_scsv_protection_fails(run: dict[str, object]) -> None:
+    verdict = _verdict(run, "lacks-scsv")
+    assert not verdict.ok
+    assert "does not reject TLS_FALLBACK_SCSV downgrades" in verdict.findings[0].text
+    assert "with TLS_FALLBACK_SCSV completed" in " ".join(verdict.notes)
+
+
+def test_a_swallowed_scsv_handshake_is_broken_never_passed(run: dict[str, object]) -> None:
+    with pytest.raises(CouldNotMeasure) as raised:
+        _verdict(run, "swallows-scsv")
+    assert "gave no answer, twice" in str(raised.value)
+    assert run["swallowed"] == 2  # the SCSV handshake and its one retry; plain ones completed
+    scan = run["swallows-scsv"]
+    assert isinstance(scan, TlsScan)
+    for check in (policy.compliance, policy.grade):
+        with pytest.raises(CouldNotMeasure):
+            check(scan, policy.Settings())  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- the decision table, by hand
+
+
+def _script(*answers: Answer) -> tuple[list[tuple[TlsVersionEnum, bool]], object]:
+    calls: list[tuple[TlsVersionEnum, bool]] = []
+    queue = list(answers)
+
+    def shake(version: TlsVersionEnum, scsv: bool) -> tuple[Answer, str]:
+        calls.append((version, scsv))
+        return queue.pop(0), "detail"
+
+    return calls, shake
+
+
+@pytest.mark.parametrize(
+    ("offered", "answers", "expected"),
+    [
+        (["TLS 1.1", "TLS 1.2"], [Answer.FALLBACK_ALERT], True),
+        (["TLS 1.1", "TLS 1.2"], [Answer.COMPLETED], False),
+        (["TLS 1.2", "TLS 1.3"], [Answer.REFUSED, Answer.REFUSED], True),  # 1.1 refused outright
+        (["TLS 1.1", "TLS 1.2"], [Answer.REFUSED, Answer.REFUSED], None),  # scan said accepted
+        (["TLS 1.1", "TLS 1.2"], [Answer.REFUSED, Answer.COMPLETED], True),  # F5 style
+        (["TLS 1.1", "TLS 1.2"], [Answer.SILENT, Answer.SILENT], None),
+        (["TLS 1.1", "TLS 1.2"], [Answer.SILENT, Answer.COMPLETED, Answer.FALLBACK_ALERT], True),
+        (["TLS 1.1", "TLS 1.2"], [Answer.SILENT, Answer.COMPLETED, Answer.COMPLETED], False),
+        (["TLS 1.1", "TLS 1.2"], [Answer.SILENT, Answer.COMPLETED, Answer.SILENT], None),
+    ],
+)
+def test_silence_is_never_support(
+    offered: list[str], answers: list[Answer], expected: bool | None
+) -> None:
+    calls, shake = _script(*answers)
+    result = measure(shake, offered)  # type: ignore[arg-type]
+    assert isinstance(result, Fallback)
+    assert result.supported is expected, result
+    assert (result.error is not None) is (expected is None)
+    assert all(v == TlsVersionEnum.TLS_1_1 for v, _ in calls)
+
+
+def test_the_downgrade_lands_on_the_highest_offered_version_below_the_best() -> None:
+    calls, shake = _script(Answer.FALLBACK_ALERT)
+    measure(shake, ["TLS 1.0", "TLS 1.2"])  # type: ignore[arg-type]
+    assert calls == [(TlsVersionEnum.TLS_1_0, True)]  # not 1.1, which would be refused
