@@ -6,7 +6,8 @@ pool. Two servers the tests need are built this way:
 
 - one that lacks TLS_FALLBACK_SCSV: TLS 1.1 hellos go to a backend whose best version is 1.1
   (so OpenSSL sees no downgrade and accepts the SCSV), the rest to a TLS 1.0-1.2 backend;
-- one that swallows any hello carrying the SCSV (0x5600): it accepts, reads, and never answers.
+- one that swallows any hello carrying the SCSV (0x5600): it accepts, reads, and never answers;
+- one that swallows hellos without SNI, as sslyze's Heartbleed and CCS injection tests send.
 """
 
 from __future__ import annotations
@@ -35,6 +36,23 @@ def cipher_suites(hello: bytes) -> list[bytes]:
     size = int.from_bytes(hello[at : at + 2], "big")
     body = hello[at + 2 : at + 2 + size]
     return [body[i : i + 2] for i in range(0, len(body), 2)]
+
+
+def has_server_name(hello: bytes) -> bool:
+    """Whether a ClientHello record carries SNI (sslyze's Heartbleed and CCS hellos do not)."""
+    if len(hello) < 44 or hello[0] != 0x16:
+        return False
+    at = 11 + 32
+    at += 1 + hello[at]  # session id
+    at += 2 + int.from_bytes(hello[at : at + 2], "big")  # cipher suites
+    at += 1 + hello[at]  # compression methods
+    end = at + 2 + int.from_bytes(hello[at : at + 2], "big")
+    at += 2
+    while at + 4 <= min(end, len(hello)):
+        if hello[at : at + 2] == b"\x00\x00":
+            return True
+        at += 4 + int.from_bytes(hello[at + 2 : at + 4], "big")
+    return False
 
 
 class HelloRouter:

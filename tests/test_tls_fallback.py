@@ -1,11 +1,13 @@
-"""TLS_FALLBACK_SCSV against real servers: a pass needs an answer, silence is broken.
+"""TLS_FALLBACK_SCSV, Heartbleed and CCS injection against real servers: a pass needs an answer.
 
 - a real `openssl s_server` (OpenSSL 3, one connection at a time) sends inappropriate_fallback;
 - a Python ssl server without TLS 1.1 refuses the downgraded version outright (pass, noted);
 - a pool that lacks SCSV protection (TLS 1.1 hellos reach a backend whose best version is 1.1,
   see hello_router) completes the downgraded handshake: the finding;
 - a front that swallows hellos carrying the SCSV, while plain ones complete: broken, never passed
-  (sslyze itself calls this "supports fallback SCSV").
+  (sslyze itself calls this "supports fallback SCSV");
+- a front that swallows the hellos of the Heartbleed and CCS tests (they send no SNI): both
+  broken (sslyze itself calls this "not vulnerable"), while a server that answers passes them.
 The TLS probe runs for real (sslyze, then the fallback handshakes); policy judges its result.
 """
 
@@ -19,13 +21,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hello_router import FALLBACK_SCSV, HelloRouter, cipher_suites, hello_version
+from hello_router import (
+    FALLBACK_SCSV,
+    HelloRouter,
+    cipher_suites,
+    has_server_name,
+    hello_version,
+)
 from probe_context import RecordingContext
 from sslyze.server_connectivity import TlsVersionEnum
 from tls_servers import HOST, https_server, make_pki, strong_context
 
 from harness.errors import CouldNotMeasure
-from harness.inventory import loads
+from harness.inventory import Settings, loads
 from harness.outcome import Verdict
 from harness.policy import tls as policy
 from harness.probes.tls import TlsProbe
@@ -73,8 +81,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]
     refuses, strong = https_server(strong_context(cert))  # TLS 1.2 and 1.3 only
     lacks = HelloRouter(HOST, lambda h: upto11 if hello_version(h) == TLS_1_1 else upto12)
     swallow = HelloRouter(HOST, lambda h: None if FALLBACK_SCSV in cipher_suites(h) else upto12)
+    no_sni = HelloRouter(HOST, lambda h: upto12 if has_server_name(h) else None)
     ports = {
         "s-server": s_port,
+        "swallows-no-sni": no_sni.port,
         "refuses": refuses,
         "lacks-scsv": lacks.port,
         "swallows-scsv": swallow.port,
@@ -84,7 +94,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]
         for name, port in ports.items()
     )
     inv = loads(
-        f"version: 1\ndefaults: {{timeout: 2, ca_bundle: {pki.bundle}}}\ntargets:\n{targets}\n"
+        f"version: 1\ndefaults: {{timeout: 5, ca_bundle: {pki.bundle}}}\ntargets:\n{targets}\n"
     )
     ctx = RecordingContext(inv)
     TlsProbe().run(subjects(inv, "tls"), ctx)
@@ -96,7 +106,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]
     yield results
     s_server.terminate()
     s_server.wait()
-    for router in (lacks, swallow):
+    for router in (lacks, swallow, no_sni):
         router.close()
     for server in (server11, server12, strong):
         server.shutdown()
@@ -139,6 +149,21 @@ def test_a_swallowed_scsv_handshake_is_broken_never_passed(run: dict[str, object
     for check in (policy.compliance, policy.grade):
         with pytest.raises(CouldNotMeasure):
             check(scan, policy.Settings())  # type: ignore[attr-defined]
+
+
+def test_heartbleed_and_ccs_need_an_answer(run: dict[str, object]) -> None:
+    silent = run["swallows-no-sni"]
+    assert isinstance(silent, TlsScan)
+    with pytest.raises(CouldNotMeasure) as raised:
+        policy.heartbleed(silent, Settings())
+    assert "sent nothing back" in str(raised.value)  # sslyze: "not vulnerable"
+    with pytest.raises(CouldNotMeasure) as raised:  # sslyze's CCS read lets a timeout raise
+        policy.ccs_injection(silent, Settings())
+    assert "timed out" in str(raised.value)
+    answered = run["lacks-scsv"]  # TLS 1.0-1.2 backends that answer every hello
+    assert isinstance(answered, TlsScan)
+    assert answered.heartbleed is False and answered.ccs_injection is False
+    assert policy.heartbleed(answered, Settings()).ok
 
 
 # ---------------------------------------------------------------- the decision table, by hand

@@ -148,7 +148,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, st
             "version: 1",
             "defaults:",
             f"  ca_bundle: {pki.bundle}",
-            "  timeout: 3",
+            "  timeout: 5",  # a busy machine must not turn a slow handshake into a broken check
             "targets:",
         ]
         for name, port in ports.items():

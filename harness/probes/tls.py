@@ -37,6 +37,7 @@ from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocat
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Settings, TlsEndpoint
 from harness.probes import Job, ProbeContext
+from harness.probes.tls_answered import silent_rejections, with_answered_vulns
 from harness.probes.tls_certs import deployments
 from harness.probes.tls_fallback import with_fallback_scsv
 from harness.probes.tls_model import Hsts, ProtocolSupport, Suite, TlsScan
@@ -53,13 +54,12 @@ _SUITE_COMMANDS = {
     "TLS 1.2": "tls_1_2_cipher_suites",
     "TLS 1.3": "tls_1_3_cipher_suites",
 }
-# everything sslyze can scan but early data and session resumption, which no check judges, and
-# fallback SCSV, which harness.probes.tls_fallback measures without taking silence for support
+# everything sslyze can scan but early data and session resumption, which no check judges;
+# fallback SCSV, Heartbleed and CCS injection are measured after the scan, so that silence is
+# never taken for a verdict (harness.probes.tls_fallback, harness.probes.tls_answered)
 _COMMANDS = {ScanCommand(c) for c in _SUITE_COMMANDS.values()} | {
     ScanCommand.CERTIFICATE_INFO,
     ScanCommand.TLS_COMPRESSION,
-    ScanCommand.OPENSSL_CCS_INJECTION,
-    ScanCommand.HEARTBLEED,
     ScanCommand.ROBOT,
     ScanCommand.SESSION_RENEGOTIATION,
     ScanCommand.ELLIPTIC_CURVES,
@@ -118,7 +118,7 @@ class TlsProbe:
             job = requests[result.uuid]
             outcome = _outcome(job, result, _ca_file(built[job.key][1]))
             if isinstance(outcome, TlsScan):
-                outcome = with_fallback_scsv(outcome, result)
+                outcome = with_answered_vulns(with_fallback_scsv(outcome, result), result)
             if isinstance(outcome, TlsScan):
                 done += 1
                 ctx.attach(
@@ -221,6 +221,9 @@ def _outcome(job: Job, result: ServerScanResult, ca_file: Path | None) -> TlsSca
     protocols = []
     for name, command in _SUITE_COMMANDS.items():
         suites_result = get(command)
+        silent = None if suites_result is None else silent_rejections(name, suites_result)
+        if silent is not None:
+            errors.append((command, silent))
         if suites_result is not None:
             protocols.append(
                 ProtocolSupport(
@@ -256,8 +259,8 @@ def _outcome(job: Job, result: ServerScanResult, ca_file: Path | None) -> TlsSca
         protocols=tuple(protocols),
         curves=None if curves is None else tuple(c.name for c in (curves.supported_curves or ())),
         certificates=None if cert_info is None else deployments(cert_info, ca_file),
-        heartbleed=flag("heartbleed", "is_vulnerable_to_heartbleed"),
-        ccs_injection=flag("openssl_ccs_injection", "is_vulnerable_to_ccs_injection"),
+        heartbleed=None,  # measured after the scan, by with_answered_vulns
+        ccs_injection=None,
         robot=None if robot is None else robot.robot_result.value,
         secure_renegotiation=None if reneg is None else reneg.supports_secure_renegotiation,
         client_renegotiation=None
