@@ -51,19 +51,19 @@ def test_one_unmeasured_target_fails_a_run_whose_measured_checks_all_pass(
     for r in summary["results"]:
         by_target.setdefault(r["target"], set()).add(r["status"])
     assert by_target == {"good": {"passed"}, "gone": {"broken"}, "nowhere": {"broken"}}
-    assert summary["findings"] == 0 and summary["could_not_measure"] == 2 * 19
+    assert summary["findings"] == 0 and summary["could_not_measure"] == 2 * 20
 
     assert proc.returncode == 1, proc.stdout[-3000:]
     out = proc.stdout
-    assert "could not measure: 38" in out
+    assert "could not measure: 40" in out
     # one line per subject and reason, not one per check
-    assert f"could not measure gone:{dead} [19 checks]: " in out
+    assert f"could not measure gone:{dead} [20 checks]: " in out
     assert "(refused): connection refused" in out
-    assert "could not measure nowhere:443 [19 checks]: " in out
+    assert "could not measure nowhere:443 [20 checks]: " in out
     assert out.count("could not measure nowhere:443 [") == 1
     assert f"(dns): the host name {UNRESOLVABLE} does not resolve" in out
     table = out[out.index("harness summary") :]
-    assert "good" in table and "ok 19" in table and "19?" in table
+    assert "good" in table and "ok 20" in table and "20?" in table
 
 
 def test_an_area_without_subjects_is_skipped_not_an_internal_error(tmp_path: Path) -> None:

@@ -117,7 +117,7 @@ class Run:
     output: str = ""
     results: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     servers: list[hs.Hostile] = field(default_factory=list)
-    expected: int = 0  # hostile results: 19 per TLS endpoint, 6 per login, 2 ports, 2 banners
+    expected: int = 0  # hostile results: 20 per TLS endpoint, 6 per login, 2 ports, 2 banners
 
     def of(self, target: str) -> dict[tuple[str, str], dict[str, Any]]:
         return {(k, c): r for (t, k, c), r in _by_target(self.results).items() if t == target}
@@ -316,7 +316,7 @@ def runs(
                     f"    ports: {{expected: [{bare.port}], scan: '{bare.port}'}}",
                 ]
             tls = "tls" in endpoints
-            expected[kind] = 19 * tls + 6 * (len(endpoints) - tls) + 2 + 2
+            expected[kind] = 20 * tls + 6 * (len(endpoints) - tls) + 2 + 2
         plans[kind] = ("\n".join(lines) + "\n", servers)
 
     def one(kind: str) -> Run:
@@ -394,7 +394,7 @@ def test_hostile_checks_are_broken_with_a_reason_never_passed(
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_healthy_target_in_the_same_run_is_unaffected(runs: dict[str, Run], kind: str) -> None:
     alone = runs["alone"].statuses("healthy")
-    assert len(alone) == 19 + 6 + 2 and "broken" not in alone.values(), alone
+    assert len(alone) == 20 + 6 + 2 and "broken" not in alone.values(), alone
     assert runs[kind].statuses("healthy") == alone
 
 
