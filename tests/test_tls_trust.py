@@ -120,3 +120,15 @@ def test_a_root_missing_from_sslyzes_store_is_no_strict_defect() -> None:
     store_gap = TrustCheck("pyca/cryptography (sslyze)", False, "no path to a trusted root (...)")
     d = dataclasses.replace(deployment(), strict=(store_gap,))
     assert policy.cert_strict(scan(certificates=(d,)), SETTINGS).ok
+
+
+def test_strict_is_in_the_catalogue_and_sarif(tmp_path: Path) -> None:
+    from harness.checks import catalogue
+    from harness.sarif import convert
+
+    check = catalogue()["tls.cert.strict"]
+    assert check.severity.value == "medium" and check.area == "tls"
+    rules = {r["id"]: r for r in convert(tmp_path)["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["tls.cert.strict"]["properties"]["security-severity"] == "5.5"
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert "tls.cert.strict" in readme
