@@ -126,10 +126,15 @@ def measure(shake: Handshake, offered: list[str]) -> Fallback:
                 error=f"the scan saw {name} accepted, but a plain {name} handshake was now refused "
                 f"({plain_detail}); inconsistent answers, run the scan again",
             )
+        modern = (
+            "; TLS 1.3 clients detect a downgrade to TLS 1.2 themselves (RFC 8446 4.1.3)"
+            if "TLS 1.3" in offered
+            else ""
+        )
         return Fallback(
             True,
             f"{name} is refused outright ({plain_detail}), so a client cannot fall back to it; "
-            f"no inappropriate_fallback alert was needed",
+            f"no inappropriate_fallback alert was needed{modern}",
         )
     if plain is Answer.SILENT:
         return Fallback(
@@ -190,7 +195,7 @@ def handshake(
     except ServerRejectedTlsHandshake as exc:
         # sslyze names alerts and TLS errors "TLS alert: ..." / "TLS error: ..."; a reset or a
         # close is no answer
-        said = exc.error_message
+        said = exc.error_message.strip()
         kind = Answer.REFUSED if said.startswith(("TLS alert", "TLS error")) else Answer.SILENT
         return kind, said
     except (TlsHandshakeTimedOut, ConnectionToServerTimedOut) as exc:
