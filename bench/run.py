@@ -265,8 +265,8 @@ def netns_supported() -> bool:
     return os.geteuid() == 0 and shutil.which("ip") is not None
 
 
-def rerun_in_netns(argv: list[str]) -> int:
-    """Re-run this script inside a new network namespace with a silent 127.0.9.9."""
+def rerun_in_netns(argv: list[str], script: str = __file__) -> int:
+    """Re-run `script` inside a new network namespace with a silent 127.0.9.9."""
     ns, sink = f"hbench-{os.getpid()}", f"hbench-{os.getpid()}-sink"
     setup = [
         ["ip", "netns", "add", ns],
@@ -312,7 +312,7 @@ def rerun_in_netns(argv: list[str]) -> int:
         for cmd in setup:
             subprocess.run(cmd, check=True, capture_output=True)
         env = {**os.environ, NETNS_ENV: ns}
-        child = subprocess.Popen(["ip", "netns", "exec", ns, PY, __file__, *argv], env=env)
+        child = subprocess.Popen(["ip", "netns", "exec", ns, PY, script, *argv], env=env)
         try:
             return child.wait()
         except KeyboardInterrupt:

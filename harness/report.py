@@ -2,7 +2,11 @@
 
 Allure 3 (npm `allure`, pinned in package.json) needs only Node.js, which CI images have; Allure 2
 needs a Java runtime too. History lives in one JSONL file under reports/, which CI carries from
-run to run, so the trend graphs span many runs.
+run to run, so the trend graphs span many runs; harness.history keeps it compact and bounded.
+
+Up to SPLIT_ABOVE results the report is one Allure report. Above, one Allure report would not
+open in a browser, so the results are split into groups of whole targets (harness.report_groups),
+one Allure report each, under an overview page (harness.overview) that searches every result.
 """
 
 from __future__ import annotations
@@ -14,9 +18,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from harness import history as hist
+from harness import overview, report_groups
 from harness.allure_files import CATEGORIES
+
+# Measured in bench/report_scale.py (headless Chromium, this project's 2-core machine): one
+# Allure report of about 2,000 results opens within a few seconds, 4,000 whole targets took 24 s.
+SPLIT_ABOVE = 2500
+GROUP_SIZE = 2000
+SINGLE_FILE_MAX = 2500  # a one-file report embeds everything: above this it stops opening well
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +45,9 @@ def find_allure() -> str | None:
     return shutil.which("allure")
 
 
-def _config(output: Path, history: Path | None, name: str, single_file: bool) -> dict[str, object]:
+def _config(
+    output: Path, history: Path | None, name: str, single_file: bool, append_history: bool = True
+) -> dict[str, object]:
     config: dict[str, object] = {
         "name": name,
         "output": str(output),
@@ -50,11 +65,18 @@ def _config(output: Path, history: Path | None, name: str, single_file: bool) ->
     }
     if history is not None:
         config["historyPath"] = str(history)
+        config["appendHistory"] = append_history
     return config
 
 
 def generate(
-    results: Path, output: Path, history: Path | None, name: str, single_file: bool = False
+    results: Path,
+    output: Path,
+    history: Path | None,
+    name: str,
+    single_file: bool = False,
+    *,
+    append_history: bool = True,
 ) -> int:
     exe = find_allure()
     if exe is None:
@@ -68,7 +90,9 @@ def generate(
         history.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "allurerc.json"
-        cfg.write_text(json.dumps(_config(output.resolve(), history, name, single_file)))
+        cfg.write_text(
+            json.dumps(_config(output.resolve(), history, name, single_file, append_history))
+        )
         proc = subprocess.run(
             [
                 exe,
@@ -90,6 +114,62 @@ def generate(
     return 0
 
 
+def _allure_history(runs: list[hist.Run], ids: list[str], where: Path) -> Path | None:
+    if not runs:
+        return None
+    hist.write_allure(where, runs, ids)
+    return where
+
+
+def build(
+    results: Path,
+    output: Path,
+    index: list[report_groups.Result],
+    runs: list[hist.Run],
+    name: str,
+    by: str,
+    group_size: int,
+    jobs: int,
+) -> int:
+    """One Allure report (by == 'none'), or one per group under an overview page."""
+    with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
+        work = Path(tmp)
+        if by == "none":
+            h = _allure_history(runs, [r.history_id for r in index], work / "history.jsonl")
+            return generate(results, output, h, name, append_history=False)
+        groups = report_groups.split(index, by, group_size)
+        containers = report_groups.containers(results)
+        if output.exists():
+            shutil.rmtree(output)  # group folders of an earlier run must not linger
+        output.mkdir(parents=True)
+
+        def one(group: report_groups.Group) -> int:
+            src = work / group.key
+            report_groups.materialise(results, group, src, containers)
+            ids = [r.history_id for r in group.results]
+            h = _allure_history(runs, ids, work / f"{group.key}.history.jsonl")
+            return generate(
+                src, output / group.key, h, f"{name}: {group.title}", append_history=False
+            )
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            codes = list(pool.map(one, groups))
+        if any(codes):
+            return next(c for c in codes if c)
+        previous = runs[-1] if runs else None
+        statuses = {r.history_id: r.status for r in index if r.history_id}
+        page = overview.render(name, groups, runs, hist.transitions(previous, statuses))
+        overview.write(output / "index.html", page)
+    return 0
+
+
+def _summary(index: list[report_groups.Result]) -> dict[str, int]:
+    out = hist.count(r.status for r in index)
+    out["new"] = sum(r.finding == "new" for r in index)
+    out["waived"] = sum(r.category == "Waived" for r in index)
+    return out
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="harness report", description=__doc__)
     parser.add_argument("--results", default="reports/allure-results", type=Path)
@@ -97,10 +177,38 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--history",
         default="reports/history.jsonl",
-        help="Allure 3 history file carried between runs ('none' to disable)",
+        help="history file carried between runs, for trends and transitions ('none' to disable)",
     )
     parser.add_argument(
-        "--single-file", metavar="PATH", type=Path, help="also write a one-file HTML report here"
+        "--history-limit",
+        type=int,
+        default=hist.DEFAULT_LIMIT,
+        metavar="N",
+        help=f"keep the last N runs in the history (default {hist.DEFAULT_LIMIT})",
+    )
+    parser.add_argument(
+        "--report-by",
+        choices=["auto", "none", *report_groups.GROUP_BY],
+        default="auto",
+        help=f"one Allure report ('none'), or an overview page with one Allure report per group "
+        f"of targets ('target') or per tag ('tag'); 'auto' splits by target above "
+        f"{SPLIT_ABOVE} results",
+    )
+    parser.add_argument(
+        "--group-size",
+        type=int,
+        default=GROUP_SIZE,
+        metavar="N",
+        help=f"about this many results per group report (default {GROUP_SIZE})",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="group reports built at once (default 2)"
+    )
+    parser.add_argument(
+        "--single-file",
+        metavar="PATH",
+        type=Path,
+        help=f"also write a one-file HTML report here (skipped above {SINGLE_FILE_MAX} results)",
     )
     parser.add_argument("--name", default="Security harness")
     args = parser.parse_args(argv)
@@ -112,17 +220,45 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.history_limit < 1 or args.group_size < 1:
+        print(
+            "harness report: --history-limit and --group-size must be at least 1.",
+            file=sys.stderr,
+        )
+        return 2
     history = None if args.history == "none" else Path(args.history)
-    code = generate(results, args.output, history, args.name)
+    index = report_groups.read(results)
+    by = args.report_by
+    if by == "auto":
+        by = "target" if len(index) > SPLIT_ABOVE else "none"
+    runs = hist.load(history, args.history_limit - 1)
+    output: Path = args.output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    code = build(results, output, index, runs, args.name, by, args.group_size, args.jobs)
     if code:
         return code
-    print(f"report: {(args.output / 'index.html').resolve()}")
+    if history is not None:
+        statuses = {r.history_id: r.status for r in index if r.history_id}
+        runs.append(hist.new_run(args.name, statuses, _summary(index)))
+        hist.save(history, runs, args.history_limit)
+    where = "overview" if by != "none" else "report"
+    print(f"{where}: {(output / 'index.html').resolve()}")
     if args.single_file:
+        if len(index) > SINGLE_FILE_MAX:
+            print(
+                f"single-file report skipped: {len(index)} results is above {SINGLE_FILE_MAX}, "
+                "where one file stops opening well in a browser; publish the report folder.",
+                file=sys.stderr,
+            )
+            return 0
         with tempfile.TemporaryDirectory() as tmp:
-            code = generate(results, Path(tmp), None, args.name, single_file=True)
+            h = _allure_history(runs, [r.history_id for r in index], Path(tmp) / "h.jsonl")
+            code = generate(
+                results, Path(tmp) / "out", h, args.name, single_file=True, append_history=False
+            )
             if code:
                 return code
             args.single_file.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(Path(tmp) / "index.html", args.single_file)
+            shutil.copyfile(Path(tmp) / "out" / "index.html", args.single_file)
         print(f"single-file report: {args.single_file.resolve()}")
     return 0

@@ -1,0 +1,202 @@
+"""Split one allure-results folder into groups of whole targets, one Allure report per group.
+
+At fleet size one Allure 3 report does not open (40,000 results froze headless Chromium for
+minutes), while a report of a couple of thousand results opens in seconds. So the results are
+indexed once (the few fields the overview and history need), grouped, and each group gets a
+results folder of hard links: its results, their attachments, the containers that name them,
+and the run-wide files (environment, categories, executor).
+
+Groups are stable from run to run while the fleet's size is: `target` puts a target into one of
+G buckets by a hash of its name (G = results / group size, rounded up to a power of two), `tag`
+groups by a target's first tag (split into hash buckets when too big).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.allure_files import CATEGORIES
+
+RUN_FILES = ("environment.properties", "categories.json", "executor.json")
+GROUP_BY = ("target", "tag")
+
+
+@dataclass(frozen=True)
+class Result:
+    """The fields of one Allure result that the overview, groups and history use."""
+
+    uuid: str
+    history_id: str
+    status: str
+    target: str
+    check: str
+    address: str
+    tag: str
+    risk: str
+    finding: str  # new | known | "" (no finding, or no --known-findings)
+    category: str
+    name: str
+    attachments: tuple[str, ...]
+
+
+@dataclass
+class Group:
+    key: str  # folder name inside the report
+    title: str
+    results: list[Result] = field(default_factory=list)
+
+    @property
+    def targets(self) -> list[str]:
+        return sorted({r.target for r in self.results})
+
+
+_CATEGORY_RULES: list[tuple[str, set[str], re.Pattern[str] | None]] = [
+    (
+        str(c["name"]),
+        set(c.get("matchedStatuses", [])),
+        re.compile(c["messageRegex"]) if "messageRegex" in c else None,
+    )
+    for c in CATEGORIES
+]
+
+
+def category(status: str, message: str) -> str:
+    """The category Allure files this result under, by the same rules (first match wins)."""
+    for name, statuses, regex in _CATEGORY_RULES:
+        if status in statuses and (regex is None or regex.fullmatch(message)):
+            return name
+    return ""
+
+
+def _walk_attachments(node: dict[str, object], out: list[str]) -> None:
+    for att in node.get("attachments", []) or []:  # type: ignore[attr-defined]
+        if isinstance(att, dict) and isinstance(att.get("source"), str):
+            out.append(att["source"])
+    for step in node.get("steps", []) or []:  # type: ignore[attr-defined]
+        if isinstance(step, dict):
+            _walk_attachments(step, out)
+
+
+def read(results_dir: Path) -> list[Result]:
+    """Index every *-result.json; a result without our labels is grouped as target '(other)'."""
+    out: list[Result] = []
+    for path in sorted(results_dir.glob("*-result.json")):
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            continue  # a damaged file: Allure skips it too
+        labels: dict[str, str] = {}
+        tags: list[str] = []
+        for lb in data.get("labels", []):
+            labels.setdefault(str(lb.get("name")), str(lb.get("value")))
+            if lb.get("name") == "tag":
+                tags.append(str(lb.get("value")))
+        # allure-pytest turns the suite's area marker (tls, ports...) into a tag too
+        tags = [t for t in tags if t != labels.get("epic")]
+        status = str(data.get("status") or "unknown")
+        message = str((data.get("statusDetails") or {}).get("message") or "")
+        atts: list[str] = []
+        _walk_attachments(data, atts)
+        out.append(
+            Result(
+                uuid=str(data.get("uuid") or path.name.removesuffix("-result.json")),
+                history_id=str(data.get("historyId") or ""),
+                status=status,
+                target=labels.get("target") or labels.get("parentSuite") or "(other)",
+                check=labels.get("check") or labels.get("story") or str(data.get("name", "")),
+                address=labels.get("address", ""),
+                tag=tags[0] if tags else "",
+                risk=labels.get("risk", ""),
+                finding=labels.get("finding", ""),
+                category=category(status, message),
+                name=str(data.get("name", "")),
+                attachments=tuple(atts),
+            )
+        )
+    return out
+
+
+def _bucket(name: str, buckets: int) -> int:
+    return zlib.crc32(name.encode()) % buckets
+
+
+def _buckets_for(n_results: int, group_size: int) -> int:
+    return 1 << max(0, math.ceil(math.log2(max(1, math.ceil(n_results / group_size)))))
+
+
+def split(results: list[Result], by: str, group_size: int) -> list[Group]:
+    """Whole targets per group, about `group_size` results each, stable across runs."""
+    if by not in GROUP_BY:
+        raise ValueError(f"unknown grouping {by!r}")
+    families: dict[str, list[Result]] = defaultdict(list)
+    for r in results:
+        families[(r.tag or "untagged") if by == "tag" else ""].append(r)
+    groups: list[Group] = []
+    for family, members in sorted(families.items()):
+        n = _buckets_for(len(members), group_size)
+        parts: dict[int, list[Result]] = defaultdict(list)
+        for r in members:
+            parts[_bucket(r.target, n)].append(r)
+        for i, part in sorted(parts.items()):
+            stem = f"tag-{_slug(family)}" if by == "tag" else "targets"
+            key = f"{stem}-{i + 1:02d}-of-{n:02d}" if n > 1 else stem
+            title = (f"tag {family}" if by == "tag" else "targets") + (
+                f", part {i + 1} of {n}" if n > 1 else ""
+            )
+            groups.append(Group(key, title, part))
+    return groups
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60] or "_"
+
+
+def _link(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system, or links not allowed: copy
+        shutil.copyfile(src, dst)
+
+
+def containers(results_dir: Path) -> list[tuple[Path, set[str]]]:
+    """Each *-container.json with the result uuids it names (fixtures' befores and afters)."""
+    out = []
+    for path in results_dir.glob("*-container.json"):
+        try:
+            children = json.loads(path.read_bytes()).get("children", [])
+        except (OSError, ValueError):
+            continue
+        out.append((path, {str(c) for c in children}))
+    return out
+
+
+def materialise(
+    results_dir: Path,
+    group: Group,
+    dest: Path,
+    all_containers: Iterable[tuple[Path, set[str]]],
+) -> None:
+    """The group's own results folder, made of hard links into `results_dir`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    mine = {r.uuid for r in group.results}
+    for r in group.results:
+        _link(results_dir / f"{r.uuid}-result.json", dest / f"{r.uuid}-result.json")
+        for source in r.attachments:
+            src = results_dir / source
+            if src.is_file() and not (dest / source).exists():
+                _link(src, dest / source)
+    for path, children in all_containers:
+        if children & mine:
+            _link(path, dest / path.name)
+    for name in RUN_FILES:
+        if (results_dir / name).is_file():
+            _link(results_dir / name, dest / name)
