@@ -72,6 +72,7 @@ def size_run(
     out["shard"] = {
         "of": args.shards,
         "wall_s": round(r.wall, 1),
+        "cpu_s": round(r.cpu, 1),
         "rss_tree_mib": round(r.rss_tree),
         "rss_process_mib": round(r.rss_process),
         "outcome": r.outcome,
@@ -84,6 +85,7 @@ def size_run(
         r = b.run(f"full run, {n}", pytest_cmd("suites/", targets, full), timeout=args.run_timeout)
         out["full"] = {
             "wall_s": round(r.wall, 1),
+            "cpu_s": round(r.cpu, 1),
             "rss_tree_mib": round(r.rss_tree),
             "rss_process_mib": round(r.rss_process),
             "outcome": r.outcome if r.rc is not None else f"killed at {args.run_timeout:.0f} s",
@@ -122,6 +124,7 @@ def merge_and_report(
         "results": count_results(merged),
         "merge_s": round(merge_s, 1),
         "report_wall_s": round(r.wall, 1),
+        "report_cpu_s": round(r.cpu, 1),
         "report_rss_tree_mib": round(r.rss_tree),
         "report_rc": r.rc,
         "report_mb": round(tree_bytes(report) / MB, 1),

@@ -90,7 +90,8 @@ def multiply(seed: Path, out: Path, results: int) -> int:
             for param in data.get("parameters", []):  # Allure tells tests apart by these
                 param["value"] = _rename(str(param.get("value", "")), targets, k)
             _relink_attachments(data, seed, out)
-            (out / f"{new_uuid}-result.json").write_text(json.dumps(data))
+            # allure-python names each file with a uuid of its own, not the result's: so do we
+            (out / f"{uuid.uuid4()}-result.json").write_text(json.dumps(data))
             written += 1
         for _, original in containers:
             children = [uuids[c] for c in original.get("children", []) if c in uuids]

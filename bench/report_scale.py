@@ -24,6 +24,7 @@ import argparse
 import functools
 import http.server
 import json
+import os
 import random
 import re
 import shutil
@@ -78,8 +79,11 @@ def open_page(url: str, profile: Path, budget_ms: int | None = None) -> tuple[fl
 
 
 def serve(root: Path) -> tuple[str, http.server.ThreadingHTTPServer]:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a: None  # type: ignore[attr-defined, method-assign]
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}/", server
@@ -126,14 +130,19 @@ def main() -> int:
     parser.add_argument("--group-size", type=int, default=2000)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--reuse", type=Path, help="results multiplied by an earlier --keep run")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="harness-report-scale-"))
     res: dict[str, Any] = {"results": args.results, "group_size": args.group_size}
+    res["load_start"] = round(os.getloadavg()[0], 1)
     try:
         results = work / "results"
         started = time.monotonic()
-        multiply(args.seed, results, args.results)
-        res["multiply_s"] = round(time.monotonic() - started, 1)
+        if args.reuse:
+            results = args.reuse
+        else:
+            multiply(args.seed, results, args.results)
+            res["multiply_s"] = round(time.monotonic() - started, 1)
         res["results_mb"] = round(tree_bytes(results) / MB, 1)
         history = work / "history.jsonl"
         report = work / "report"
@@ -143,8 +152,12 @@ def main() -> int:
             ROOT,
             work / "report.log",
         )
-        res["report_first"] = {"wall_s": round(r.wall, 1), "rss_tree_mib": round(r.rss_tree)}
-        res["report_first"]["rc"] = r.rc
+        res["report_first"] = {
+            "wall_s": round(r.wall, 1),
+            "cpu_s": round(r.cpu, 1),
+            "rss_tree_mib": round(r.rss_tree),
+            "rc": r.rc,
+        }
         nights(results, history, args.nights)
         res["history_after_nights"] = {
             "nights": args.nights,
@@ -160,6 +173,7 @@ def main() -> int:
         )
         res["report_with_history"] = {
             "wall_s": round(r.wall, 1),
+            "cpu_s": round(r.cpu, 1),
             "rss_tree_mib": round(r.rss_tree),
             "rc": r.rc,
         }
@@ -199,6 +213,7 @@ def main() -> int:
             print(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+    res["load_end"] = round(os.getloadavg()[0], 1)
     text = json.dumps(res, indent=2)
     print(text)
     if args.json:

@@ -58,6 +58,7 @@ class Run:
     started: float  # time.monotonic() at launch
     outcome: str = ""
     stamps: dict[str, Any] = field(default_factory=dict)
+    cpu: float = 0.0  # user + system seconds of the process and the children it waited for
 
 
 def _tree(root: int) -> list[int]:
@@ -124,7 +125,7 @@ def measure(
         timer = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGKILL)) if timeout else None
         if timer:
             timer.start()
-        _, status, _ = os.wait4(proc.pid, 0)
+        _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - started
         done.set()
         if timer:
@@ -133,7 +134,8 @@ def measure(
     proc.returncode = rc = os.waitstatus_to_exitcode(status)
     timed_out = rc == -signal.SIGKILL and timeout is not None
     rc_or_none = None if timed_out else rc
-    return Run(name, wall, rc_or_none, peak_one[0] / MIB, peak_tree[0] / MIB, started)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(name, wall, rc_or_none, peak_one[0] / MIB, peak_tree[0] / MIB, started, cpu=cpu)
 
 
 class ConnectionSampler:

@@ -6,9 +6,10 @@ indexed once (the few fields the overview and history need), grouped, and each g
 results folder of hard links: its results, their attachments, the containers that name them,
 and the run-wide files (environment, categories, executor).
 
-Groups are stable from run to run while the fleet's size is: `target` puts a target into one of
-G buckets by a hash of its name (G = results / group size, rounded up to a power of two), `tag`
-groups by a target's first tag (split into hash buckets when too big).
+`target` puts a target into one of G buckets by a hash of its name (G = results / group size,
+rounded up), so a target stays in its group while the fleet's size does; `tag` groups by a
+target's first tag (split into hash buckets when too big). History does not depend on the
+grouping: harness.history keeps one file for the whole run.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import re
 import shutil
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.allure_files import CATEGORIES
 
@@ -35,6 +36,7 @@ class Result:
     """The fields of one Allure result that the overview, groups and history use."""
 
     uuid: str
+    file: str  # allure-python names the file with a uuid of its own, not the result's
     history_id: str
     status: str
     target: str
@@ -109,6 +111,7 @@ def read(results_dir: Path) -> list[Result]:
         out.append(
             Result(
                 uuid=str(data.get("uuid") or path.name.removesuffix("-result.json")),
+                file=path.name,
                 history_id=str(data.get("historyId") or ""),
                 status=status,
                 target=labels.get("target") or labels.get("parentSuite") or "(other)",
@@ -130,7 +133,7 @@ def _bucket(name: str, buckets: int) -> int:
 
 
 def _buckets_for(n_results: int, group_size: int) -> int:
-    return 1 << max(0, math.ceil(math.log2(max(1, math.ceil(n_results / group_size)))))
+    return max(1, math.ceil(n_results / group_size))
 
 
 def split(results: list[Result], by: str, group_size: int) -> list[Group]:
@@ -167,15 +170,30 @@ def _link(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
-def containers(results_dir: Path) -> list[tuple[Path, set[str]]]:
-    """Each *-container.json with the result uuids it names (fixtures' befores and afters)."""
-    out = []
+def _worth_showing(container: dict[str, Any]) -> bool:
+    """A fixture's container matters to a reviewer when it holds evidence, steps or a failure.
+    The rest (the plugin's subject/measurement/judge set-ups, about four per result) only cost
+    Allure time: dropping them from the group reports cuts its work by about a third."""
+    for fixture in [*container.get("befores", []), *container.get("afters", [])]:
+        if fixture.get("attachments") or fixture.get("steps"):
+            return True
+        if fixture.get("status") not in (None, "passed"):
+            return True
+    return False
+
+
+def containers(results_dir: Path) -> dict[str, list[Path]]:
+    """Result uuid -> the *-container.json files naming it that are worth showing."""
+    out: dict[str, list[Path]] = defaultdict(list)
     for path in results_dir.glob("*-container.json"):
         try:
-            children = json.loads(path.read_bytes()).get("children", [])
+            data = json.loads(path.read_bytes())
         except (OSError, ValueError):
             continue
-        out.append((path, {str(c) for c in children}))
+        if not isinstance(data, dict) or not _worth_showing(data):
+            continue
+        for child in data.get("children", []):
+            out[str(child)].append(path)
     return out
 
 
@@ -183,20 +201,21 @@ def materialise(
     results_dir: Path,
     group: Group,
     dest: Path,
-    all_containers: Iterable[tuple[Path, set[str]]],
+    all_containers: dict[str, list[Path]],
 ) -> None:
     """The group's own results folder, made of hard links into `results_dir`."""
     dest.mkdir(parents=True, exist_ok=True)
-    mine = {r.uuid for r in group.results}
+    linked: set[str] = set()
     for r in group.results:
-        _link(results_dir / f"{r.uuid}-result.json", dest / f"{r.uuid}-result.json")
+        _link(results_dir / r.file, dest / r.file)
         for source in r.attachments:
             src = results_dir / source
             if src.is_file() and not (dest / source).exists():
                 _link(src, dest / source)
-    for path, children in all_containers:
-        if children & mine:
-            _link(path, dest / path.name)
+        for path in all_containers.get(r.uuid, ()):
+            if path.name not in linked:  # a session fixture's container names many results
+                linked.add(path.name)
+                _link(path, dest / path.name)
     for name in RUN_FILES:
         if (results_dir / name).is_file():
             _link(results_dir / name, dest / name)
