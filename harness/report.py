@@ -240,8 +240,8 @@ def main(argv: list[str]) -> int:
         return code
     if history is not None:
         statuses = {r.history_id: r.status for r in index if r.history_id}
-        runs.append(hist.new_run(args.name, statuses, _summary(index)))
-        hist.save(history, runs, args.history_limit)
+        this_run = hist.new_run(args.name, statuses, _summary(index))
+        hist.save(history, [*runs, this_run], args.history_limit)
     where = "overview" if by != "none" else "report"
     print(f"{where}: {(output / 'index.html').resolve()}")
     if args.single_file:
