@@ -140,9 +140,16 @@ def build(
             return generate(results, output, h, name, append_history=False)
         groups = report_groups.split(index, by, group_size)
         containers = report_groups.containers(results)
-        if output.exists():
+        if output.exists() and any(output.iterdir()):
+            if not (output / "index.html").is_file():
+                print(
+                    f"harness report: {output} is not empty and holds no report. Fix: give "
+                    "--output a new folder or one an earlier report wrote.",
+                    file=sys.stderr,
+                )
+                return 2
             shutil.rmtree(output)  # group folders of an earlier run must not linger
-        output.mkdir(parents=True)
+        output.mkdir(parents=True, exist_ok=True)
 
         def one(group: report_groups.Group) -> int:
             src = work / group.key

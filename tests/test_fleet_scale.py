@@ -228,6 +228,13 @@ def test_history_limit_and_trend_through_the_cli(lab_seed: Path, tmp_path: Path)
 def test_bad_limits_are_a_clear_error(lab_seed: Path, tmp_path: Path) -> None:
     out = _harness("report", "--results", str(lab_seed), "--history-limit", "0", cwd=tmp_path)
     assert out.returncode == 2 and "--history-limit" in out.stderr
+    # a split report never wipes a folder that is not a report
+    (tmp_path / "precious").mkdir()
+    (tmp_path / "precious" / "notes.txt").write_text("keep me")
+    args = ["--output", "precious", "--report-by", "target", "--history", "none"]
+    out = _harness("report", "--results", str(lab_seed), *args, cwd=tmp_path)
+    assert out.returncode == 2 and "not empty" in out.stderr
+    assert (tmp_path / "precious" / "notes.txt").read_text() == "keep me"
 
 
 def _calls(results: Path) -> int:
