@@ -14,6 +14,7 @@ grouping: harness.history keeps one file for the whole run.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -88,6 +89,31 @@ def _walk_attachments(node: dict[str, object], out: list[str]) -> None:
             _walk_attachments(step, out)
 
 
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def allure_history_id(data: dict[str, Any]) -> str:
+    """The history id Allure 3 gives a result (core/store/convert.js): not the file's own
+    historyId but md5 of its test case id, a dot, and md5 of its sorted parameters."""
+    labels = {lb.get("name"): lb.get("value") for lb in data.get("labels", [])}
+    allure_id = labels.get("ALLURE_ID") or labels.get("AS_ID")
+    if allure_id and allure_id != "-1":
+        case = _md5(f"ALLURE_ID={allure_id}")
+    elif data.get("testCaseId"):
+        case = _md5(str(data["testCaseId"]))
+    elif data.get("fullName"):
+        case = _md5(str(data["fullName"]))
+    else:
+        return ""
+    params = sorted(
+        (str(p.get("name", "")), str(p.get("value", "")))
+        for p in data.get("parameters", []) or []
+        if isinstance(p, dict) and not p.get("excluded")
+    )
+    return f"{case}.{_md5(','.join(f'{n}:{v}' for n, v in params))}"
+
+
 def read(results_dir: Path) -> list[Result]:
     """Index every *-result.json; a result without our labels is grouped as target '(other)'."""
     out: list[Result] = []
@@ -112,7 +138,7 @@ def read(results_dir: Path) -> list[Result]:
             Result(
                 uuid=str(data.get("uuid") or path.name.removesuffix("-result.json")),
                 file=path.name,
-                history_id=str(data.get("historyId") or ""),
+                history_id=allure_history_id(data),
                 status=status,
                 target=labels.get("target") or labels.get("parentSuite") or "(other)",
                 check=labels.get("check") or labels.get("story") or str(data.get("name", "")),
