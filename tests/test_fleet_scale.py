@@ -124,7 +124,8 @@ def test_split_report_at_10000_results(lab_seed: Path, tmp_path: Path) -> None:
     data = json.loads(
         re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.S)[1]
     )  # type: ignore[index]
-    assert len(data["rows"]) == 10_000 and len(data["targets"]) == 3 * 1667
+    # 1,666 whole copies of the 3 seed targets, and a last copy cut short at 10,000 results
+    assert len(data["rows"]) == 10_000 and 3 * 1666 < len(data["targets"]) <= 3 * 1667
     # waivers, could-not-measure and findings new/known survive the split
     assert "Waived" in data["cats"] and "Security findings" in data["cats"]
     known = sum(1 for r in data["rows"] if r[2] == 1 and r[3] == 2)  # failed, known
