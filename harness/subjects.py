@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from harness.inventory import Inventory
+from urllib.parse import urlsplit
+
+from harness.inventory import Inventory, LoginEndpoint
 from harness.probes import Job
 
 # banners read nmap's -sV output as well as their own grabs
@@ -26,13 +28,7 @@ def subjects(inv: Inventory, area: str) -> list[Job]:
         elif area == "banners" and (t.ports is not None or t.http):
             jobs.append(Job(t.name, t, None, inv.settings(t)))
         elif area == "logins":
-            seen: dict[str, int] = {}
-            for login in t.logins:
-                port = login.port or _url_port(login.url)
-                key = f"{t.name}:{login.kind}:{port}"
-                seen[key] = seen.get(key, 0) + 1
-                if seen[key] > 1:
-                    key = f"{key}#{seen[key]}"
+            for login, key in zip(t.logins, _login_keys(t.name, t.logins), strict=True):
                 jobs.append(Job(key, t, login, inv.settings(t, login)))
     return jobs
 
@@ -45,9 +41,23 @@ def probe_jobs(inv: Inventory, area: str, probe: str, subject_keys: set[str]) ->
     return chosen
 
 
-def _url_port(url: str | None) -> int:
-    from urllib.parse import urlsplit
+def _login_keys(target: str, logins: list[LoginEndpoint]) -> list[str]:
+    """'web:http-basic:8080'; endpoints of one kind sharing a port add their URL path
+    ('web:http-basic:8080/ops'), and only what is still alike is numbered ('#2')."""
+    base = [f"{target}:{ep.kind}:{ep.port or _url_port(ep.url)}" for ep in logins]
+    keys = [
+        key + (urlsplit(ep.url).path or "/" if ep.url and base.count(key) > 1 else "")
+        for key, ep in zip(base, logins, strict=True)
+    ]
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+        out.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+    return out
 
+
+def _url_port(url: str | None) -> int:
     if not url:
         return 0
     parts = urlsplit(url)

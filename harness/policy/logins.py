@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from harness.errors import FailureKind, ProbeFailure
 from harness.outcome import Verdict
 from harness.probes.logins import lists
 from harness.probes.logins.model import (
@@ -30,32 +31,77 @@ _CLASSES = {
 }
 
 
-def _tried(g: Guesses, *categories: Category) -> str:
-    tried = sum(g.tried.get(c.value, 0) for c in categories)
-    planned = sum(g.planned.get(c.value, 0) for c in categories)
-    return f"{tried} of {planned}"
+def _pairs(g: Guesses, category: Category, noun: str) -> str:
+    c = g.coverage
+    return f"{c.tried.get(category.value, 0)} of {c.listed.get(category.value, 0)} {noun}"
 
 
-def _guess_notes(g: Guesses, *categories: Category) -> tuple[str, ...]:
-    notes = [
-        f"tried {_tried(g, *categories)} pairs from the lists; a random wrong password got {g.control}"
-    ]
+def _depth(g: Guesses) -> str:
+    return ", ".join(f"top {n} for {user}" for user, n in g.coverage.depth.items())
+
+
+def _coverage(g: Guesses) -> str:
+    """'tried 6 of 14 vendor pairs and 4 of 40 weak pairs (top 4 for operator)'."""
+    text = (
+        f"tried {_pairs(g, Category.DEFAULT, 'vendor pairs')} and "
+        f"{_pairs(g, Category.WEAK, 'weak pairs')} ({_depth(g)})"
+    )
+    if g.coverage.listed.get(Category.DECLARED.value):
+        text += f", and {_pairs(g, Category.DECLARED, 'declared credentials')}"
+    return text
+
+
+def _notes(g: Guesses) -> tuple[str, ...]:
+    notes = [f"{_coverage(g)}; a random wrong password got {g.control}"]
     if g.stopped and g.hit is None:
         notes.append(g.stopped)
     return (*notes, *g.notes)
 
 
-def default_credentials(g: Guesses) -> Verdict:
+def _short(g: Guesses, category: Category, where: str) -> ProbeFailure | None:
+    """Broken, not passed, when guessing stopped before the check's own minimum."""
+    c = g.coverage
+    if category is Category.DEFAULT:
+        if c.tried.get(category.value, 0) >= c.vendor_minimum:
+            return None
+        what = f"{_pairs(g, category, 'vendor pairs')} tried, {c.vendor_minimum} needed"
+    else:
+        if all(n >= c.weak_minimum for n in c.depth.values()):
+            return None
+        what = (
+            f"{_pairs(g, category, 'weak pairs')} tried ({_depth(g)}; the top "
+            f"{c.weak_minimum} for every username are needed)"
+        )
+    needed = c.needed.get(category.value)
+    if g.stopped and "attempt budget" not in g.stopped:
+        reason = f"guessing stopped early: {g.stopped}; {what}"
+    elif needed:
+        reason = (
+            f"budget too small: {what}; raise login_attempt_budget to at least {needed} "
+            f"(it is {g.budget})"
+        )
+    else:
+        reason = f"{what}; the lists of this endpoint cannot reach that minimum"
+    return ProbeFailure(FailureKind.ERROR, where, reason)
+
+
+def default_credentials(g: Guesses, where: str) -> Verdict | ProbeFailure:
     if g.hit is not None and g.hit.category is Category.DEFAULT:
         product = f", the default of {g.hit.product}" if g.hit.product else ""
         return Verdict.of(
             f"{g.hit.username} / {g.hit.password} was accepted{product} ({g.hit.detail}; "
             f"listed in {g.hit.source})"
         )
-    return Verdict(notes=_guess_notes(g, Category.DEFAULT))
+    if g.no_passwords:
+        return Verdict(notes=(g.no_passwords, *g.notes))
+    if g.hit is None:
+        short = _short(g, Category.DEFAULT, where)
+        if short is not None:
+            return short
+    return Verdict(notes=_notes(g))
 
 
-def weak_password(g: Guesses) -> Verdict:
+def weak_password(g: Guesses, where: str) -> Verdict | ProbeFailure:
     if g.hit is not None and g.hit.category is Category.DEFAULT:
         return Verdict.skip(
             "probing stopped at the first accepted pair, a vendor default "
@@ -66,7 +112,9 @@ def weak_password(g: Guesses) -> Verdict:
             f"{g.hit.username} / {g.hit.password} was accepted ({g.hit.detail}; "
             f"from {g.hit.source})"
         )
-    return Verdict(notes=_guess_notes(g, Category.DECLARED, Category.WEAK))
+    if g.no_passwords:
+        return Verdict(notes=(g.no_passwords, *g.notes))
+    return _short(g, Category.WEAK, where) or Verdict(notes=_notes(g))
 
 
 def anonymous(a: Anonymous | None) -> Verdict:
@@ -87,7 +135,11 @@ def cleartext(channel: Channel, policy_url: str | None = None) -> Verdict:
         )
     if problems:
         return Verdict.of(*problems)
-    return Verdict(notes=(f"credentials travel over {channel.description}",))
+    notes = [f"credentials travel over {channel.description}"]
+    if channel.host_key:
+        pinned = "not pinned" if channel.unverified else "matches the pin"
+        notes.append(f"SSH host key {channel.host_key} ({pinned})")
+    return Verdict(notes=tuple(notes))
 
 
 def lockout(result: Lockout | None) -> Verdict:

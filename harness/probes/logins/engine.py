@@ -17,11 +17,14 @@ from harness.inventory import LoginEndpoint
 from harness.probes import Job
 from harness.probes.logins import lists
 from harness.probes.logins.kinds import ANONYMOUS_ATTEMPTS, KINDS, LoginClient
-from harness.probes.logins.lists import Candidate, ListError
+from harness.probes.logins.lists import Candidate, ListError, Lists
+from harness.probes.logins.mask import Masker
 from harness.probes.logins.model import (
     Anonymous,
     Answer,
     Category,
+    Channel,
+    Coverage,
     Guesses,
     Hit,
     Lockout,
@@ -41,7 +44,7 @@ class _Stop(Exception):
 
 
 class _Run:
-    def __init__(self, job: Job, client: LoginClient, secret_values: list[str]) -> None:
+    def __init__(self, job: Job, client: LoginClient, secrets: list[tuple[str, str]]) -> None:
         self.job = job
         self.client = client
         self.budget = job.settings.login_attempt_budget
@@ -50,13 +53,9 @@ class _Run:
         self.failures: Counter[str] = Counter()
         self.latencies: list[float] = []
         self.log: list[str] = []
-        self.secret_values = [s for s in secret_values if s]
+        self.scrub = Masker(secrets)  # every text a server produced passes through it
         self.control: Answer | None = None
-
-    def scrub(self, text: str) -> str:
-        for value in self.secret_values:
-            text = text.replace(value, lists.MASK)
-        return text
+        self.tried: set[tuple[str, str]] = set()
 
     def remaining(self) -> int:
         return self.budget - self.attempts
@@ -107,15 +106,17 @@ def probe_endpoint(job: Job, base_dir: Path | None) -> tuple[LoginResult | Probe
     assert isinstance(ep, LoginEndpoint)
     client = KINDS[ep.kind](job, base_dir)
     try:
-        candidates: list[Candidate] | ListError = lists.plan(ep, base_dir)
+        found: Lists | ListError = lists.lists_for(ep, base_dir)
     except ListError as exc:
-        candidates = exc
+        found = exc
     hidden = (
-        [c.password for c in candidates if not c.public] if isinstance(candidates, list) else []
+        [(c.username, c.password) for c in found.plan() if not c.public]
+        if isinstance(found, Lists)
+        else []
     )
     run = _Run(job, client, hidden)
     try:
-        result = _probe(job, ep, client, run, candidates, base_dir)
+        result = _probe(job, ep, client, run, found, base_dir)
     finally:
         client.close()
     if isinstance(result, ProbeFailure):
@@ -123,6 +124,8 @@ def probe_endpoint(job: Job, base_dir: Path | None) -> tuple[LoginResult | Probe
     header = (
         f"{job.where}: {run.attempts} of {run.budget} attempts, {run.delay} s apart, one at a time"
     )
+    if isinstance(result, LoginResult) and result.channel.host_key:
+        header += f"; SSH host key {result.channel.host_key}"
     return result, "\n".join([header, *run.log]) + "\n"
 
 
@@ -131,7 +134,7 @@ def _probe(
     ep: LoginEndpoint,
     client: LoginClient,
     run: _Run,
-    candidates: list[Candidate] | ListError,
+    found: Lists | ListError,
     base_dir: Path | None,
 ) -> LoginResult | ProbeFailure:
     try:
@@ -142,14 +145,14 @@ def _probe(
     run.attempts += ANONYMOUS_ATTEMPTS.get(ep.kind, 0)
     if isinstance(anonymous, Anonymous):
         counted = f"#{run.attempts} " if ANONYMOUS_ATTEMPTS.get(ep.kind) else ""
-        run.log.append(f"{counted}anonymous: {anonymous.what}: {anonymous.detail}")
-    if isinstance(candidates, ListError):
-        failure = ProbeFailure(FailureKind.ERROR, job.where, str(candidates))
+        run.log.append(f"{counted}anonymous: {anonymous.what}: {run.scrub(anonymous.detail)}")
+    if isinstance(found, ListError):
+        failure = ProbeFailure(FailureKind.ERROR, job.where, str(found))
         guesses: Guesses | ProbeFailure = failure
         lockout: Lockout | ProbeFailure | None = failure if ep.lockout else None
     else:
         try:
-            guesses, lockout = _guess(job, ep, run, candidates, channel.encrypted)
+            guesses, lockout = _guess(job, ep, run, found, channel)
         except Unmeasurable as exc:
             # no answer to a control attempt: the endpoint was never measured, its channel neither
             return ProbeFailure(exc.kind, job.where, f"{run.scrub(exc.reason)} (control attempt)")
@@ -170,23 +173,28 @@ def _probe(
 
 
 def _guess(
-    job: Job, ep: LoginEndpoint, run: _Run, candidates: list[Candidate], encrypted: bool
+    job: Job, ep: LoginEndpoint, run: _Run, found: Lists, channel: Channel
 ) -> tuple[Guesses | ProbeFailure, Lockout | ProbeFailure | None]:
     notes: list[str] = []
-    if not encrypted:  # an organisation's secret is never sent where it can be read in transit
+    candidates = found.plan()
+    # an organisation's secret goes only where it cannot be read in transit, and only to a
+    # server whose identity was checked
+    withheld = "the channel is cleartext" if not channel.encrypted else channel.unverified
+    if withheld:
         notes += [
-            f"{c.source} not tried: the channel is cleartext"
+            f"{c.source} not tried: {withheld}"
             for c in candidates
             if c.category is Category.DECLARED
         ]
         candidates = [c for c in candidates if c.category is not Category.DECLARED]
-    planned = Counter(c.category.value for c in candidates)
     user0 = lists.usernames(ep)[0]
+    need = ep.lockout_threshold + 1 if ep.lockout else 0
+    before = run.attempts  # the anonymous check's attempts
     no_passwords = run.client.password_auth()
     if no_passwords:
-        return Guesses(None, {}, dict(planned), "not tried", stopped=no_passwords), None
+        cover = _coverage(found, run, candidates, before, need, user0)
+        return Guesses(None, cover, "not tried", run.budget, no_passwords=no_passwords), None
     lockout_failure: ProbeFailure | None = None
-    need = ep.lockout_threshold + 1 if ep.lockout else 0
     if need and run.remaining() < need + 1:  # the failures, plus the confirmation reserve
         lockout_failure = ProbeFailure(
             FailureKind.ERROR,
@@ -202,7 +210,6 @@ def _guess(
             f"the attempt budget ({run.budget}) leaves no room for a control attempt and a guess",
         )
         return failure, (lockout_failure or failure) if ep.lockout else None
-    tried: Counter[str] = Counter()
     hit: Hit | None = None
     stopped: str | None = None
     signal: str | None = None
@@ -215,7 +222,8 @@ def _guess(
                     job,
                     FailureKind.ERROR,
                     "the endpoint signalled lockout or "
-                    f"throttling at the first attempt ({', '.join(hard)}); try again later",
+                    f"throttling at the first attempt ({run.scrub(', '.join(hard))}); "
+                    "try again later",
                 )
             )
         if control.accepted:
@@ -230,10 +238,10 @@ def _guess(
                 )
                 break
             answer = _attempt(run, cand.username, cand.password, cand.shown, not cand.public)
-            tried[cand.category.value] += 1
+            run.tried.add((cand.username, cand.password))
             sig = run.new_signals(answer)
             if sig:
-                signal = ", ".join(sig)
+                signal = run.scrub(", ".join(sig))
                 stopped = (
                     f"the endpoint signalled lockout or throttling after "
                     f"{sum(run.failures.values())} failed attempts ({signal}); stopped there"
@@ -260,9 +268,9 @@ def _guess(
         return stop.failure, stop.failure if ep.lockout else None
     guesses = Guesses(
         hit,
-        dict(tried),
-        dict(planned),
+        _coverage(found, run, candidates, before, need, user0),
         run.scrub(control.detail),
+        run.budget,
         stopped,
         tuple(dict.fromkeys(notes)),
     )
@@ -282,6 +290,38 @@ def _guess(
         skipped="probing stopped at the first accepted pair" if hit else None,
     )
     return guesses, lockout
+
+
+def _coverage(
+    found: Lists, run: _Run, candidates: list[Candidate], before: int, need: int, user0: str
+) -> Coverage:
+    """What the tried pairs cover, and the smallest budget that reaches each list's minimum.
+
+    That budget replays the engine's spending: the anonymous check, the control, the pairs in
+    plan order, the confirmation reserve and what the lockout check still needs for `user0`.
+    """
+    tried, listed = found.counts(run.tried)
+    needed: dict[str, int | None] = {Category.DEFAULT.value: None, Category.WEAK.value: None}
+    so_far: set[tuple[str, str]] = set()
+    failures = 1  # the control, against user0
+    checks = {Category.DEFAULT.value: found.vendor_met, Category.WEAK.value: found.weak_met}
+    for category, met in checks.items():
+        if met(so_far):
+            needed[category] = 0
+    for index, cand in enumerate(candidates):
+        so_far.add((cand.username, cand.password))
+        failures += cand.username == user0
+        for category, met in checks.items():
+            if needed[category] is None and met(so_far):
+                needed[category] = before + 1 + (index + 1) + 1 + max(0, need - failures)
+    return Coverage(
+        tried=tried,
+        listed=listed,
+        depth=found.depth(run.tried),
+        needed=needed,
+        vendor_minimum=found.vendor_minimum,
+        weak_minimum=found.weak_minimum,
+    )
 
 
 def _attempt(run: _Run, username: str, password: str, shown: str, secret: bool) -> Answer:

@@ -1,9 +1,11 @@
-"""The pairs to try on one endpoint, likeliest first, and the secrets they carry.
+"""The pairs to try on one endpoint, in the order the budget is spent, and the secrets they carry.
 
 The organisation's declared credentials (known-bad passwords it must never see accepted) come
-first, then vendor defaults, then the weak-password list against the declared (or each kind's
-default) usernames. Only passwords from the shipped
-public lists may ever be shown; everything else is masked wherever it appears.
+first. Then the vendor defaults and the weak-password list take turns, after each list has
+reached the minimum its check needs to pass (`VENDOR_MINIMUM`, `WEAK_MINIMUM`): a small budget
+is shared, never spent on one list while the other gets nothing. The weak list runs
+password-major over the declared (or each kind's default) usernames. Only passwords from the
+shipped public lists may ever be shown; everything else is masked wherever it appears.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from typing import Any
 import yaml
 
 from harness.inventory import LoginEndpoint
+from harness.probes.logins.mask import MASK
 from harness.probes.logins.model import Category
 
-MASK = "******"
+VENDOR_MINIMUM = 1  # vendor pairs tried before login.default_credentials may pass
+WEAK_MINIMUM = 3  # top weak passwords tried for every username before login.weak_password may pass
 
 
 class ListError(Exception):
@@ -117,40 +121,128 @@ def declared(endpoint: LoginEndpoint, base_dir: Path | None) -> list[Candidate]:
     return out
 
 
-def weak_pairs(endpoint: LoginEndpoint, base_dir: Path | None) -> list[Candidate]:
-    if endpoint.passwords_file is not None:
-        path = _resolve(endpoint.passwords_file, base_dir)
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ListError(
-                f"passwords_file {endpoint.passwords_file} cannot be read: {exc.strerror}"
-            ) from None
-        words = [w for w in lines if w and not w.startswith("#")]
-        source, public = f"passwords_file {endpoint.passwords_file}", False
-    else:
-        words, source, public = weak_passwords(), "the shipped weak-password list", True
-    # password-major order: the most common password is tried on every username first
+def weak_words(endpoint: LoginEndpoint, base_dir: Path | None) -> tuple[list[str], str, bool]:
+    """The weak-password list of the endpoint: (words, source, public)."""
+    if endpoint.passwords_file is None:
+        return weak_passwords(), "the shipped weak-password list", True
+    path = _resolve(endpoint.passwords_file, base_dir)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ListError(
+            f"passwords_file {endpoint.passwords_file} cannot be read: {exc.strerror}"
+        ) from None
+    words = [w for w in lines if w and not w.startswith("#")]
+    return words, f"passwords_file {endpoint.passwords_file}", False
+
+
+def weak_turns(endpoint: LoginEndpoint, base_dir: Path | None) -> list[list[Candidate]]:
+    """One turn per weak password, most common first: that password for every username."""
+    words, source, public = weak_words(endpoint, base_dir)
     return [
-        Candidate(user, word, Category.WEAK, source, public=public)
+        [
+            Candidate(user, word, Category.WEAK, source, public=public)
+            for user in usernames(endpoint)
+        ]
         for word in words
-        for user in usernames(endpoint)
     ]
 
 
-def plan(endpoint: LoginEndpoint, base_dir: Path | None) -> list[Candidate]:
-    """Every pair for the endpoint, likeliest first, each (username, password) once."""
-    seen: set[tuple[str, str]] = set()
+def interleave(vendor: list[Candidate], weak: list[list[Candidate]]) -> list[Candidate]:
+    """The order of the public lists: each list's minimum first, then the two take turns.
+
+    The first weak turn, the first VENDOR_MINIMUM vendor pairs, the weak turns up to
+    WEAK_MINIMUM; then one weak turn (the next password for every username) and one vendor
+    pair in alternation, until both lists are spent.
+    """
     out: list[Candidate] = []
-    for cand in [
-        *declared(endpoint, base_dir),  # the organisation asked for these: always in budget
-        *default_pairs(endpoint.kind),
-        *weak_pairs(endpoint, base_dir),
-    ]:
-        if (cand.username, cand.password) not in seen:
-            seen.add((cand.username, cand.password))
-            out.append(cand)
-    return out
+    vendors, turns = iter(vendor), iter(weak)
+    out += next(turns, [])
+    for _ in range(VENDOR_MINIMUM):
+        out += [v for v in [next(vendors, None)] if v is not None]
+    for _ in range(WEAK_MINIMUM - 1):
+        out += next(turns, [])
+    while True:
+        turn, pair = next(turns, None), next(vendors, None)
+        if turn is None and pair is None:
+            return out
+        out += turn or []
+        out += [pair] if pair is not None else []
+
+
+Pair = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Lists:
+    """The three lists of one endpoint, and what a set of tried pairs covers of them."""
+
+    declared: list[Candidate]
+    vendor: list[Candidate]
+    weak: list[list[Candidate]]  # one turn per weak password: it, for every username
+    usernames: list[str]
+
+    def plan(self) -> list[Candidate]:
+        """Every pair in the order to try them, each (username, password) once."""
+        seen: set[Pair] = set()
+        out: list[Candidate] = []
+        # the organisation asked for its own credentials: always in budget, first
+        for cand in [*self.declared, *interleave(self.vendor, self.weak)]:
+            if (cand.username, cand.password) not in seen:
+                seen.add((cand.username, cand.password))
+                out.append(cand)
+        return out
+
+    @property
+    def vendor_minimum(self) -> int:
+        return min(VENDOR_MINIMUM, len(self.vendor))
+
+    @property
+    def weak_minimum(self) -> int:
+        return min(WEAK_MINIMUM, len(self.weak))
+
+    def depth(self, tried: set[Pair]) -> dict[str, int]:
+        """Per username, how many of the top weak passwords were all tried for it."""
+        out: dict[str, int] = {}
+        for user in self.usernames:
+            n = 0
+            for turn in self.weak:
+                if not any(c.username == user and (user, c.password) in tried for c in turn):
+                    break
+                n += 1
+            out[user] = n
+        return out
+
+    def counts(self, tried: set[Pair]) -> tuple[dict[str, int], dict[str, int]]:
+        """(pairs tried, pairs listed) per category; a pair counts on every list it is on."""
+        weak = [c for turn in self.weak for c in turn]
+        lists = {
+            Category.DECLARED: self.declared,
+            Category.DEFAULT: self.vendor,
+            Category.WEAK: weak,
+        }
+        hit = {k.value: sum((c.username, c.password) in tried for c in v) for k, v in lists.items()}
+        return hit, {k.value: len(v) for k, v in lists.items()}
+
+    def vendor_met(self, tried: set[Pair]) -> bool:
+        return self.counts(tried)[0][Category.DEFAULT.value] >= self.vendor_minimum
+
+    def weak_met(self, tried: set[Pair]) -> bool:
+        return all(n >= self.weak_minimum for n in self.depth(tried).values())
+
+
+def lists_for(endpoint: LoginEndpoint, base_dir: Path | None) -> Lists:
+    return Lists(
+        declared(endpoint, base_dir),
+        default_pairs(endpoint.kind),
+        weak_turns(endpoint, base_dir),
+        usernames(endpoint),
+    )
+
+
+def plan(endpoint: LoginEndpoint, base_dir: Path | None) -> list[Candidate]:
+    """Every pair for the endpoint in the order to try them, each (username, password) once."""
+    return lists_for(endpoint, base_dir).plan()
 
 
 def _resolve(path: Path, base_dir: Path | None) -> Path:

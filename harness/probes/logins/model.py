@@ -47,15 +47,35 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """How far guessing got on each list: what a pass may claim, or what it lacks.
+
+    A pair counts for every list it is on, whichever list it was tried for.
+    """
+
+    tried: dict[str, int]  # category -> pairs of that list tried
+    listed: dict[str, int]  # category -> pairs on that list
+    depth: dict[str, int]  # username -> how many of the top weak passwords were all tried for it
+    needed: dict[str, int | None]  # category -> the budget that reaches its minimum, if any does
+    vendor_minimum: int = 0  # the minimum of each list, capped by the list's length
+    weak_minimum: int = 0
+
+
+@dataclass(frozen=True)
 class Guesses:
-    """Default and weak pairs tried, likeliest first, within the attempt budget."""
+    """Declared, default and weak pairs tried, in plan order, within the attempt budget."""
 
     hit: Hit | None
-    tried: dict[str, int]  # category -> pairs tried
-    planned: dict[str, int]  # category -> pairs on the lists
+    coverage: Coverage
     control: str  # how the endpoint answered the random wrong password
+    budget: int = 0
     stopped: str | None = None  # why guessing ended before the lists did
     notes: tuple[str, ...] = ()
+    no_passwords: str | None = None  # why no password can be tried at all (a measured answer)
+
+    @property
+    def tried(self) -> dict[str, int]:
+        return self.coverage.tried
 
 
 @dataclass(frozen=True)
@@ -85,12 +105,23 @@ class PolicySample:
 
 
 @dataclass(frozen=True)
+class CreatedAccount:
+    """An account the password-policy probe created (a registration that was accepted)."""
+
+    username: str
+    endpoint: str
+    deleted: bool | None = None  # None: no deletion URL declared, so it is still there
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class PasswordPolicyResult:
     url: str
     policy: str
     mfa: bool
     samples: tuple[PolicySample, ...]
     control: str  # how a strong random password was answered
+    created: tuple[CreatedAccount, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +129,10 @@ class Channel:
     encrypted: bool
     description: str  # "HTTPS", "plain HTTP", "FTP without TLS", "SSH"
     problems: tuple[str, ...] = ()  # each a way credentials travel in cleartext
+    # the server's identity was checked (a verified certificate, a pinned SSH host key), so
+    # declared credentials may go to it; None: not checked, with `unverified` saying why
+    unverified: str | None = None
+    host_key: str | None = None  # the SSH host key fingerprint seen (SHA256:...)
 
 
 @dataclass(frozen=True)
