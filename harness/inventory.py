@@ -33,6 +33,7 @@ _RANGE_LABEL = re.compile(r"^[0-9-]+$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _PORT_SPEC = re.compile(r"^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$")
 _TOP_N = re.compile(r"^top-(\d{1,5})$")
+_FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
 
 
 def check_host(value: str) -> str:
@@ -198,6 +199,25 @@ class Credential(_Model):
         return self
 
 
+def check_delete_url(value: str) -> str:
+    if "{username}" not in value:
+        raise ValueError(
+            "a delete_url names the account to delete with {username}, "
+            "e.g. https://host/api/users/{username}"
+        )
+    check_url(value.replace("{username}", "x"))
+    return value
+
+
+def check_fingerprint(value: str) -> str:
+    if not _FINGERPRINT.match(value):
+        raise ValueError(
+            "expected a SHA256 fingerprint as `ssh-keygen -lf` prints it, "
+            "e.g. SHA256:GdMPX6pBxp+q3YGsb6ObTw1NwsPTF3kFA0daO0cbU3M"
+        )
+    return value
+
+
 class PasswordPolicyEndpoint(_Model):
     url: Url
     kind: Literal["form", "json"] = "form"
@@ -207,6 +227,9 @@ class PasswordPolicyEndpoint(_Model):
     mfa: bool = False
     success_status: list[int] | None = None
     failure_text: str | None = None
+    # where the probe deletes each account it created; {username} is replaced
+    delete_url: Annotated[str, AfterValidator(check_delete_url)] | None = None
+    delete_method: Literal["DELETE", "POST"] = "DELETE"
 
 
 class LoginEndpoint(Overrides):
@@ -229,6 +252,18 @@ class LoginEndpoint(Overrides):
     lockout: bool = False
     lockout_threshold: Annotated[int, Field(ge=1, le=100)] = 5
     password_policy: PasswordPolicyEndpoint | None = None
+    known_hosts: Path | None = None  # ssh: a known_hosts file that pins the host key
+    host_key: Annotated[str, AfterValidator(check_fingerprint)] | None = None  # ssh: SHA256:...
+
+    @model_validator(mode="after")
+    def _pin(self) -> LoginEndpoint:
+        if (self.known_hosts or self.host_key) and self.kind != "ssh":
+            raise ValueError(
+                "known_hosts and host_key pin SSH host keys; only an ssh login has one"
+            )
+        if self.known_hosts and self.host_key:
+            raise ValueError("declare one of known_hosts or host_key, not both")
+        return self
 
     @property
     def label(self) -> str:
@@ -394,12 +429,17 @@ def _cross_checks(
         for j, ep in enumerate(target.tls):
             if ep.ca_bundle:
                 ca_paths.append((("targets", i, "tls", j, "ca_bundle"), ep.ca_bundle))
+    for i, target in enumerate(inv.targets):
+        for j, login in enumerate(target.logins):
+            if login.known_hosts:
+                ca_paths.append((("targets", i, "logins", j, "known_hosts"), login.known_hosts))
     for loc, ca in ca_paths:
         resolved = ca if ca.is_absolute() or base_dir is None else base_dir / ca
         if not resolved.is_file():
             problems.append(
                 _where(loc, data, node)
-                + f"ca_bundle file {str(ca)!r} does not exist. Fix: point it at a PEM file"
+                + f"{loc[-1]} file {str(ca)!r} does not exist. Fix: point it at "
+                + ("a PEM file" if loc[-1] == "ca_bundle" else "a known_hosts file")
             )
     known = catalogue()
     for k, waiver in enumerate(inv.waivers):

@@ -311,3 +311,122 @@ def ftp_server(root: Path, accounts: dict[str, str], anonymous: bool) -> tuple[A
         target=server.serve_forever, kwargs={"handle_exit": False}, daemon=True
     ).start()
     return server, server.address[1]
+
+
+class OpenSsh:
+    """Debian's real OpenSSH sshd on 127.0.0.1, with its own accounts and host keys.
+
+    sshd runs in a private mount namespace where its own passwd, shadow and group files are
+    bind-mounted over /etc's, so its accounts exist for it alone and the machine is unchanged.
+    Needs root (sshd and unshare); `available()` says whether this machine can.
+    """
+
+    SSHD = "/usr/sbin/sshd"
+
+    @staticmethod
+    def available() -> str | None:
+        """None, or why the real sshd cannot be started here."""
+        import os
+        import shutil
+
+        if os.geteuid() != 0:
+            return "starting sshd in its own mount namespace needs root"
+        for tool in (OpenSsh.SSHD, "unshare", "ssh-keygen", "openssl"):
+            if shutil.which(tool) is None:
+                return f"{tool} is not installed"
+        return None
+
+    def __init__(self, workdir: Path, accounts: dict[str, str]) -> None:
+        import socket
+        import subprocess
+
+        self.dir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.keys: dict[str, Path] = {}
+        for kind in ("ed25519", "rsa"):
+            key = workdir / f"host_{kind}"
+            subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(key)], check=True)
+            self.keys[kind] = key
+        etc = {name: Path("/etc", name).read_text() for name in ("passwd", "shadow", "group")}
+        for n, (user, password) in enumerate(accounts.items()):
+            uid = 64000 + n
+            digest = subprocess.run(
+                ["openssl", "passwd", "-6", "-stdin"],
+                input=password,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            etc["passwd"] += f"{user}:x:{uid}:{uid}::/nonexistent:/usr/sbin/nologin\n"
+            etc["shadow"] += f"{user}:{digest}:19000:0:99999:7:::\n"
+            etc["group"] += f"{user}:x:{uid}:\n"
+        for name, text in etc.items():
+            (workdir / name).write_text(text)
+        (workdir / "shadow").chmod(0o600)
+        with socket.socket() as probe:  # a free port; sshd binds it a moment later
+            probe.bind((HOST, 0))
+            self.port = probe.getsockname()[1]
+        config = workdir / "sshd_config"
+        config.write_text(
+            f"ListenAddress {HOST}:{self.port}\n"
+            + "".join(f"HostKey {key}\n" for key in self.keys.values())
+            + "PidFile none\nUsePAM no\nPasswordAuthentication yes\n"
+            "KbdInteractiveAuthentication no\nPubkeyAuthentication no\nPermitRootLogin no\n"
+            "MaxStartups 100\nMaxAuthTries 100\nLogLevel VERBOSE\n"
+        )
+        Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation directory
+        binds = " && ".join(
+            f"mount --bind {workdir / name} /etc/{name}" for name in ("passwd", "shadow", "group")
+        )
+        self.log = workdir / "sshd.log"
+        self.proc = subprocess.Popen(
+            [
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                f"{binds} && exec {self.SSHD} -D -e -f {config}",
+            ],
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sshd exited: {self.log.read_text()}")
+            try:
+                socket.create_connection((HOST, self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.close()
+        raise RuntimeError(f"sshd did not listen on {self.port}: {self.log.read_text()}")
+
+    def fingerprint(self, kind: str = "ed25519") -> str:
+        """The SHA256 fingerprint of one host key, as `ssh-keygen -lf` prints it."""
+        import subprocess
+
+        out = subprocess.run(
+            ["ssh-keygen", "-lf", f"{self.keys[kind]}.pub"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return out.split()[1]
+
+    def accepted(self) -> list[str]:
+        """The users sshd logged a successful password login for."""
+        return re.findall(r"Accepted password for (\S+)", self.log.read_text())
+
+    def password_attempts(self) -> int:
+        """Password authentications sshd logged, failed or accepted."""
+        return len(re.findall(r"(?:Failed|Accepted) password for", self.log.read_text()))
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except Exception:
+            self.proc.kill()

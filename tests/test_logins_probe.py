@@ -13,6 +13,7 @@ from login_servers import HOST, Config, LoginApp, ftp_server, nist_rule, refuse_
 
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import load
+from harness.outcome import Verdict
 from harness.lab.login_services import SshServer
 from harness.policy import logins as policy
 from harness.probes import Job
@@ -141,7 +142,11 @@ def test_lockout_stops_at_once_and_is_reported(tmp_path, apps):
     assert lock is not None and not isinstance(lock, ProbeFailure)
     assert lock.signal_after == 3
     assert policy.lockout(lock).ok
-    assert any("signalled lockout" in n for n in policy.default_credentials(g).notes)
+    verdict = policy.default_credentials(g, "t")  # the one vendor pair it needs was tried
+    assert isinstance(verdict, Verdict)
+    assert any("signalled lockout" in n for n in verdict.notes)
+    weak = policy.weak_password(g, "t")  # the top 3 weak passwords were not: never a pass
+    assert isinstance(weak, ProbeFailure) and "guessing stopped early" in weak.reason
 
 
 def test_no_lockout_is_a_finding(tmp_path, apps):
@@ -272,10 +277,10 @@ def test_form_without_declared_signal_compares_with_the_control(tmp_path, apps):
 
 
 def test_json_login(tmp_path, apps):
-    weak = app(apps, accounts={"admin": "1234"})
+    weak = app(apps, accounts={"admin": "123456"})
     login = "{{kind: http-json, url: {}, username_field: email, token_field: access_token}}"
     hit = guesses(measured(tmp_path, login.format(weak.url("/api/login")))).hit
-    assert hit is not None and hit.password == "1234" and "token returned" in hit.detail
+    assert hit is not None and hit.password == "123456" and "token returned" in hit.detail
     strong = app(apps, accounts={"admin": STRONG})
     assert guesses(measured(tmp_path, login.format(strong.url("/api/login")))).hit is None
 
@@ -323,7 +328,7 @@ def test_ssh_refusing_connections_after_failures_is_a_lockout_signal(tmp_path):
 
 def test_ftp_anonymous_weak_and_strong(tmp_path):
     anon, anon_port = ftp_server(tmp_path / "a", {}, anonymous=True)
-    weak, weak_port = ftp_server(tmp_path / "w", {"ftp": "ftp"}, anonymous=False)
+    weak, weak_port = ftp_server(tmp_path / "w", {"admin": "admin"}, anonymous=False)
     strong, strong_port = ftp_server(tmp_path / "s", {"admin": STRONG}, anonymous=False)
     try:
         a = measured(tmp_path, f"{{kind: ftp, port: {anon_port}}}")
@@ -335,7 +340,7 @@ def test_ftp_anonymous_weak_and_strong(tmp_path):
     assert policy.anonymous(a.anonymous).findings  # type: ignore[arg-type]
     assert guesses(a).hit is None  # anonymous is not a default pair: the control guards it
     hit = guesses(w).hit
-    assert hit is not None and (hit.username, hit.password) == ("ftp", "ftp")
+    assert hit is not None and (hit.username, hit.password) == ("admin", "admin")
     assert not policy.anonymous(s.anonymous).findings and guesses(s).hit is None  # type: ignore[arg-type]
     assert "without TLS" in policy.cleartext(s.channel).findings[0].text
 
@@ -414,7 +419,8 @@ def test_declared_secret_is_masked_and_never_in_the_log(tmp_path, monkeypatch):
     assert hit is not None and hit.category is Category.DECLARED
     assert secret not in repr(result) and secret not in log
     assert "$HARNESS_TEST_DEPLOY_PW" in hit.password and "******" in hit.password
-    assert secret not in policy.weak_password(guesses(result)).findings[0].text
+    verdict = policy.weak_password(guesses(result), "t")
+    assert isinstance(verdict, Verdict) and secret not in verdict.findings[0].text
     assert secret not in repr(Candidate("u", secret, Category.DECLARED, "x", public=False))
 
 

@@ -251,6 +251,7 @@ def _guess(
                 confirm = run.attempt(user0, run.control_password(), "(second control password)")
                 if run.accepted(confirm):
                     raise _Stop(_ambiguous(job, run, user0, confirm, after=cand))
+                cand = found.as_listed(cand)
                 hit = Hit(
                     cand.username,
                     cand.shown,

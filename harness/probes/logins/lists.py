@@ -23,6 +23,7 @@ from harness.inventory import LoginEndpoint
 from harness.probes.logins.mask import MASK
 from harness.probes.logins.model import Category
 
+Pair = tuple[str, str]
 VENDOR_MINIMUM = 1  # vendor pairs tried before login.default_credentials may pass
 WEAK_MINIMUM = 3  # top weak passwords tried for every username before login.weak_password may pass
 
@@ -148,29 +149,46 @@ def weak_turns(endpoint: LoginEndpoint, base_dir: Path | None) -> list[list[Cand
     ]
 
 
-def interleave(vendor: list[Candidate], weak: list[list[Candidate]]) -> list[Candidate]:
+def interleave(
+    vendor: list[Candidate], weak: list[list[Candidate]], seen: set[Pair] | None = None
+) -> list[Candidate]:
     """The order of the public lists: each list's minimum first, then the two take turns.
 
     The first weak turn, the first VENDOR_MINIMUM vendor pairs, the weak turns up to
     WEAK_MINIMUM; then one weak turn (the next password for every username) and one vendor
-    pair in alternation, until both lists are spent.
+    pair in alternation, until both lists are spent. A pair already in `seen` (or placed
+    before) is left out, and a vendor turn then takes the next new pair.
     """
+    seen = set() if seen is None else seen
     out: list[Candidate] = []
     vendors, turns = iter(vendor), iter(weak)
-    out += next(turns, [])
+
+    def weak_turn() -> bool:
+        turn = next(turns, None)
+        out.extend(_new(turn or [], seen))
+        return turn is not None
+
+    def vendor_turn() -> bool:
+        for pair in vendors:
+            if _new([pair], seen):
+                out.append(pair)
+                return True
+        return False
+
+    weak_turn()
     for _ in range(VENDOR_MINIMUM):
-        out += [v for v in [next(vendors, None)] if v is not None]
+        vendor_turn()
     for _ in range(WEAK_MINIMUM - 1):
-        out += next(turns, [])
-    while True:
-        turn, pair = next(turns, None), next(vendors, None)
-        if turn is None and pair is None:
-            return out
-        out += turn or []
-        out += [pair] if pair is not None else []
+        weak_turn()
+    while weak_turn() | vendor_turn():  # both, every round, until both are spent
+        pass
+    return out
 
 
-Pair = tuple[str, str]
+def _new(cands: list[Candidate], seen: set[Pair]) -> list[Candidate]:
+    out = [c for c in cands if (c.username, c.password) not in seen]
+    seen.update((c.username, c.password) for c in out)
+    return out
 
 
 @dataclass(frozen=True)
@@ -185,13 +203,17 @@ class Lists:
     def plan(self) -> list[Candidate]:
         """Every pair in the order to try them, each (username, password) once."""
         seen: set[Pair] = set()
-        out: list[Candidate] = []
         # the organisation asked for its own credentials: always in budget, first
-        for cand in [*self.declared, *interleave(self.vendor, self.weak)]:
-            if (cand.username, cand.password) not in seen:
-                seen.add((cand.username, cand.password))
-                out.append(cand)
-        return out
+        first = _new(self.declared, seen)
+        return first + interleave(self.vendor, self.weak, seen)
+
+    def as_listed(self, cand: Candidate) -> Candidate:
+        """A pair on the vendor list is reported as the vendor default it is, whichever list
+        it was tried for."""
+        if cand.category is Category.DECLARED:
+            return cand  # the organisation's secret stays masked, whatever it equals
+        pair = (cand.username, cand.password)
+        return next((v for v in self.vendor if (v.username, v.password) == pair), cand)
 
     @property
     def vendor_minimum(self) -> int:
