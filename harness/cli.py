@@ -1,4 +1,4 @@
-"""The `harness` console script: validate, checks, lab, report, sarif, catalogue."""
+"""The `harness` console script: validate, checks, lab, report, sarif, catalogue, known-hosts."""
 
 from __future__ import annotations
 
@@ -47,6 +47,10 @@ DELEGATED = {
     "catalogue": (
         "harness.policy.versions:catalogue_main",
         "show or refresh the version catalogue",
+    ),
+    "known-hosts": (
+        "harness.knownhosts:main",
+        "read SSH host keys once and write a known_hosts file to pin them",
     ),
 }
 

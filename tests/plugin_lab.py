@@ -77,8 +77,6 @@ def test_ports_risky_service(subject, measurement, judge):
 """
 
 
-
-
 def make_lab(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     pytester.makefile(".yaml", targets=TARGETS)
     pytester.makepyfile(countingprobe=PROBE, conftest=CONFTEST, test_suite=SUITE)

@@ -13,8 +13,8 @@ from login_servers import HOST, Config, LoginApp, ftp_server, nist_rule, refuse_
 
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import load
-from harness.outcome import Verdict
 from harness.lab.login_services import SshServer
+from harness.outcome import Verdict
 from harness.policy import logins as policy
 from harness.probes import Job
 from harness.probes.logins import LoginsProbe
@@ -410,7 +410,7 @@ def test_declared_secret_is_masked_and_never_in_the_log(tmp_path, monkeypatch):
     try:
         result, log = probe(
             tmp_path,
-            f"{{kind: ssh, port: {server.port}, usernames: [deploy], credentials: [{{username: deploy, password_env: HARNESS_TEST_DEPLOY_PW}}]}}",
+            f"{{kind: ssh, port: {server.port}, usernames: [deploy], host_key: '{server.key.fingerprint}', credentials: [{{username: deploy, password_env: HARNESS_TEST_DEPLOY_PW}}]}}",
         )
     finally:
         server.close()
