@@ -127,6 +127,25 @@ def test_budget_is_never_exceeded_counted_by_the_server(tmp_path, apps):
     assert server.attempts - 3 == default.attempts == 9
 
 
+def test_budget_too_small_is_broken_and_names_the_budget_that_suffices(tmp_path, apps):
+    server = app(apps, accounts={"admin": STRONG})
+    login = "{{kind: http-basic, url: {}, usernames: [a, b, c], login_attempt_budget: {}}}"
+    g = guesses(measured(tmp_path, login.format(server.url("/admin"), 4)))
+    short = policy.weak_password(g, "t")
+    assert isinstance(short, ProbeFailure), short
+    assert short.reason.startswith("budget too small: 2 of 75 weak pairs tried (top 1 for a, ")
+    need = int(short.reason.split("raise login_attempt_budget to at least ")[1].split()[0])
+    vendor = policy.default_credentials(g, "t")  # the budget ran out before the vendor turn
+    assert isinstance(vendor, ProbeFailure) and "0 of 14 vendor pairs tried" in vendor.reason
+    # the named budget is the smallest that suffices: one less is still short
+    below = guesses(measured(tmp_path, login.format(server.url("/admin"), need - 1)))
+    assert isinstance(policy.weak_password(below, "t"), ProbeFailure)
+    enough = guesses(measured(tmp_path, login.format(server.url("/admin"), need)))
+    verdict = policy.weak_password(enough, "t")
+    assert isinstance(verdict, Verdict) and verdict.ok, verdict
+    assert "(top 3 for a, top 3 for b, top 3 for c)" in verdict.notes[0]
+
+
 def test_lockout_stops_at_once_and_is_reported(tmp_path, apps):
     server = app(apps, accounts={"admin": STRONG}, lock_after=3, lock_status=423)
     result = measured(

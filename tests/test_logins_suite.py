@@ -7,6 +7,7 @@ subprocess; each test then reads one (target, check) result from that run's Allu
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import ssl
@@ -192,7 +193,7 @@ def run(
         lines += _target(name, login)
     (d / "targets.yaml").write_text("\n".join(lines) + "\n")
     try:
-        proc = _run(d, "-q", "-rN")
+        proc = _run(d, "-q", "-rN", "--summary-json", "summary.json")
     finally:
         for app in apps.values():
             app.close()
@@ -202,6 +203,7 @@ def run(
     results = _results(d)
     results[("", "stdout")] = proc.stdout + proc.stderr
     results[("", "apps")] = apps
+    results[("", "summary")] = json.loads((d / "summary.json").read_text())
     yield results
 
 
@@ -227,6 +229,15 @@ def test_attempts_stay_within_the_budget(run: dict[tuple[str, str], Any]) -> Non
     for name, app in apps.items():
         assert app.attempts <= 10, name
     assert apps["locks-after-3"].attempts == 4  # three failures, the locked answer, then stop
+
+
+def test_too_few_guesses_count_as_could_not_measure(run: dict[tuple[str, str], Any]) -> None:
+    summary = run[("", "summary")]
+    broken = {(r["target"], r["check"]): r for r in summary["results"] if r["status"] == "broken"}
+    assert summary["could_not_measure"] == len(broken)
+    locked = broken[("locks-after-3", "login.weak_password")]
+    assert "guessing stopped early" in locked["reason"]
+    assert "the top 3 for every username are needed" in locked["reason"]
 
 
 def test_findings_name_the_pair_and_its_source(run: dict[tuple[str, str], Any]) -> None:
