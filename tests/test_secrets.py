@@ -2,14 +2,18 @@
 file, JUnit, the summary JSON, allure-results, the HTML report or SARIF.
 
 The login servers reject the secret, and echo it back in every place a transcript could pick
-it up: the redirect Location the probe records, a header, a cookie and the body. The test
-proves the secret was sent, that the echo reached the recorded evidence (masked), and then
-greps every file the run and the report commands wrote, in plain text and in base64.
+it up (the redirect Location the probe records, a header, a cookie and the body) and in every
+encoding a server may use: as sent, URL-encoded with %20 and with +, as the base64 of
+user:password, and HTML-escaped. The secret holds the characters those encodings change (&, %,
++, /, a space and a non-ASCII letter). The test proves the secret was sent, that each echo
+reached the recorded evidence (masked), and then greps every file the run and the report
+commands wrote for every encoding, and base64 of each at any alignment.
 """
 
 from __future__ import annotations
 
 import base64
+import html
 import os
 import shutil
 import ssl
@@ -20,7 +24,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, quote_plus
 
 import pytest
 from tls_servers import HOST, make_pki
@@ -28,7 +32,7 @@ from tls_servers import HOST, make_pki
 from harness.report import find_allure
 
 ROOT = Path(__file__).parents[1]
-SECRET = "Corp-Deploy-" + "5be0d7a4c3-must-never-show"
+SECRET = "Corp &Deploy%" + "5be0+d7a4/c3-müst-never-show"
 ENV = "HARNESS_TEST_DEPLOY_PASSWORD"
 USER = "deploy"
 
@@ -55,9 +59,16 @@ class EchoApp:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def echo(self, password: str) -> dict[str, str]:
+            def echo(self, password: str, b64: str) -> dict[str, str]:
+                """The password in every encoding, in the Location the probe records, a
+                header and a cookie."""
                 app.seen.append(password)
-                return {"X-Rejected-Password": password, "Set-Cookie": f"last={password}"}
+                said = "&".join(f"{k}={v}" for k, v in spelled(password, b64).items())
+                return {
+                    "Location": f"/login?error=wrong-password&{said}",
+                    "X-Rejected-Password": said,
+                    "Set-Cookie": f"last={quote(password)}",
+                }
 
             def do_GET(self) -> None:
                 auth = self.headers.get("Authorization", "")
@@ -66,9 +77,11 @@ class EchoApp:
                         challenge = {"WWW-Authenticate": 'Basic realm="echo"'}
                         self.reply(401, "authentication required", challenge)
                         return
-                    password = base64.b64decode(auth[6:]).decode().partition(":")[2]
-                    headers = {"WWW-Authenticate": 'Basic realm="echo"', **self.echo(password)}
-                    self.reply(401, f"wrong password {password}", headers)
+                    # requests sends Basic credentials as latin-1
+                    password = base64.b64decode(auth[6:]).decode("latin-1").partition(":")[2]
+                    echoed = self.echo(password, auth[6:])
+                    headers = {"WWW-Authenticate": 'Basic realm="echo"', **echoed}
+                    self.reply(401, f"wrong password {echoed['X-Rejected-Password']}", headers)
                     return
                 form = (
                     '<form method="post" action="/login"><input name="username">'
@@ -79,8 +92,9 @@ class EchoApp:
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 password = parse_qs(raw.decode()).get("password", [""])[0]
-                headers = {"Location": f"/login?error=wrong-password-{password}"}
-                self.reply(302, f"wrong password {password}", {**headers, **self.echo(password)})
+                b64 = base64.b64encode(f"{USER}:{password}".encode()).decode()
+                echoed = self.echo(password, b64)
+                self.reply(302, f"wrong password {echoed['X-Rejected-Password']}", echoed)
 
         self.server = ThreadingHTTPServer((HOST, 0), Handler)
         self.server.daemon_threads = True
@@ -94,10 +108,25 @@ class EchoApp:
         self.server.shutdown()
 
 
+def spelled(password: str, b64: str) -> dict[str, str]:
+    """A password as a server may echo it."""
+    return {
+        "plain": password,
+        "pct": quote(password, safe=""),
+        "plus": quote_plus(password, safe=""),
+        "b64": b64,
+        "html": html.escape(password),
+    }
+
+
 def encodings(secret: str) -> list[bytes]:
-    """The secret, and what any base64 text containing it (at any alignment) must contain."""
-    raw = secret.encode()
-    forms = [raw, f"{USER}:{secret}".encode()]
+    """Every encoding of the secret, and what any base64 text containing one of them (at any
+    alignment) must contain."""
+    texts = [*spelled(secret, "").values(), f"{USER}:{secret}"]
+    forms = [t.encode() for t in texts if t]
+    forms.append(f"{USER}:{secret}".encode("latin-1"))
+    forms.append(base64.b64encode(f"{USER}:{secret}".encode("latin-1")))
+    forms.append(base64.b64encode(f"{USER}:{secret}".encode()))
     out = list(forms)
     for form in forms:
         for k in range(3):
@@ -164,10 +193,14 @@ def test_a_secret_from_the_environment_reaches_no_output(
     assert {"junit.xml", "run.log", "summary.json", "findings.sarif"} <= {f.name for f in written}
     assert any(f.name == "index.html" for f in written)
     evidence = "".join(f.read_text() for f in (run / "allure").glob("*-attachment.txt"))
-    assert "wrong-password-******" in evidence, evidence
+    for name in ("plain", "pct", "plus", "b64", "html"):
+        assert f"{name}=******" in evidence, (name, evidence)
     assert (run / "run.log").stat().st_size > 0
 
     needles = encodings(SECRET)
     leaks = [str(f.relative_to(run)) for f in written if any(n in f.read_bytes() for n in needles)]
     assert leaks == []
-    assert not any(n.decode() in text for n in needles for text in out)
+    # the stdout of each command, as bytes and as text (a latin-1 form shows only as text)
+    assert not any(
+        n in text.encode() or n.decode("latin-1") in text for n in needles for text in out
+    )

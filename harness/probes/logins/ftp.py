@@ -184,11 +184,11 @@ class FtpClient:
                 # ftplib takes any 2xx as success; only 230 means "logged in"
                 raise Unmeasurable(
                     FailureKind.PROTOCOL,
-                    f'the FTP server on {self.where} answered a login with "{reply[:60]}"',
+                    f'the FTP server on {self.where} answered a login with "{reply}"',
                 )
-            return Answer(True, f"FTP {reply[:80]}", ("230",), latency=time.monotonic() - start)
+            return Answer(True, f"FTP {reply}", ("230",), latency=time.monotonic() - start)
         except (ftplib.error_perm, ftplib.error_temp) as exc:
-            text = str(exc)[:120]
+            text = str(exc)  # whole: the engine masks secrets, then clips
             signals = [f"FTP {text}"] if text.startswith("421") else []
             signals += [
                 f"text: {label}"

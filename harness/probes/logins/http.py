@@ -134,7 +134,7 @@ class HttpClient:
             # an error page (a CSRF refusal, a 500) never counts as a success, whatever its text
             checks.append(page.status < 400)
         accepted = all(checks) if checks else default
-        detail = ", ".join([describe(page), *notes])
+        detail = ", ".join([describe(page, limit=None), *notes])  # the engine masks, then clips
         return Answer(accepted, detail, shape(page), signals(page), page.latency)
 
 

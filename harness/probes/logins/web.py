@@ -193,16 +193,18 @@ def signals(page: Page) -> tuple[str, ...]:
     if page.status == 423:
         out.append("HTTP 423 Locked")
     if "retry-after" in page.headers:
-        out.append(f"Retry-After: {page.headers['retry-after'][:40]}")
+        out.append(f"Retry-After: {page.headers['retry-after']}")  # clipped after masking
     low = page.text.lower()
     out.extend(f"text: {label}" for pattern, label in LOCKOUT_TEXT if re.search(pattern, low))
     return tuple(dict.fromkeys(out))
 
 
-def describe(page: Page) -> str:
+def describe(page: Page, limit: int | None = 120) -> str:
+    """Status, redirect and cookie names. `limit=None` keeps the whole redirect, for a caller
+    that masks secrets first and clips after (a clipped secret would escape the mask)."""
     parts = [f"HTTP {page.status}"]
     if page.location:
-        parts.append(f"redirect to {page.location[:120]}")
+        parts.append(f"redirect to {page.location[:limit]}")
     if page.cookies:
         parts.append("sets cookie " + ", ".join(page.cookies))
     return ", ".join(parts)
