@@ -20,7 +20,8 @@ class Verdict:
     """The judgement of one check on one subject.
 
     `notes` are shown with the result whether it passes or fails (a grade, a days-left count);
-    `title` replaces the Allure title when set (used to show the TLS grade on the dashboard).
+    `title` replaces the Allure title when set (used to show the TLS grade on the dashboard);
+    `left_behind` names what a check created on the target, so the run summary can list it.
     """
 
     findings: tuple[Finding, ...] = ()
@@ -28,6 +29,8 @@ class Verdict:
     notes: tuple[str, ...] = ()
     title: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    # what the check left on the target (accounts it created), listed in the run summary
+    left_behind: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, *texts: str, notes: tuple[str, ...] = ()) -> Verdict:

@@ -270,6 +270,8 @@ def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], N
             reporting.set_title(verdict.title)
         for name, value in verdict.labels.items():
             reporting.extra_label(name, value)
+        if verdict.left_behind:
+            item.user_properties.append(("harness_left_behind", list(verdict.left_behind)))
         state = request.config.stash[_STATE]
         decision = verdicts.decide(
             check, subject, verdict, inv.waivers, state.known, dt.date.today()
@@ -347,6 +349,7 @@ def pytest_runtest_makereport(
                     "waived": "harness_waived" in props,
                     "new": props.get("harness_new"),
                     "finding_ids": props.get("harness_finding_ids", []),
+                    "left_behind": props.get("harness_left_behind", []),
                     "reason": reason,
                 }
             ),

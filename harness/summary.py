@@ -28,6 +28,7 @@ class Record:
     reason: str = ""
     new: bool | None = None  # None: no previous run to compare with
     finding_ids: tuple[str, ...] = ()
+    left_behind: tuple[str, ...] = ()  # what the check created on the target
 
     @classmethod
     def from_report(cls, report: pytest.TestReport, data: dict[str, Any]) -> Record | None:
@@ -59,6 +60,7 @@ class Record:
             reason=reason,
             new=data.get("new") if status == "failed" else None,
             finding_ids=tuple(data.get("finding_ids", ())) if status == "failed" else (),
+            left_behind=tuple(data.get("left_behind", ())),
         )
 
 
@@ -132,6 +134,9 @@ class RunSummary:
         note = self.catalogue_note()
         if note:
             lines.append(f"note: {note}")
+        lines.extend(
+            f"left on {r.key} by {r.check}: {text}" for r in self.records for text in r.left_behind
+        )
         return lines
 
     def catalogue_note(self) -> str | None:
@@ -192,4 +197,9 @@ class RunSummary:
             "could_not_measure": len(self.broken()),
             "new_findings": [f"{r.check}@{r.key}" for r in self.findings() if r.new],
             "notes": [n for n in (self.catalogue_note(),) if n],
+            "left_behind": [
+                {"key": r.key, "check": r.check, "what": text}
+                for r in self.records
+                for text in r.left_behind
+            ],
         }

@@ -2,8 +2,8 @@
 
 `LoginApp` is one http.server app whose behaviour is chosen per instance: Basic or Digest auth
 on /admin, a CSRF-protected form on /login, a JSON login on /api/login, a registration form and
-API that enforce a password rule, an app that answers 200 to everything, and a lock after N
-failures. It counts every credential-bearing request and the most that ever ran at once.
+API that enforce a password rule (and DELETE /api/users/<name> to remove an account), an app
+that answers 200 to everything, and a lock after N failures. It counts every credential-bearing request and the most that ever ran at once.
 """
 
 from __future__ import annotations
@@ -168,6 +168,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.register({k: [v] for k, v in json.loads(raw or b"{}").items()}, form=False)
         else:
             self.send(404, "not found")
+
+    def do_DELETE(self) -> None:
+        path = urlsplit(self.path).path
+        name = path.removeprefix("/api/users/")
+        if path.startswith("/api/users/") and name in self.app.registered:
+            self.app.registered.remove(name)
+            self.send(204, "")
+        else:
+            self.send(404, "no such account")
 
     # -- sessions and CSRF
     def session(self) -> str:

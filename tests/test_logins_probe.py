@@ -20,7 +20,7 @@ from harness.probes import Job
 from harness.probes.logins import LoginsProbe
 from harness.probes.logins.engine import probe_endpoint
 from harness.probes.logins.lists import Candidate
-from harness.probes.logins.model import Category, Guesses, LoginResult
+from harness.probes.logins.model import Category, Guesses, LoginResult, PasswordPolicyResult
 from harness.subjects import subjects
 
 STRONG = "vX9#qLr2!mTz8@kP"  # never on any list
@@ -396,6 +396,29 @@ def test_password_policy(tmp_path, apps, rule, declared, findings):
         verdict = policy.password_policy(result.password_policy)  # type: ignore[arg-type]
         assert len(verdict.findings) == findings, verdict
     assert len(set(server.registered)) == len(server.registered)  # a fresh username each time
+
+
+@pytest.mark.parametrize("delete", [False, True])
+def test_password_policy_lists_the_accounts_it_creates_and_deletes_them(tmp_path, apps, delete):
+    server = app(apps)  # takes every password: each sample creates an account
+    delete_url = f", delete_url: '{server.url('/api/users/{username}')}'" if delete else ""
+    pp = f"{{url: {server.url('/api/register')}, kind: json{delete_url}}}"
+    result = measured(
+        tmp_path, f"{{kind: http-basic, url: {server.url('/admin')}, password_policy: {pp}}}"
+    )
+    pr = result.password_policy
+    assert isinstance(pr, PasswordPolicyResult)
+    created = [a.username for a in pr.created]
+    assert len(created) == 1 + len(pr.samples) and all(a.endpoint == pr.url for a in pr.created)
+    verdict = policy.password_policy(pr)
+    (left,) = verdict.left_behind
+    assert f"created {len(created)} accounts at {pr.url}" in left and created[0] in left
+    if delete:
+        assert server.registered == [] and all(a.deleted for a in pr.created)
+        assert "deleted all" in left
+    else:
+        assert sorted(server.registered) == sorted(created)
+        assert "still there: remove them" in left
 
 
 def test_password_policy_endpoint_that_refuses_everything_is_ambiguous(tmp_path, apps):

@@ -240,6 +240,17 @@ def test_too_few_guesses_count_as_could_not_measure(run: dict[tuple[str, str], A
     assert "the top 3 for every username are needed" in locked["reason"]
 
 
+def test_the_summary_lists_the_accounts_the_policy_check_created(
+    run: dict[tuple[str, str], Any],
+) -> None:
+    apps = run[("", "apps")]
+    left = {e["key"]: e["what"] for e in run[("", "summary")]["left_behind"]}
+    for name in ("weak-register", "strong-https"):
+        (key,) = [k for k in left if k.startswith(f"{name}:")]
+        assert apps[name].registered and all(u in left[key] for u in apps[name].registered)
+        assert f"left on {key} by login.password_policy: created" in run[("", "stdout")]
+
+
 def test_findings_name_the_pair_and_its_source(run: dict[tuple[str, str], Any]) -> None:
     message = run[("weak-basic", "login.default_credentials")]["statusDetails"]["message"]
     assert "admin / admin was accepted" in message and "http-default-accounts" in message

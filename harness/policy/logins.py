@@ -7,6 +7,7 @@ shipped weak-password list plus that file's extra entries.
 from __future__ import annotations
 
 import string
+from dataclasses import replace
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from harness.probes.logins.model import (
     Guesses,
     Lockout,
     PasswordPolicyResult,
+    left_behind,
 )
 
 _CLASSES = {
@@ -203,9 +205,12 @@ def password_policy(result: PasswordPolicyResult | None) -> Verdict:
         if sample.accepted and wrong:
             findings.append(f'"{sample.password}" was accepted ({"; ".join(wrong)})')
     refused = sum(1 for s in result.samples if not s.accepted)
+    left = left_behind(result.created)
     notes = (
         f"held to {rules['title']}{' with MFA' if result.mfa else ''}; {refused} of "
         f"{len(result.samples)} sample passwords refused; a strong random password got "
         f"{result.control}",
+        *([left] if left else []),
     )
-    return Verdict.of(*findings, notes=notes)
+    verdict = Verdict.of(*findings, notes=notes)
+    return replace(verdict, left_behind=(left,)) if left else verdict

@@ -114,6 +114,22 @@ class CreatedAccount:
     detail: str = ""
 
 
+def left_behind(accounts: tuple[CreatedAccount, ...]) -> str:
+    """'created 3 accounts at URL (a, b, c); deleted all 3' or which are still there."""
+    if not accounts:
+        return ""
+    where = accounts[0].endpoint
+    names = ", ".join(a.username for a in accounts)
+    text = f"created {len(accounts)} accounts at {where} ({names})"
+    kept = [a for a in accounts if not a.deleted]
+    if not kept:
+        return f"{text}; deleted all {len(accounts)} through the declared delete_url"
+    if all(a.deleted is None for a in accounts):
+        return f"{text}; they are still there: remove them (or declare delete_url)"
+    why = "; ".join(f"{a.username}: {a.detail}" for a in kept)
+    return f"{text}; {len(kept)} could not be deleted, remove them ({why})"
+
+
 @dataclass(frozen=True)
 class PasswordPolicyResult:
     url: str

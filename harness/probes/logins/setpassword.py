@@ -2,6 +2,8 @@
 
 Each submission uses a fresh throwaway username, so registrations never collide. A strong random
 password goes first: an endpoint that refuses it too cannot show a policy, and is reported so.
+Every accepted submission creates a real account: each is listed in the result, and deleted
+through the endpoint's `delete_url` when it declares one.
 """
 
 from __future__ import annotations
@@ -9,12 +11,18 @@ from __future__ import annotations
 import secrets
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import PasswordPolicyEndpoint
 from harness.probes import Job
 from harness.probes.logins import lists
-from harness.probes.logins.model import PasswordPolicyResult, PolicySample
+from harness.probes.logins.model import (
+    CreatedAccount,
+    PasswordPolicyResult,
+    PolicySample,
+    left_behind,
+)
 from harness.probes.logins.web import (
     Page,
     Unmeasurable,
@@ -35,6 +43,8 @@ def probe_password_policy(
     samples = samples[: max(0, job.settings.login_attempt_budget - 1)]
     where = f"{job.target.name} (password-setting endpoint {pp.url})"
 
+    created: list[str] = []
+
     def submit(password: str) -> tuple[bool, str]:
         user = "harness-probe-" + secrets.token_hex(5)
         page = (
@@ -49,7 +59,10 @@ def probe_password_policy(
                 json={pp.username_field: user, pp.password_field: password},
             )
         )
-        return _accepted(pp, page), describe(page)
+        ok = _accepted(pp, page)
+        if ok:
+            created.append(user)
+        return ok, describe(page)
 
     try:
         strong = secrets.token_urlsafe(18) + "Aa1!"
@@ -68,8 +81,42 @@ def probe_password_policy(
             ok, detail = submit(sample)
             results.append(PolicySample(sample, ok, detail))
     except Unmeasurable as exc:
-        return ProbeFailure(exc.kind, where, exc.reason)
-    return PasswordPolicyResult(pp.url, pp.policy, pp.mfa, tuple(results), control)
+        left = _cleanup(pp, created, timeout, verify)
+        said = f"; {left_behind(left)}" if left else ""
+        return ProbeFailure(exc.kind, where, exc.reason + said)
+    return PasswordPolicyResult(
+        pp.url,
+        pp.policy,
+        pp.mfa,
+        tuple(results),
+        control,
+        _cleanup(pp, created, timeout, verify),
+    )
+
+
+def _cleanup(
+    pp: PasswordPolicyEndpoint, users: list[str], timeout: float, verify: str | bool
+) -> tuple[CreatedAccount, ...]:
+    """Delete each created account through delete_url, if declared; say what became of each."""
+    if not pp.delete_url:
+        return tuple(CreatedAccount(u, pp.url) for u in users)
+    out: list[CreatedAccount] = []
+    for user in users:
+        url = pp.delete_url.replace("{username}", quote(user, safe=""))
+        try:
+            page = fetch(session(), pp.delete_method, url, timeout, verify)
+        except Unmeasurable as exc:
+            out.append(CreatedAccount(user, pp.url, False, f"{pp.delete_method} {url}: {exc}"))
+            continue
+        out.append(
+            CreatedAccount(
+                user,
+                pp.url,
+                200 <= page.status < 300,
+                f"{pp.delete_method} {url}: HTTP {page.status}",
+            )
+        )
+    return tuple(out)
 
 
 def _submit_form(
