@@ -477,6 +477,22 @@ def test_declared_secret_is_not_sent_over_cleartext(tmp_path, apps, monkeypatch)
     assert g.hit is None and any("cleartext" in n for n in g.notes)
 
 
+def test_a_private_password_list_is_not_sent_over_cleartext(tmp_path, apps):
+    (tmp_path / "ours.txt").write_text("Corp-Winter-2026\n")
+    server = app(apps, accounts={"ops": "Corp-Winter-2026"})
+    result = measured(
+        tmp_path,
+        f"{{kind: http-basic, url: {server.url('/admin')}, usernames: [ops], "
+        "passwords_file: ours.txt}",
+    )
+    g = guesses(result)
+    # never sent: the server would have accepted it
+    assert g.hit is None and g.tried["weak"] == 0 and g.tried["default"] > 0
+    short = policy.weak_password(g, "t")
+    assert isinstance(short, ProbeFailure)
+    assert "passwords_file ours.txt not tried: the channel is cleartext" in short.reason
+
+
 def test_missing_secret_env_is_broken_not_passed(tmp_path, apps, monkeypatch):
     monkeypatch.delenv("HARNESS_TEST_ABSENT", raising=False)
     server = app(apps, accounts={"admin": STRONG})

@@ -83,7 +83,8 @@ def _short(g: Guesses, category: Category, where: str) -> ProbeFailure | None:
             f"(it is {g.budget})"
         )
     else:
-        reason = f"{what}; the lists of this endpoint cannot reach that minimum"
+        why = "; ".join(g.notes) or "the lists of this endpoint cannot reach that minimum"
+        reason = f"{what}; {why}"
     return ProbeFailure(FailureKind.ERROR, where, reason)
 
 

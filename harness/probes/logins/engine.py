@@ -177,16 +177,12 @@ def _guess(
 ) -> tuple[Guesses | ProbeFailure, Lockout | ProbeFailure | None]:
     notes: list[str] = []
     candidates = found.plan()
-    # an organisation's secret goes only where it cannot be read in transit, and only to a
-    # server whose identity was checked
+    # an organisation's secrets (its credentials, a private passwords_file) go only where they
+    # cannot be read in transit, and only to a server whose identity was checked
     withheld = "the channel is cleartext" if not channel.encrypted else channel.unverified
     if withheld:
-        notes += [
-            f"{c.source} not tried: {withheld}"
-            for c in candidates
-            if c.category is Category.DECLARED
-        ]
-        candidates = [c for c in candidates if c.category is not Category.DECLARED]
+        notes += [f"{c.source} not tried: {withheld}" for c in candidates if not c.public]
+        candidates = [c for c in candidates if c.public]
     user0 = lists.usernames(ep)[0]
     need = ep.lockout_threshold + 1 if ep.lockout else 0
     before = run.attempts  # the anonymous check's attempts
