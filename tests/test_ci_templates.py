@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,3 +39,34 @@ def test_template_is_valid_and_uses_documented_commands(path: Path) -> None:
             assert flag in PYTEST_OPTIONS, f"{path.name}: undocumented option {flag}"
     assert "--fail-on" in text and "--shard auto" in text and "history.jsonl" in text
     assert "apt-get install" in text and "nmap" in text
+
+
+SCHEMAS = {"github-actions.yml": "vendor.github-workflows", "gitlab-ci.yml": "vendor.gitlab-ci"}
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_template_passes_its_ci_engine_schema(path: Path) -> None:
+    # check-jsonschema ships GitHub's workflow schema and GitLab's CI schema, so this runs offline
+    exe = Path(sys.executable).with_name("check-jsonschema")
+    assert path.name in SCHEMAS, f"{path.name}: name the schema it must pass in SCHEMAS"
+    proc = subprocess.run(
+        [str(exe), "--builtin-schema", SCHEMAS[path.name], str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_schema_check_rejects_a_broken_workflow(tmp_path: Path) -> None:
+    # the validator must be able to fail: a job without runs-on is not a workflow
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  scan:\n    steps:\n      - run: echo\n")
+    exe = Path(sys.executable).with_name("check-jsonschema")
+    proc = subprocess.run(
+        [str(exe), "--builtin-schema", "vendor.github-workflows", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
