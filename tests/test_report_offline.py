@@ -1,0 +1,99 @@
+"""The HTML report calls no one: both the report folder and the single-file report are opened in
+headless Chromium, every request is recorded through the DevTools protocol, and none may leave
+the report's own origin (Allure 3.18 embeds Google Analytics unless the harness removes it)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser import browser, off_origin
+from plugin_lab import make_lab
+
+from harness import offline
+from harness.report import find_allure
+
+pytest_plugins = ["pytester"]
+needs_allure = pytest.mark.skipif(find_allure() is None, reason="Allure CLI missing: run `npm ci`")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    root = tmp_path / "site"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a: None  # type: ignore[attr-defined, method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", root
+    server.shutdown()
+
+
+def test_the_recorder_sees_an_outside_call(tmp_path: Path) -> None:
+    # the proof below is only worth something if a tag like Allure's is caught
+    page_file = tmp_path / "page.html"
+    page_file.write_text(
+        '<html><body>x<script async src="https://www.googletagmanager.com/gtag/js?id=G-1">'
+        "</script></body></html>"
+    )
+    with browser(tmp_path / "profile") as page:
+        page.open(page_file.as_uri())
+    assert off_origin(page.requests, "file://") == [
+        "https://www.googletagmanager.com/gtag/js?id=G-1"
+    ]
+
+
+def test_strip_removes_allures_analytics_block() -> None:
+    html = (
+        "<body><div id=app></div>\n"
+        '<script async src="https://www.googletagmanager.com/gtag/js?id=G-LNDJ3J7WT0"></script>\n'
+        "<script>\n window.dataLayer = window.dataLayer || [];\n"
+        " function gtag(){dataLayer.push(arguments);}\n gtag('js', new Date());\n</script>\n"
+        '<script src="app.js"></script></body>'
+    )
+    clean = offline.strip_analytics(html)
+    assert "gtag" not in clean and "googletagmanager" not in clean
+    assert '<script src="app.js"></script>' in clean and offline.remote_references(clean) == []
+    assert offline.remote_references('<link rel="stylesheet" href="//fonts.example/x.css">')
+
+
+@needs_allure
+def test_both_reports_make_no_outside_request(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    site: tuple[str, Path],
+    tmp_path: Path,
+) -> None:
+    lab = make_lab(pytester, monkeypatch)
+    lab.runpytest("-p", "no:cacheprovider", "--alluredir", "results")
+    origin, root = site
+    single = tmp_path / "single" / "report.html"
+    out = subprocess.run(
+        [
+            *(sys.executable, "-m", "harness.cli", "report", "--results", "results"),
+            *("--output", str(root), "--history", "none", "--single-file", str(single)),
+        ],
+        cwd=lab.path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    for html in (root / "index.html", single):
+        text = html.read_text()
+        assert "googletagmanager" not in text and "gtag(" not in text, html
+    with browser(tmp_path / "profile1") as page:
+        page.open(origin + "/index.html")
+        assert "web-01" in page.text()  # the report rendered, so its requests were made
+    assert len(page.requests) > 1
+    assert off_origin(page.requests, origin + "/") == []
+    with browser(tmp_path / "profile2") as page:
+        page.open(single.as_uri())
+        assert "web-01" in page.text()
+    assert off_origin(page.requests, "file://") == []
