@@ -9,10 +9,16 @@ from harness.checks import Severity
 
 @dataclass(frozen=True)
 class Finding:
-    """One defect, in plain words. `severity` overrides the check's default when set."""
+    """One defect, in plain words. `severity` overrides the check's default when set.
+
+    `key` holds the stable facts that tell this finding apart from the check's other findings on
+    the same subject (a port, suite names, a product and version, a certificate fingerprint). It
+    makes the finding's identity across runs; the text never does, as it may hold a day count.
+    """
 
     text: str
     severity: Severity | None = None
+    key: str = ""
 
 
 @dataclass(frozen=True)

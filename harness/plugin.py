@@ -35,7 +35,7 @@ TARGETS_HELP = "targets file to probe (default: ./targets.yaml; ini: harness_tar
 class _State:
     targets_path: Path
     known_path: Path | None = None
-    known: set[str] | None = None
+    known: dict[str, known.Known] | None = None
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     inventory: Inventory | None = None
     error: InventoryError | None = None
@@ -105,7 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
     state = _State(targets_path=path, known_path=Path(str(known_opt)) if known_opt else None)
     state.known = known.load(state.known_path)
     config.stash[_STATE] = state
-    config.stash[_SUMMARY] = RunSummary()
+    config.stash[_SUMMARY] = RunSummary(previous=state.known)
     config.pluginmanager.register(_Recorder(config.stash[_SUMMARY]), "harness-recorder")
 
 
@@ -274,7 +274,13 @@ def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], N
             item.user_properties.append(("harness_left_behind", list(verdict.left_behind)))
         state = request.config.stash[_STATE]
         decision = verdicts.decide(
-            check, subject, verdict, inv.waivers, state.known, dt.date.today()
+            check,
+            subject,
+            verdict,
+            inv.waivers,
+            state.known,
+            dt.date.today(),
+            track_age=state.known_path is not None,
         )
         if decision.severity is not None:
             reporting.set_severity(decision.severity)
@@ -292,6 +298,8 @@ def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], N
         if decision.new is not None:
             reporting.extra_label("finding", "new" if decision.new else "known")
             item.user_properties.append(("harness_new", decision.new))
+        if decision.first_seen is not None:
+            reporting.extra_label("first_seen", decision.first_seen.isoformat())
         pytest.fail(decision.text, pytrace=False)
 
     return _judge
@@ -405,9 +413,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if alluredir:
         allure_files.write(Path(alluredir), state.targets_path, state.started)
     if state.known_path is not None:
-        examined = {known.finding_id(r.check, r.key) for r in summary.records}
-        failing = {fid for r in summary.findings() for fid in r.finding_ids}
-        known.save(state.known_path, known.update(state.known, examined, failing))
+        failing = {fid: (r.check, r.key) for r in summary.findings() for fid in r.finding_ids}
+        known.save(
+            state.known_path,
+            known.update(state.known, summary.judged(), failing, dt.date.today()),
+        )
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     stats = reporter.stats if reporter is not None else {}
     session.exitstatus = summary.exit_status(

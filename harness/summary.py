@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from harness import known
 from harness.checks import AREAS, Severity
 from harness.inventory import Inventory
 from harness.policy import catalogue
@@ -75,6 +76,7 @@ class RunSummary:
     targets_path: str = ""
     by_node: dict[str, Record] = field(default_factory=dict)
     today: dt.date | None = None  # the clock, injectable for tests
+    previous: dict[str, known.Known] | None = None  # the known-findings file, when compared
 
     @property
     def records(self) -> list[Record]:
@@ -92,6 +94,16 @@ class RunSummary:
 
     def findings(self) -> list[Record]:
         return [r for r in self.records if r.status == "failed"]
+
+    def judged(self) -> set[tuple[str, str]]:
+        """(check, subject) pairs this run judged: a waived or unmeasured one says nothing new."""
+        return {
+            (r.check, r.key) for r in self.records if r.status in ("passed", "failed", "skipped")
+        }
+
+    def fixed(self) -> list[tuple[str, known.Known]]:
+        failing = [fid for r in self.findings() for fid in r.finding_ids]
+        return known.fixed(self.previous, self.judged(), failing)
 
     def render(self) -> list[str]:
         records = self.records
@@ -130,6 +142,12 @@ class RunSummary:
         if any(r.new is not None for r in self.findings()):
             lines.append(f"new since the previous run: {len(new)}")
             lines.extend(f"  new: {r.check} on {r.key} ({r.severity})" for r in new)
+        if self.previous is not None:
+            gone = self.fixed()
+            lines.append(f"fixed since the previous run: {len(gone)}")
+            lines.extend(
+                f"  fixed: {k.check} on {k.subject} (open since {k.first_seen})" for _, k in gone
+            )
         lines.extend(self.waiver_warnings())
         note = self.catalogue_note()
         if note:
@@ -202,4 +220,5 @@ class RunSummary:
                 for r in self.records
                 for text in r.left_behind
             ],
+            "fixed_findings": [fid for fid, _ in self.fixed()] if self.previous is not None else [],
         }

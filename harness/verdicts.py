@@ -23,6 +23,7 @@ class Decision:
     waived: bool = False
     finding_ids: tuple[str, ...] = ()
     new: bool | None = None  # None: no previous run to compare with
+    first_seen: dt.date | None = None  # the oldest finding's first day; None: ages not tracked
 
 
 def _sentences(parts: Sequence[str]) -> str:
@@ -40,13 +41,20 @@ def waiver_for(waivers: Sequence[Waiver], check_id: str, target: str) -> Waiver 
     return next((w for w in waivers if w.check == check_id and w.target == target), None)
 
 
+def identities(check: Check, job: Job, verdict: Verdict) -> tuple[str, ...]:
+    # the address arrives with per-address jobs; until then a subject is its key
+    address: str | None = getattr(job, "address", None)
+    return tuple(known.finding_id(check.id, job.key, f.key, address) for f in verdict.findings)
+
+
 def decide(
     check: Check,
     job: Job,
     verdict: Verdict,
     waivers: Sequence[Waiver],
-    previous: set[str] | None,
+    previous: dict[str, known.Known] | None,
     today: dt.date,
+    track_age: bool = False,
 ) -> Decision:
     if verdict.not_applicable is not None:
         return Decision("skip", f"not applicable: {verdict.not_applicable}")
@@ -64,8 +72,9 @@ def decide(
             f" The waiver for this finding expired on {waiver.expires} ({waiver.reason});"
             " renew it in targets.yaml or fix the finding."
         )
-    ids = tuple(known.finding_id(check.id, job.key, f.text) for f in verdict.findings)
+    ids = identities(check, job, verdict)
     new: bool | None = None
+    first_seen: dt.date | None = None
     if previous is not None:
         fresh = [
             f.text for f, fid in zip(verdict.findings, ids, strict=True) if fid not in previous
@@ -73,4 +82,9 @@ def decide(
         new = bool(fresh)
         if fresh:
             text = f"[new since the previous run: {'; '.join(fresh)}] {text}"
-    return Decision("fail", text, severity, finding_ids=ids, new=new)
+    if track_age:
+        first_seen = min(
+            previous[i].first_seen if previous and i in previous else today for i in ids
+        )
+        text = f"{text} Finding {known.age(first_seen, today)}."
+    return Decision("fail", text, severity, finding_ids=ids, new=new, first_seen=first_seen)

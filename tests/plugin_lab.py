@@ -68,7 +68,7 @@ pytestmark = pytest.mark.ports
 @pytest.mark.check("ports.unexpected")
 def test_ports_unexpected(subject, measurement, judge):
     extra = [p for p in measurement if p not in subject.target.ports.expected]
-    judge(Verdict.of(*[f"port {p} is open and not declared" for p in extra]))
+    judge(Verdict(findings=tuple(Finding(f"port {p} is open and not declared", key=f"{p}/tcp") for p in extra)))
 
 @pytest.mark.check("ports.risky_service")
 def test_ports_risky_service(subject, measurement, judge):

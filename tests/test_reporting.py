@@ -135,6 +135,7 @@ def test_new_versus_known(lab: pytest.Pytester) -> None:
         for p in (lab.path / "r2").glob("*-result.json")
     ]
     assert [lb["finding"] for lb in labels if "finding" in lb] == ["known"]
+    assert [lb["first_seen"] for lb in labels if "first_seen" in lb]  # the age travels as a label
     # a finding that appears later is new, and the summary names it
     lab.makepyfile(
         countingprobe=(lab.path / "countingprobe.py")
@@ -145,10 +146,19 @@ def test_new_versus_known(lab: pytest.Pytester) -> None:
     out = third.stdout.str()
     assert "new since the previous run: 1" in out
     assert "[new since the previous run: port 23 is open and not declared] Unexpected open" in out
-    assert json.loads((lab.path / "known.json").read_text())["findings"] == [
-        "ports.unexpected@web-01: port 23 is open and not declared",
-        "ports.unexpected@web-01: port 8080 is open and not declared",
+    rows = json.loads((lab.path / "known.json").read_text())["findings"]
+    assert [r["id"] for r in rows] == [
+        "ports.unexpected@web-01#23/tcp",
+        "ports.unexpected@web-01#8080/tcp",
     ]
+    assert "first seen " in out and " days open)" in out
+    # a finding that goes away is listed as fixed
+    lab.makepyfile(
+        countingprobe=(lab.path / "countingprobe.py").read_text().replace("[80, 8080, 23]", "[80]")
+    )
+    fourth = lab.runpytest(*args).stdout.str()
+    assert "fixed since the previous run: 2" in fourth
+    assert "fixed: ports.unexpected on web-01" in fourth
 
 
 def test_sarif_export(lab: pytest.Pytester) -> None:

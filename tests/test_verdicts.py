@@ -7,6 +7,7 @@ import datetime as dt
 
 from harness.checks import Severity, get_check
 from harness.inventory import Settings, Target, Waiver
+from harness.known import Known
 from harness.outcome import Finding, Verdict
 from harness.probes import Job
 from harness.summary import Record, RunSummary
@@ -15,7 +16,12 @@ from harness.verdicts import decide
 TODAY = dt.date(2026, 11, 29)
 JOB = Job("web-01", Target(name="web-01", host="127.0.0.1"), None, Settings())
 CHECK = get_check("ports.unexpected")
-TWO = Verdict(findings=(Finding("port 23 is open"), Finding("port 6379 is open", Severity.HIGH)))
+TWO = Verdict(
+    findings=(
+        Finding("port 23 is open", key="23/tcp"),
+        Finding("port 6379 is open", Severity.HIGH, key="6379/tcp"),
+    )
+)
 
 
 def _waiver(expires: dt.date, owner: str | None = "ops") -> Waiver:
@@ -55,11 +61,12 @@ def test_expired_waiver_fails_and_says_so() -> None:
 
 
 def test_new_versus_known_per_finding() -> None:
-    previous = {"ports.unexpected@web-01: port 23 is open"}
+    previous = {"ports.unexpected@web-01#23/tcp": Known("ports.unexpected", "web-01", TODAY)}
     d = decide(CHECK, JOB, TWO, [], previous, TODAY)
     assert d.new is True
     assert d.text.startswith("[new since the previous run: port 6379 is open] ")
-    assert decide(CHECK, JOB, TWO, [], previous | {d.finding_ids[1]}, TODAY).new is False
+    both = previous | {d.finding_ids[1]: Known("ports.unexpected", "web-01", TODAY)}
+    assert decide(CHECK, JOB, TWO, [], both, TODAY).new is False
 
 
 def _record(status: str, severity: str = "medium") -> Record:

@@ -109,7 +109,8 @@ def disclosure(
             findings.append(
                 Finding(
                     f'{banner.source} of {banner.where} says "{banner.text}", disclosing '
-                    + ", ".join(tokens)
+                    + ", ".join(tokens),
+                    key=f"{banner.where}: {', '.join(tokens)}",
                 )
             )
     for banner in scan.banners:
@@ -119,7 +120,8 @@ def disclosure(
             findings.append(
                 Finding(
                     f"{banner.where}: nmap -sV identifies {banner.product} {banner.version} "
-                    "from the service's answers"
+                    "from the service's answers",
+                    key=f"{banner.where}: {banner.product} {banner.version}",
                 )
             )
     notes = (f"examined: {', '.join(scan.examined)}",) if scan.examined else ()
@@ -209,6 +211,6 @@ def outdated(
         if verdict.severity is None:
             notes.append(text)
         else:
-            findings.append(Finding(text, verdict.severity))
+            findings.append(Finding(text, verdict.severity, key=entry.software.label))
     findings.sort(key=lambda f: -(f.severity.rank if f.severity else 0))  # worst first
     return Verdict(findings=tuple(findings), notes=tuple(notes), labels=labels)

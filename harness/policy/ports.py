@@ -64,7 +64,10 @@ def unexpected(scan: PortScan, spec: PortsSpec | None) -> Verdict:
     """Every open port that ports.expected does not list."""
     expected = set(spec.expected) if spec else set()
     findings = tuple(
-        Finding(f"port {p.port}/{p.protocol} is open but not in ports.expected: {p.describe()}")
+        Finding(
+            f"port {p.port}/{p.protocol} is open but not in ports.expected: {p.describe()}",
+            key=f"{p.port}/{p.protocol}",
+        )
         for p in scan.open_ports
         if p.port not in expected
     )
@@ -88,6 +91,7 @@ def risky(scan: PortScan, rules: tuple[RiskyService, ...] | None = None) -> Verd
                         f"{rule.label} reachable on port {port.port}/{port.protocol} "
                         f"({port.describe()}): {rule.reason}",
                         rule.severity,
+                        key=f"{port.port}/{port.protocol}",
                     )
                 )
                 break

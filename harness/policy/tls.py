@@ -9,7 +9,7 @@ are judged at the scan's own time.
 from __future__ import annotations
 
 from harness.inventory import Settings
-from harness.outcome import Verdict
+from harness.outcome import Finding, Verdict
 from harness.policy.tls_rules import forward_secret, need, profile, profiles, weaknesses
 from harness.probes.tls_model import TlsScan
 
@@ -30,36 +30,44 @@ def protocols(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "protocols")
     allowed = profile(settings.tls_profile).protocols
     offered = scan.offered_names()
-    texts = [f"{p} is offered" for p in offered if p not in allowed]
+    found = [Finding(f"{p} is offered", key=p) for p in offered if p not in allowed]
     modern = [p for p in ("TLS 1.2", "TLS 1.3") if p in allowed]
     if not set(modern) & set(offered):
-        texts.append(f"{' or '.join(modern)} is not offered")
+        found.append(Finding(f"{' or '.join(modern)} is not offered", key="no " + "/".join(modern)))
     notes = (f"Offered: {', '.join(offered) or 'nothing'}", *_note(settings))
-    return Verdict.of(*texts, notes=notes)
+    return Verdict(findings=tuple(found), notes=notes)
 
 
 def ciphers(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "protocols")
     forbid = profile(settings.tls_profile).harness.forbid
-    texts = []
+    found = []
     for proto in scan.offered():
         bad = [(s.name, weaknesses(s, forbid)) for s in proto.suites]
         named = [f"{name} ({', '.join(why)})" for name, why in bad if why]
         if named:
-            texts.append(f"{proto.name}: {', '.join(named)}")
-    return Verdict.of(*texts, notes=_note(settings))
+            suites = " ".join(name for name, why in bad if why)
+            found.append(
+                Finding(f"{proto.name}: {', '.join(named)}", key=f"{proto.name}: {suites}")
+            )
+    return Verdict(findings=tuple(found), notes=_note(settings))
 
 
 def forward_secrecy(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "protocols")
     if not profile(settings.tls_profile).harness.require_forward_secrecy:
         return Verdict.skip(f"the {settings.tls_profile} profile does not require forward secrecy")
-    texts = []
+    found = []
     for proto in scan.offered():
         static = [s.name for s in proto.suites if not forward_secret(s)]
         if static:
-            texts.append(f"{proto.name}: {', '.join(static)} without (EC)DHE")
-    return Verdict.of(*texts)
+            found.append(
+                Finding(
+                    f"{proto.name}: {', '.join(static)} without (EC)DHE",
+                    key=f"{proto.name}: {' '.join(static)}",
+                )
+            )
+    return Verdict(findings=tuple(found))
 
 
 def ec_groups(scan: TlsScan) -> tuple[dict[str, int], set[int]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.inventory import Settings
-from harness.outcome import Verdict
+from harness.outcome import Finding, Verdict
 from harness.policy.tls_rules import need
 from harness.probes.tls_model import CertDeployment, Certificate, TlsScan
 
@@ -26,40 +26,57 @@ def _who(cert: Certificate) -> str:
     return cert.common_name or cert.subject
 
 
+def _of(cert: Certificate, text: str) -> Finding:
+    """A certificate finding is known by the certificate's fingerprint, not by its day count."""
+    return Finding(text, key=f"sha256:{cert.fingerprint}" if cert.fingerprint else _who(cert))
+
+
 def cert_validity(scan: TlsScan, settings: Settings) -> Verdict:
-    texts = []
+    found = []
     now = scan.scanned_at
     for d in _deployments(scan):
         leaf = d.leaf
         if now < leaf.not_before:
-            texts.append(
-                f"the certificate for {_who(leaf)} is not valid before {leaf.not_before:%Y-%m-%d %H:%M} UTC"
+            found.append(
+                _of(
+                    leaf,
+                    f"the certificate for {_who(leaf)} is not valid before {leaf.not_before:%Y-%m-%d %H:%M} UTC",
+                )
             )
         elif now > leaf.not_after:
             days = (now - leaf.not_after).days
-            texts.append(
-                f"the certificate for {_who(leaf)} expired on {leaf.not_after:%Y-%m-%d} ({days} days ago)"
+            found.append(
+                _of(
+                    leaf,
+                    f"the certificate for {_who(leaf)} expired on {leaf.not_after:%Y-%m-%d} ({days} days ago)",
+                )
             )
-    return Verdict.of(*texts)
+    return Verdict(findings=tuple(found))
 
 
 def cert_expiry(scan: TlsScan, settings: Settings) -> Verdict:
-    texts, notes = [], []
+    found, notes = [], []
     for d in _deployments(scan):
         leaf = d.leaf
         days = (leaf.not_after - scan.scanned_at).days
         if days < 0:
-            texts.append(
-                f"the certificate for {_who(leaf)} already expired on {leaf.not_after:%Y-%m-%d}"
+            found.append(
+                _of(
+                    leaf,
+                    f"the certificate for {_who(leaf)} already expired on {leaf.not_after:%Y-%m-%d}",
+                )
             )
         elif days < settings.cert_expiry_days:
-            texts.append(
-                f"the certificate for {_who(leaf)} expires on {leaf.not_after:%Y-%m-%d}, in {days} days "
-                f"(the minimum is {settings.cert_expiry_days} days)"
+            found.append(
+                _of(
+                    leaf,
+                    f"the certificate for {_who(leaf)} expires on {leaf.not_after:%Y-%m-%d}, in {days} days "
+                    f"(the minimum is {settings.cert_expiry_days} days)",
+                )
             )
         else:
             notes.append(f"{_who(leaf)}: {days} days left, until {leaf.not_after:%Y-%m-%d}")
-    return Verdict.of(*texts, notes=tuple(notes))
+    return Verdict(findings=tuple(found), notes=tuple(notes))
 
 
 def cert_trust(scan: TlsScan, settings: Settings) -> Verdict:
@@ -71,14 +88,19 @@ def cert_trust(scan: TlsScan, settings: Settings) -> Verdict:
         if d.chain_trusted:
             notes.append(f"{_who(leaf)}: trusted by {d.trusted_by} ({stores})")
         elif leaf.self_signed:
-            texts.append(f"the certificate for {_who(leaf)} is self-signed and not in {stores}")
+            texts.append(
+                _of(leaf, f"the certificate for {_who(leaf)} is self-signed and not in {stores}")
+            )
         else:
             texts.append(
-                f"the chain of {_who(leaf)}, issued by {leaf.issuer}, does not validate against "
-                f"{stores} with OpenSSL's default verification: "
-                f"{d.trust_error or 'no path to a trusted root'}"
+                _of(
+                    leaf,
+                    f"the chain of {_who(leaf)}, issued by {leaf.issuer}, does not validate against "
+                    f"{stores} with OpenSSL's default verification: "
+                    f"{d.trust_error or 'no path to a trusted root'}",
+                )
             )
-    return Verdict.of(*texts, notes=tuple(notes))
+    return Verdict(findings=tuple(texts), notes=tuple(notes))
 
 
 # pyca's "no path" means its bundled store lacks the root the system store has: a store
@@ -117,12 +139,15 @@ def cert_strict(scan: TlsScan, settings: Settings) -> Verdict:
         defects = list(d.strict_defects) or ["a defect the harness does not name"]
         said = "; ".join(f"{c.store}: {c.error}" for c in rejected)
         texts.append(
-            f"the chain of {_who(d.leaf)} breaks the RFC 5280 / CA/B Forum profile: "
-            f"{', '.join(defects)}" + (f" ({said})" if said else "")
+            _of(
+                d.leaf,
+                f"the chain of {_who(d.leaf)} breaks the RFC 5280 / CA/B Forum profile: "
+                f"{', '.join(defects)}" + (f" ({said})" if said else ""),
+            )
         )
     if texts:
         notes.insert(0, STRICT_WHO)
-    return Verdict.of(*texts, notes=tuple(notes))
+    return Verdict(findings=tuple(texts), notes=tuple(notes))
 
 
 def name_matches(name: str, cert: Certificate) -> bool:
@@ -145,8 +170,8 @@ def cert_hostname(scan: TlsScan, settings: Settings) -> Verdict:
         leaf = d.leaf
         if not name_matches(scan.server_name, leaf):
             names = ", ".join([*leaf.dns_names, *leaf.ip_addresses]) or f"CN {leaf.common_name}"
-            texts.append(f"the certificate is for {names}, not {scan.server_name}")
-    return Verdict.of(*texts)
+            texts.append(_of(leaf, f"the certificate is for {names}, not {scan.server_name}"))
+    return Verdict(findings=tuple(texts))
 
 
 def weak_key(cert: Certificate) -> str | None:
@@ -162,7 +187,7 @@ def cert_key(scan: TlsScan, settings: Settings) -> Verdict:
     for d in _deployments(scan):
         weak = weak_key(d.leaf)
         if weak:
-            texts.append(f"the certificate for {_who(d.leaf)} has an {weak}")
+            texts.append(_of(d.leaf, f"the certificate for {_who(d.leaf)} has an {weak}"))
     notes = (
         ()
         if texts
@@ -171,7 +196,7 @@ def cert_key(scan: TlsScan, settings: Settings) -> Verdict:
             for d in scan.certificates or ()
         )
     )
-    return Verdict.of(*texts, notes=notes)
+    return Verdict(findings=tuple(texts), notes=notes)
 
 
 def weak_signatures(d: CertDeployment) -> list[Certificate]:
@@ -188,7 +213,10 @@ def cert_signature(scan: TlsScan, settings: Settings) -> Verdict:
     for d in _deployments(scan):
         for c in weak_signatures(d):
             texts.append(
-                f"{_who(c)} is signed with {WEAK_HASHES[c.signature_hash or 'unknown']} "
-                f"({c.signature_algorithm})"
+                _of(
+                    c,
+                    f"{_who(c)} is signed with {WEAK_HASHES[c.signature_hash or 'unknown']} "
+                    f"({c.signature_algorithm})",
+                )
             )
-    return Verdict.of(*texts)
+    return Verdict(findings=tuple(texts))

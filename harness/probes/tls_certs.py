@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from cryptography.x509.oid import NameOID
 
@@ -139,4 +139,5 @@ def certificate(cert: x509.Certificate) -> Certificate:
         dns_names=tuple(dns),
         ip_addresses=tuple(ips),
         common_name=str(cns[0].value) if cns else None,
+        fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
     )

@@ -47,6 +47,7 @@ class Certificate:
     dns_names: tuple[str, ...] = ()
     ip_addresses: tuple[str, ...] = ()
     common_name: str | None = None
+    fingerprint: str = ""  # SHA-256 of the DER encoding: the certificate's identity
 
 
 @dataclass(frozen=True)
