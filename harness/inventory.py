@@ -295,6 +295,9 @@ class Inventory(_Model):
     targets: Annotated[list[Target], Field(min_length=1)]
     waivers: list[Waiver] = Field(default_factory=list)
     path: Path | None = None  # set by load(); not a YAML key
+    # where each target and endpoint is declared ("web-01", "web-01/tls/0" -> line), set by
+    # loads(); reports point at these lines (SARIF physical locations)
+    lines: dict[str, int] = Field(default_factory=dict)
 
     def target(self, name: str) -> Target:
         for t in self.targets:
@@ -380,7 +383,34 @@ def loads(text: str, shown: str = "<string>", base_dir: Path | None = None) -> I
     problems = _cross_checks(inv, data, node, base_dir)
     if problems:
         raise InventoryError(shown, problems)
-    return inv.model_copy(update={"path": Path(shown) if shown != "<string>" else None})
+    return inv.model_copy(
+        update={"path": Path(shown) if shown != "<string>" else None, "lines": _lines(inv, node)}
+    )
+
+
+def _lines(inv: Inventory, node: yaml.Node | None) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    for i, target in enumerate(inv.targets):
+        line = _line_of(("targets", i), node)
+        if line:
+            lines[target.name] = line
+        for area in ("tls", "logins"):
+            for j in range(len(getattr(target, area))):
+                line = _line_of(("targets", i, area, j), node)
+                if line:
+                    lines[f"{target.name}/{area}/{j}"] = line
+    return lines
+
+
+def declared_line(inv: Inventory, target: Target, endpoint: object = None) -> int | None:
+    """The line that declares an endpoint (or, failing that, its target) in the targets file."""
+    for area in ("tls", "logins"):
+        endpoints = getattr(target, area)
+        if endpoint is not None and endpoint in endpoints:
+            line = inv.lines.get(f"{target.name}/{area}/{endpoints.index(endpoint)}")
+            if line:
+                return line
+    return inv.lines.get(target.name)
 
 
 def _expanded_size(node: yaml.Node, budget: int) -> int:
@@ -490,7 +520,7 @@ def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
         ("waivers",): Waiver,
     }
     model = fields_by_path.get(tuple(path), Inventory)
-    return sorted(k for k in model.model_fields if k != "path")
+    return sorted(k for k in model.model_fields if k not in ("path", "lines"))
 
 
 def _where(loc: tuple[Any, ...], data: Any, node: yaml.Node | None) -> str:

@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import allure_commons
 import pytest
 
 from harness import allure_files, known, reporting, shard, verdicts
 from harness.checks import AREAS, Check, Severity, get_check
 from harness.errors import CouldNotMeasure, InventoryError, ProbeFailure
 from harness.interrupts import SigtermAsInterrupt
-from harness.inventory import Inventory, load
+from harness.inventory import Inventory, declared_line, load
 from harness.outcome import Verdict
 from harness.probes import Job
-from harness.runner import ProbeRunner
+from harness.runner import ProbeRunner, Timing
 from harness.subjects import AREA_PROBES, probe_jobs, subjects
 from harness.summary import Record, RunSummary
 
@@ -41,6 +42,7 @@ class _State:
     error: InventoryError | None = None
     runner: ProbeRunner | None = None
     sigterm: SigtermAsInterrupt = field(default_factory=SigtermAsInterrupt)
+    hide: reporting.HideInternalFixtures = field(default_factory=reporting.HideInternalFixtures)
 
 
 _STATE = pytest.StashKey[_State]()
@@ -105,6 +107,7 @@ def pytest_configure(config: pytest.Config) -> None:
     state = _State(targets_path=path, known_path=Path(str(known_opt)) if known_opt else None)
     state.known = known.load(state.known_path)
     config.stash[_STATE] = state
+    allure_commons.plugin_manager.register(state.hide)
     config.stash[_SUMMARY] = RunSummary(previous=state.known)
     config.pluginmanager.register(_Recorder(config.stash[_SUMMARY]), "harness-recorder")
 
@@ -220,6 +223,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(_STATE, None)
     if state is not None:
         state.sigterm.restore()
+        if allure_commons.plugin_manager.is_registered(state.hide):
+            allure_commons.plugin_manager.unregister(state.hide)
 
 
 # ----------------------------------------------------------------------------------- fixtures
@@ -232,11 +237,17 @@ def inventory(request: pytest.FixtureRequest) -> Inventory:
     return inv
 
 
-@pytest.fixture(autouse=True)
-def _harness_labels(request: pytest.FixtureRequest) -> None:
-    item = request.node
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # labels go on in a hook, not a fixture: allure-pytest shows every fixture as a set-up step
     if _JOB in item.stash:
-        reporting.label(item.stash[_CHECK], item.stash[_JOB])
+        job = item.stash[_JOB]
+        state = item.config.stash[_STATE]
+        state.hide.mark_current()
+        reporting.label(item.stash[_CHECK], job)
+        inv = state.inventory
+        if inv is not None and inv.path is not None:
+            where = str(inv.path.resolve())
+            reporting.declared_at(where, declared_line(inv, job.target, job.endpoint))
 
 
 @pytest.fixture
@@ -249,9 +260,6 @@ def measurement(request: pytest.FixtureRequest, subject: Job) -> Any:
     assert runner is not None, "the harness plugin planned no probes"
     result = runner.get(probe, subject.key, wait=lambda: _print_progress(config))
     _print_progress(config)
-    for probe_name in AREA_PROBES[check.area]:
-        for evidence in runner.take_evidence(probe_name, subject.key):
-            reporting.attach(evidence)
     if isinstance(result, ProbeFailure):
         raise CouldNotMeasure(result)
     return result
@@ -265,6 +273,11 @@ def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], N
     inv: Inventory = request.config.stash[_STATE].inventory  # type: ignore[assignment]
 
     def _judge(verdict: Verdict) -> None:
+        __tracebackhide__ = True
+        with reporting.step(reporting.judged_against(check, subject)):
+            _decide(verdict)
+
+    def _decide(verdict: Verdict) -> None:
         __tracebackhide__ = True
         if verdict.title:
             reporting.set_title(verdict.title)
@@ -298,6 +311,8 @@ def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], N
         if decision.new is not None:
             reporting.extra_label("finding", "new" if decision.new else "known")
             item.user_properties.append(("harness_new", decision.new))
+        for fid in dict.fromkeys(decision.finding_ids):  # identities, for SARIF fingerprints
+            reporting.extra_label("finding_id", fid)
         if decision.first_seen is not None:
             reporting.extra_label("first_seen", decision.first_seen.isoformat())
         pytest.fail(decision.text, pytrace=False)
@@ -335,6 +350,8 @@ def pytest_runtest_makereport(
     if _JOB not in item.stash:
         return report
     job, check = item.stash[_JOB], item.stash[_CHECK]
+    if report.when == "teardown":
+        _present(item, job, check)
     reason = ""
     if call.excinfo is not None and isinstance(call.excinfo.value, CouldNotMeasure):
         # the reason is the whole story; a Python traceback would only hide it
@@ -364,6 +381,30 @@ def pytest_runtest_makereport(
         )
     )
     return report
+
+
+def _present(item: pytest.Item, job: Job, check: Check) -> None:
+    """The probe's steps, times and evidence, and short parameters, on the Allure result.
+    Done at teardown, when allure-pytest has set everything it sets, before it writes."""
+    runner = item.config.stash[_STATE].runner
+    reporting.parameters(job)
+    if runner is None:
+        return
+    timings: list[Timing] = []
+    for probe in AREA_PROBES[check.area]:
+        timing = runner.timing(probe, job.key)
+        if timing is None:
+            continue  # not reached: the run ended before this probe published
+        reporting.probe_step(
+            len(timings),
+            reporting.probe_title(probe, job),
+            timing,
+            runner.get(probe, job.key),
+            runner.take_evidence(probe, job.key),
+        )
+        timings.append(timing)
+    if timings:
+        reporting.probe_times(min(t.start for t in timings), max(t.stop for t in timings))
 
 
 class _Recorder:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import allure
 import allure_commons
+from allure_commons.model2 import Parameter, Status, StatusDetails, TestStepResult
+from allure_commons.utils import uuid4
 
+from harness.allure_files import catalogue_date
 from harness.checks import Check, Severity
+from harness.errors import ProbeFailure
+from harness.inventory import LoginEndpoint, TlsEndpoint
+from harness.policy.tls_rules import profiles
 from harness.probes import Job
-from harness.runner import Evidence
+from harness.runner import Evidence, Timing
 
 ALLURE_SEVERITY = {
     Severity.CRITICAL: allure.severity_level.BLOCKER,
@@ -50,13 +58,151 @@ def set_severity(severity: Severity) -> None:
     allure.dynamic.label("risk", severity.value)
 
 
-def _current_result() -> Any:
-    # allure's dynamic API only appends labels; replacing one needs the live test result
+def _logger() -> Any:
     for plugin in allure_commons.plugin_manager.get_plugins():
         logger = getattr(plugin, "allure_logger", None)
         if logger is not None:
-            return logger.get_test(None)
+            return logger
     return None
+
+
+def _current_result() -> Any:
+    # allure's dynamic API only appends labels; replacing one needs the live test result
+    logger = _logger()
+    return logger.get_test(None) if logger is not None else None
+
+
+def declared_at(path: str, line: int | None) -> None:
+    """Where the subject is declared, for SARIF's physical locations."""
+    allure.dynamic.label("targets_file", path)
+    if line:
+        allure.dynamic.label("targets_line", str(line))
+
+
+# ------------------------------------------------------------------- the test page for people
+
+_TOOL = {
+    "tls": "sslyze scan",
+    "ports": "nmap scan",
+    "banners": "banner reads",
+    "logins": "login attempts",
+}
+
+
+def probe_title(probe: str, job: Job) -> str:
+    ep = job.endpoint
+    if isinstance(ep, TlsEndpoint):
+        where = f"{job.target.host}:{ep.label}"
+    elif isinstance(ep, LoginEndpoint):
+        where = ep.label
+    else:
+        where = job.target.host
+    return f"{_TOOL.get(probe, probe)} of {where}"
+
+
+def probe_step(
+    index: int, title: str, timing: Timing, result: Any, evidence: list[Evidence]
+) -> None:
+    """A step that says what the probe did, when, and how long, with its evidence attached."""
+    logger = _logger()
+    test = _current_result()
+    if logger is None or test is None:
+        return
+    uuid = uuid4()
+    name = f"{title} ({timing.seconds:.1f} s)"
+    step = TestStepResult(name=name, start=timing.start)
+    logger.start_step(test.uuid, uuid, step)
+    for item in evidence:
+        attach(item)
+    failed = isinstance(result, ProbeFailure)
+    logger.stop_step(
+        uuid,
+        stop=timing.stop,
+        status=Status.BROKEN if failed else Status.PASSED,
+        statusDetails=StatusDetails(message=str(result)) if failed else None,
+    )
+    test.steps.remove(step)  # the probe ran before the judgement: show it first
+    test.steps.insert(index, step)
+
+
+def probe_times(start: int, stop: int) -> None:
+    """The result lasts as long as its subject's probe did, so Allure's durations and
+    timeline show which hosts are slow (the judgement itself takes no time)."""
+    test = _current_result()
+    if test is not None:
+        test.start, test.stop = start, stop
+
+
+def parameters(job: Job) -> None:
+    """Short parameters a person can read: the subject key, not the Job's Python repr."""
+    test = _current_result()
+    if test is None:
+        return
+    shown = [("address", job.target.host)]
+    ep = job.endpoint
+    if isinstance(ep, TlsEndpoint):
+        shown += [
+            ("port", str(ep.port)),
+            ("SNI", ep.server_name or job.target.host),
+            ("profile", job.settings.tls_profile),
+        ]
+    elif isinstance(ep, LoginEndpoint):
+        shown += [("login", ep.label)]
+    # `subject` keeps its name (allure's historyId reads it); the rest are excluded from it
+    kept = [p for p in test.parameters if p.name != "subject"]
+    test.parameters = [
+        Parameter(name="subject", value=job.key),
+        *(Parameter(name=n, value=v, excluded=True) for n, v in shown),
+        *(p for p in kept if p.name not in dict(shown)),
+    ]
+
+
+def judged_against(check: Check, job: Job) -> str:
+    s = job.settings
+    if check.id == "tls.cert.expiry":
+        return f"judged against a minimum of {s.cert_expiry_days} days left"
+    if check.id == "tls.hsts":
+        return f"judged against a minimum HSTS max-age of {s.hsts_min_age_days} days"
+    if check.id == "tls.grade":
+        return f"judged against a minimum grade of {s.min_grade}"
+    if check.id == "tls.cert.trust":
+        return "judged against the system trust stores" + (
+            " and the ca_bundle" if s.ca_bundle else ""
+        )
+    if check.area == "tls":
+        return f"judged against Mozilla {s.tls_profile} {profiles().version}"
+    if check.area == "ports":
+        expected = job.target.ports.expected if job.target.ports else []
+        return f"judged against ports.expected ({', '.join(map(str, expected)) or 'none'})"
+    if check.area == "banners":
+        return f"judged against the software catalogue of {catalogue_date()}"
+    return f"judged within a budget of {s.login_attempt_budget} login attempts"
+
+
+@contextmanager
+def step(title: str) -> Iterator[None]:
+    with allure.step(title):
+        yield
+
+
+class HideInternalFixtures:
+    """allure-pytest shows every fixture as a set-up step; the harness's own (measurement,
+    judge, subject, ...) say nothing to a reader, so their containers go out empty."""
+
+    def __init__(self) -> None:
+        self.results: set[str] = set()
+
+    def mark_current(self) -> None:
+        test = _current_result()
+        if test is not None:
+            self.results.add(test.uuid)
+
+    @allure_commons.hookimpl(tryfirst=True)
+    def report_container(self, container: Any) -> None:
+        # no children: the parametrization's pseudo-fixture, linked to no result at all
+        if set(container.children or ()) <= self.results:
+            container.befores = []
+            container.afters = []
 
 
 def set_title(title: str) -> None:

@@ -34,16 +34,41 @@ class Evidence:
     mime: str
 
 
+@dataclass(frozen=True)
+class Timing:
+    """When a probe started work on one subject and when it published the result (epoch ms)."""
+
+    start: int
+    stop: int
+
+    @property
+    def seconds(self) -> float:
+        return (self.stop - self.start) / 1000
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 @dataclass
 class _Context:
     runner: ProbeRunner
     probe: str
     inventory: Inventory
     published: set[str] = field(default_factory=set)
+    started_ms: int = field(default_factory=_now_ms)  # the batch's start: the default begin
+    begun: dict[str, int] = field(default_factory=dict)
+
+    def begin(self, key: str) -> None:
+        """The probe starts work on this subject now (a probe that never says so: batch start)."""
+        self.begun.setdefault(key, _now_ms())
 
     def publish(self, key: str, result: Any | ProbeFailure) -> None:
         self.runner.check_cancelled()
         self.published.add(key)
+        start = self.begun.get(key, self.started_ms)
+        with self.runner._lock:
+            self.runner.timings.setdefault((self.probe, key), Timing(start, _now_ms()))
         self.runner._set(self.probe, key, result)
 
     def progress(self, message: str) -> None:
@@ -76,6 +101,7 @@ class ProbeRunner:
         self.per_target = per_target
         self.progress_lines: queue.Queue[str] = queue.Queue()
         self.evidence: dict[tuple[str, str], list[Evidence]] = {}
+        self.timings: dict[tuple[str, str], Timing] = {}
         self.scans: Counter[tuple[str, str]] = Counter()  # (probe, key) -> times probed
         self._futures: dict[tuple[str, str], Future[Any]] = {}
         self._lock = threading.Lock()
@@ -136,6 +162,10 @@ class ProbeRunner:
         with self._lock:
             return self.evidence.pop((probe, key), [])
 
+    def timing(self, probe: str, key: str) -> Timing | None:
+        with self._lock:
+            return self.timings.get((probe, key))
+
     def drain_progress(self) -> list[str]:
         lines: list[str] = []
         while True:
@@ -186,4 +216,8 @@ class ProbeRunner:
             )
         for job in jobs:
             if job.key not in ctx.published:
+                with self._lock:
+                    self.timings.setdefault(
+                        (probe, job.key), Timing(ctx.begun.get(job.key, ctx.started_ms), _now_ms())
+                    )
                 self._set(probe, job.key, ProbeFailure(kind, job.where, missing_reason))

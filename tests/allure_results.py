@@ -20,12 +20,12 @@ def by_target_and_check(results_dir: Path) -> Results:
 
 
 def fixture_attachments(results_dir: Path) -> list[str]:
-    """Evidence attached in the measurement fixture lands in Allure's fixture containers."""
+    """Evidence rides in each result's probe step (once per subject), never in a fixture."""
     return [
         a["name"]
-        for f in results_dir.glob("*-container.json")
-        for before in json.loads(f.read_text()).get("befores", [])
-        for a in before.get("attachments", [])
+        for f in results_dir.glob("*-result.json")
+        for step in json.loads(f.read_text()).get("steps", [])
+        for a in step.get("attachments", [])
     ]
 
 

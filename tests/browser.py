@@ -86,7 +86,17 @@ class Page:
         res = self.call("Runtime.evaluate", expression="document.body.innerText")
         return str(res["result"].get("value", ""))
 
-    def screenshot(self, path: Path) -> None:
+    def screenshot(self, path: Path, height: int | None = None) -> None:
+        """A PNG of the page; `height` makes the window that tall first, to show more of it."""
+        if height is not None:
+            self.call(
+                "Emulation.setDeviceMetricsOverride",
+                width=1400,
+                height=height,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
+            self.settle(quiet=1.0, limit=10.0)
         data = self.call("Page.captureScreenshot", format="png")["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))

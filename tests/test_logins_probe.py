@@ -220,6 +220,9 @@ class _Ctx:
         self.results: dict[str, Any] = {}
         self.evidence: dict[str, str] = {}
 
+    def begin(self, key: str) -> None:
+        pass
+
     def publish(self, key: str, result: Any) -> None:
         self.results[key] = result
 

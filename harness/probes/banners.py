@@ -387,6 +387,7 @@ class BannersProbe:
                 ctx.publish(job.key, result)
 
     def _job(self, job: Job, ctx: ProbeContext) -> BannerScan | ProbeFailure:
+        ctx.begin(job.key)
         scan: PortScan | None = None
         if job.target.ports is not None:
             result = ctx.result_of("ports", job.key)

@@ -245,6 +245,7 @@ class PortsProbe:
                     )
 
     def _host(self, nmap: str, job: Job, ctx: ProbeContext) -> None:
+        ctx.begin(job.key)
         spec = check_port_scan(job.target.ports.scan if job.target.ports else "top-1000")
         budget = Budget.of(job.settings)
         started = time.monotonic()

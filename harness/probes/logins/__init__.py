@@ -46,6 +46,7 @@ class LoginsProbe:
 
         def run_group(group: list[Job]) -> None:
             for job in group:
+                ctx.begin(job.key)
                 try:
                     result, log = probe_endpoint(job, base_dir)
                 except (
