@@ -275,10 +275,15 @@ def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], N
     def _judge(verdict: Verdict) -> None:
         __tracebackhide__ = True
         with reporting.step(reporting.judged_against(check, subject)):
-            _decide(verdict)
+            decision = _decide(verdict)
+        # the outcome is raised after the step, so the page shows the message once, on top
+        reporting.last_step_status(decision.outcome)
+        if decision.outcome == "skip":
+            pytest.skip(decision.text)
+        if decision.outcome == "fail":
+            pytest.fail(decision.text, pytrace=False)
 
-    def _decide(verdict: Verdict) -> None:
-        __tracebackhide__ = True
+    def _decide(verdict: Verdict) -> verdicts.Decision:
         if verdict.title:
             reporting.set_title(verdict.title)
         for name, value in verdict.labels.items():
@@ -300,11 +305,11 @@ def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], N
         if decision.outcome == "pass":
             if decision.text:  # what was checked, so a green box has its evidence too
                 reporting.note(decision.text)
-            return
+            return decision
         if decision.outcome == "skip":
             if decision.severity is not None:  # waived: keep the finding's severity for the summary
                 item.user_properties.append(("harness_waived", decision.severity.value))
-            pytest.skip(decision.text)
+            return decision
         assert decision.severity is not None
         item.user_properties.append(("harness_finding", decision.severity.value))
         item.user_properties.append(("harness_finding_ids", list(decision.finding_ids)))
@@ -315,7 +320,7 @@ def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], N
             reporting.extra_label("finding_id", fid)
         if decision.first_seen is not None:
             reporting.extra_label("first_seen", decision.first_seen.isoformat())
-        pytest.fail(decision.text, pytrace=False)
+        return decision
 
     return _judge
 

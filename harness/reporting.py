@@ -185,6 +185,13 @@ def step(title: str) -> Iterator[None]:
         yield
 
 
+def last_step_status(outcome: str) -> None:
+    """Mark the last step failed or skipped, without repeating the result's message in it."""
+    test = _current_result()
+    if test is not None and test.steps and outcome != "pass":
+        test.steps[-1].status = Status.FAILED if outcome == "fail" else Status.SKIPPED
+
+
 class HideInternalFixtures:
     """allure-pytest shows every fixture as a set-up step; the harness's own (measurement,
     judge, subject, ...) say nothing to a reader, so their containers go out empty."""
