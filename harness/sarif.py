@@ -40,7 +40,7 @@ def _uri(path: str, source_root: Path) -> str:
     try:
         return p.resolve().relative_to(source_root.resolve()).as_posix()
     except ValueError:
-        return p.as_posix().lstrip("/")  # outside the root: still a location, never empty
+        return p.name  # outside the root: the file's name is still a location, never empty
 
 
 def _rule(c: Check) -> dict[str, Any]:

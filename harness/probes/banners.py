@@ -387,7 +387,6 @@ class BannersProbe:
                 ctx.publish(job.key, result)
 
     def _job(self, job: Job, ctx: ProbeContext) -> BannerScan | ProbeFailure:
-        ctx.begin(job.key)
         scan: PortScan | None = None
         if job.target.ports is not None:
             result = ctx.result_of("ports", job.key)
@@ -399,6 +398,7 @@ class BannersProbe:
                     f"{result.reason}",
                 )
             scan = result
+        ctx.begin(job.key)  # after the wait for nmap: the banner step shows its own time
         grabs = plan(job, scan)
         banners: list[Banner] = []
         examined: list[str] = []
