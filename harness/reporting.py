@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -11,7 +12,7 @@ import allure_commons
 from allure_commons.model2 import Parameter, Status, StatusDetails, TestStepResult
 from allure_commons.utils import uuid4
 
-from harness.allure_files import catalogue_date
+from harness.allure_files import catalogue_properties
 from harness.checks import Check, Severity
 from harness.errors import ProbeFailure
 from harness.inventory import LoginEndpoint, TlsEndpoint
@@ -175,7 +176,8 @@ def judged_against(check: Check, job: Job) -> str:
         expected = job.target.ports.expected if job.target.ports else []
         return f"judged against ports.expected ({', '.join(map(str, expected)) or 'none'})"
     if check.area == "banners":
-        return f"judged against the software catalogue of {catalogue_date()}"
+        snapshot = catalogue_properties(dt.date.today())["version.catalogue.date"]
+        return f"judged against the software catalogue of {snapshot}"
     return f"judged within a budget of {s.login_attempt_budget} login attempts"
 
 
