@@ -233,7 +233,9 @@ def _notes(run: dict[tuple[str, str], Any], target: str, check: str) -> str:
     """The message of a failed result, or the 'what was checked' note of a passed one."""
     result = run[(target, check)]
     texts = [result.get("statusDetails", {}).get("message", "")]
-    for attachment in result.get("attachments", []):
+    # the note rides in the judgement step
+    steps = [a for s in result.get("steps", []) for a in s.get("attachments", [])]
+    for attachment in result.get("attachments", []) + steps:
         if attachment["name"] == "what was checked":
             texts.append((run[("", "dir")] / attachment["source"]).read_text())
     return " ".join(texts)
