@@ -22,8 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from harness import history as hist
-from harness import overview, report_groups
-from harness import offline
+from harness import offline, overview, report_groups
 from harness.allure_files import CATEGORIES
 
 # Measured in headless Chromium on this project's 2-core machine (README, "Fleet sizing"): an
