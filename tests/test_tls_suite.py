@@ -248,7 +248,10 @@ def test_one_scan_json_per_endpoint(run: dict[tuple[str, str], Any]) -> None:
 def test_strict_defects_are_named_apart_from_trust(run: dict[tuple[str, str], Any]) -> None:
     """A leaf without AKI from a ca_bundle CA: clients trust it, strict validators do not."""
     trust = run[("no-aki", "tls.cert.trust")]
-    checked = [a["source"] for a in trust["attachments"] if a["name"] == "what was checked"]
+    attached = trust.get("attachments", []) + [
+        a for s in trust.get("steps", []) for a in s.get("attachments", [])
+    ]
+    checked = [a["source"] for a in attached if a["name"] == "what was checked"]  # judgement step
     assert checked, trust
     note = (run[("", "dir")] / checked[0]).read_text()
     assert "trusted by OpenSSL default verification" in note
