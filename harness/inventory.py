@@ -98,6 +98,35 @@ def check_port_scan(value: str | int | list[int | str]) -> str:
     return value
 
 
+def check_udp_scan(value: str | int | list[int | str]) -> str:
+    """Normalise ports.udp: 'risky' (the shipped list), 'none', 'top-N' or a port list."""
+    if isinstance(value, str) and value.strip() in ("risky", "none"):
+        return value.strip()
+    if isinstance(value, str) and value.strip() == "all":
+        raise ValueError(
+            "'all' is not accepted for UDP: 65535 UDP ports take hours per host. Fix: use "
+            "'risky', 'top-N' or a port list like '53,161,11211'"
+        )
+    try:
+        return check_port_scan(value)
+    except ValueError:
+        raise ValueError(
+            "expected 'risky', 'none', 'top-N', or ports and ranges like '53,161,11211'"
+        ) from None
+
+
+def check_expected_port(value: int | str) -> int | str:
+    """An allowlist entry: 22 or '22/tcp' (TCP, kept as the int 22) or '53/udp'."""
+    if isinstance(value, bool):
+        raise ValueError("expected a port number, or 'N/udp' for a UDP port")
+    text = str(value).strip().lower()
+    match = re.fullmatch(r"(\d{1,5})(?:/(tcp|udp))?", text)
+    if not match or not 1 <= int(match.group(1)) <= 65535:
+        raise ValueError("expected a port 1-65535, optionally as 'N/tcp' or 'N/udp' (like 53/udp)")
+    number = int(match.group(1))
+    return f"{number}/udp" if match.group(2) == "udp" else number
+
+
 def check_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -111,10 +140,12 @@ Name = Annotated[str, AfterValidator(check_name)]
 Url = Annotated[str, AfterValidator(check_url)]
 Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
 PortScan = Annotated[str | int | list[int | str], AfterValidator(check_port_scan)]
+UdpScan = Annotated[str | int | list[int | str], AfterValidator(check_udp_scan)]
+ExpectedPort = Annotated[int | str, AfterValidator(check_expected_port)]
 Profile = Literal["modern", "intermediate", "old"]
 Grade = Literal["A+", "A", "A-", "B", "C", "D", "E", "F"]
 StartTls = Literal["smtp", "imap", "pop3", "ftp", "ldap", "xmpp", "xmpp_server", "postgres", "rdp"]
-LoginKind = Literal["http-basic", "http-digest", "http-form", "http-json", "ssh", "ftp"]
+LoginKind = Literal["http-basic", "http-digest", "http-form", "http-json", "ssh", "ftp", "snmp"]
 Seconds = Annotated[float, Field(gt=0, le=3600)]
 
 
@@ -158,8 +189,12 @@ class Settings(_Model):
 
 
 class PortsSpec(_Model):
-    expected: list[Port] = Field(default_factory=list)
+    expected: list[ExpectedPort] = Field(default_factory=list)  # 22 means TCP; '53/udp' is UDP
     scan: PortScan = "top-1000"
+    udp: UdpScan = "risky"  # the shipped risky-UDP list; 'none' turns the UDP scan off
+
+    def expects(self, port: int, protocol: str) -> bool:
+        return (f"{port}/udp" if protocol == "udp" else port) in self.expected
 
 
 class TlsEndpoint(Overrides):
@@ -254,6 +289,7 @@ class LoginEndpoint(Overrides):
     password_policy: PasswordPolicyEndpoint | None = None
     known_hosts: Path | None = None  # ssh: a known_hosts file that pins the host key
     host_key: Annotated[str, AfterValidator(check_fingerprint)] | None = None  # ssh: SHA256:...
+    snmp_write_check: bool = False  # snmp: try a harmless SET (sysLocation to its own value)
 
     @model_validator(mode="after")
     def _pin(self) -> LoginEndpoint:
@@ -268,6 +304,8 @@ class LoginEndpoint(Overrides):
     @property
     def label(self) -> str:
         where = self.url if self.url else f"port {self.port}"
+        if self.kind == "snmp":
+            where = f"port {self.port or 161}/udp"
         return f"{self.kind} {where}"
 
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(nmap openssl nginx-light testssl.sh hydra openssh-server vsftpd chromium)
+APT_PACKAGES=(nmap openssl nginx-light testssl.sh hydra openssh-server vsftpd chromium snmpd memcached dnsmasq-base)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
@@ -15,7 +15,7 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # the packages start their daemons on Debian; the harness only needs the binaries
-  for svc in nginx ssh vsftpd; do $SUDO service "$svc" stop >/dev/null 2>&1 || true; done
+  for svc in nginx ssh vsftpd snmpd memcached; do $SUDO service "$svc" stop >/dev/null 2>&1 || true; done
 fi
 
 PY=${PYTHON:-python3}

@@ -18,14 +18,18 @@ import shutil
 import socket
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from defusedxml import ElementTree
 
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Settings, check_host, check_port_scan
 from harness.probes import Job, ProbeContext
+
+if TYPE_CHECKING:
+    from harness.probes.udp import UdpScan
 
 INSTALL_HINT = (
     "install nmap: apt-get install nmap (Debian/Ubuntu), dnf install nmap (RHEL/Fedora), "
@@ -79,6 +83,7 @@ class PortScan:
     filtered: int
     elapsed: float
     notes: tuple[str, ...] = field(default_factory=tuple)
+    udp: UdpScan | ProbeFailure | None = None  # None: ports.udp is 'none'
 
     def port(self, number: int) -> OpenPort | None:
         return next((p for p in self.open_ports if p.port == number), None)
@@ -150,7 +155,8 @@ def run_nmap(argv: list[str], guard: float) -> tuple[str, ElementTree.Element]:
             FailureKind.TOOL_MISSING, f"cannot run nmap: {exc}. Fix: {INSTALL_HINT}"
         ) from None
     if proc.returncode != 0 or not proc.stdout.strip():
-        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        said = [line for line in proc.stderr.splitlines() if line.strip() not in ("", "QUITTING!")]
+        detail = (said or ["no output"])[-1]
         raise _NmapError(FailureKind.ERROR, f"nmap failed (exit {proc.returncode}): {detail}")
     try:
         root = ElementTree.fromstring(proc.stdout)
@@ -263,6 +269,39 @@ class PortsProbe:
                 ),
             )
             return
+        with ThreadPoolExecutor(1, thread_name_prefix="nmap-udp") as udp_pool:
+            udp = udp_pool.submit(self._udp, nmap, address, job, ctx)  # beside the TCP scan
+            self._tcp(nmap, address, spec, budget, started, job, ctx, udp)
+
+    def _udp(
+        self, nmap: str, address: str, job: Job, ctx: ProbeContext
+    ) -> UdpScan | ProbeFailure | None:
+        from harness.probes.udp import scan_udp
+
+        spec = job.target.ports.udp if job.target.ports else "risky"
+        if spec == "none":
+            return None
+        result = scan_udp(nmap, address, str(spec), job.settings, job.where)
+        if isinstance(result, ProbeFailure):
+            ctx.progress(f"{job.target.name}: UDP scan could not measure: {result.reason}")
+        else:
+            ctx.progress(
+                f"{job.target.name}: UDP {result.ports} done in {result.elapsed:.1f} s: "
+                f"{len(result.open_ports)} open, {len(result.open_filtered)} open|filtered"
+            )
+        return result
+
+    def _tcp(
+        self,
+        nmap: str,
+        address: str,
+        spec: str,
+        budget: Budget,
+        started: float,
+        job: Job,
+        ctx: ProbeContext,
+        udp: Future[UdpScan | ProbeFailure | None],
+    ) -> None:
         argv = nmap_argv(nmap, address, port_args(spec), budget)
         try:
             xml, host = run_nmap(argv, guard=budget.host_timeout + 30)
@@ -316,7 +355,17 @@ class PortsProbe:
         )
         ctx.publish(
             job.key,
-            PortScan(job.target.host, address, spec, ports, closed, filtered, elapsed, notes),
+            PortScan(
+                job.target.host,
+                address,
+                spec,
+                ports,
+                closed,
+                filtered,
+                elapsed,
+                notes,
+                udp=udp.result(),
+            ),
         )
 
     def _version(

@@ -29,7 +29,7 @@ def _service(job: Job) -> tuple[str, int]:
             parts.hostname or job.target.host,
             parts.port or (443 if parts.scheme == "https" else 80),
         )
-    return (job.target.host, ep.port or {"ssh": 22, "ftp": 21}.get(ep.kind, 0))
+    return (job.target.host, ep.port or {"ssh": 22, "ftp": 21, "snmp": 161}.get(ep.kind, 0))
 
 
 class LoginsProbe:

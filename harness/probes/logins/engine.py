@@ -16,7 +16,12 @@ from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import LoginEndpoint
 from harness.probes import Job
 from harness.probes.logins import lists
-from harness.probes.logins.kinds import ANONYMOUS_ATTEMPTS, KINDS, LoginClient
+from harness.probes.logins.kinds import (
+    ANONYMOUS_ATTEMPTS,
+    DECLARED_OVER_CLEARTEXT,
+    KINDS,
+    LoginClient,
+)
 from harness.probes.logins.lists import Candidate, ListError, Lists
 from harness.probes.logins.mask import Masker
 from harness.probes.logins.model import (
@@ -180,6 +185,8 @@ def _guess(
     # an organisation's secrets (its credentials, a private passwords_file) go only where they
     # cannot be read in transit, and only to a server whose identity was checked
     withheld = "the channel is cleartext" if not channel.encrypted else channel.unverified
+    if ep.kind in DECLARED_OVER_CLEARTEXT:  # the protocol has no other way (SNMPv2c)
+        withheld = None
     if withheld:
         notes += [f"{c.source} not tried: {withheld}" for c in candidates if not c.public]
         candidates = [c for c in candidates if c.public]

@@ -10,6 +10,7 @@ from harness.probes import Job
 from harness.probes.logins.ftp import FtpClient
 from harness.probes.logins.http import BasicClient, DigestClient, FormClient, JsonClient
 from harness.probes.logins.model import Anonymous, Answer, Channel
+from harness.probes.logins.snmp import SnmpClient
 from harness.probes.logins.ssh import SshClient
 
 
@@ -41,7 +42,12 @@ KINDS: dict[str, ClientFactory] = {
     "http-json": JsonClient,
     "ssh": SshClient,
     "ftp": FtpClient,
+    "snmp": SnmpClient,
 }
+
+# kinds whose protocol has no encrypted channel for the secret at all (SNMPv1/v2c communities):
+# declared secrets are tried there anyway, since every manager polling the agent sends them so
+DECLARED_OVER_CLEARTEXT = frozenset({"snmp"})
 
 # attempts that a kind's anonymous check makes (HTTP anonymous checks send no credential)
 ANONYMOUS_ATTEMPTS = {"ssh": 1, "ftp": 1}

@@ -1,0 +1,104 @@
+"""Real UDP daemons for the UDP tests: Debian's snmpd, memcached and dnsmasq, on loopback.
+
+Each listens on its service's own port (161, 11211, 53) of its own 127.0.60.x address, because
+nmap sends its UDP payloads by port number; binding those ports needs root, as -sU does.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+
+def udp_bound(host: str, port: int) -> bool:
+    """Is something bound to host:port/udp? (/proc/net/udp: little-endian hex address:port)."""
+    packed = ipaddress.IPv4Address(host).packed[::-1].hex().upper()
+    wanted = f"{packed}:{port:04X}"
+    lines = Path("/proc/net/udp").read_text().splitlines()[1:]
+    return any(line.split()[1] == wanted for line in lines)
+
+
+def need(binary: str) -> str:
+    path = shutil.which(binary)
+    if path is None:
+        pytest.skip(f"{binary} is not installed (scripts/setup.sh installs it)")
+    return path
+
+
+@contextmanager
+def daemon(
+    argv: list[str], host: str, port: int, env: dict[str, str] | None = None
+) -> Iterator[None]:
+    if udp_bound(host, port):
+        pytest.skip(f"{host}:{port}/udp is already in use")
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    )
+    try:
+        for _ in range(100):
+            if udp_bound(host, port):
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"{argv[0]} exited: {proc.stderr.read().decode()[-500:]}")  # type: ignore[union-attr]
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"{argv[0]} did not bind {host}:{port}/udp")
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def snmpd(host: str, tmp: Path, rw_community: str) -> Iterator[None]:
+    """net-snmp with `public` read-only and a secret read-write community."""
+    binary = need("snmpd")
+    conf = tmp / "snmpd.conf"
+    # no sysLocation line: a configured sysLocation is read-only even for a rw community
+    conf.write_text(
+        "rocommunity public default\n"
+        f"rwcommunity {rw_community} default\n"
+        "sysDescr harness test agent (Debian net-snmp)\n"
+    )
+    argv = [binary, "-f", "-C", "-c", str(conf), "-Lo", "-p", str(tmp / "snmpd.pid")]
+    env = {"SNMP_PERSISTENT_DIR": str(tmp), "MIBS": "", "PATH": "/usr/sbin:/usr/bin:/bin"}
+    with daemon([*argv, f"udp:{host}:161"], host, 161, env):
+        yield
+
+
+@contextmanager
+def memcached(host: str, port: int = 11211) -> Iterator[None]:
+    binary = need("memcached")
+    with daemon([binary, "-U", str(port), "-p", "0", "-l", host, "-u", "nobody"], host, port):
+        yield
+
+
+@contextmanager
+def dnsmasq(host: str, tmp: Path) -> Iterator[None]:
+    """An open resolver: dnsmasq answers anyone on 53/udp."""
+    binary = need("dnsmasq")
+    argv = [
+        binary,
+        "--keep-in-foreground",
+        "--conf-file=/dev/null",
+        "--no-resolv",
+        "--no-hosts",
+        "--bind-interfaces",
+        f"--listen-address={host}",
+        "--port=53",
+        f"--pid-file={tmp / 'dnsmasq.pid'}",
+        "--address=/lab.test/127.0.0.1",
+    ]
+    with daemon(argv, host, 53):
+        yield
