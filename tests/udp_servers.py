@@ -62,18 +62,25 @@ def daemon(
 
 @contextmanager
 def snmpd(host: str, tmp: Path, rw_community: str) -> Iterator[None]:
-    """net-snmp with `public` read-only and a secret read-write community."""
+    """net-snmp on host:161 with `public` read-only and a secret read-write community."""
+    with snmpd_on(host, 161, tmp, rw_community, public=True):
+        yield
+
+
+@contextmanager
+def snmpd_on(host: str, port: int, tmp: Path, rw_community: str, *, public: bool) -> Iterator[None]:
     binary = need("snmpd")
     conf = tmp / "snmpd.conf"
     # no sysLocation line: a configured sysLocation is read-only even for a rw community
     conf.write_text(
-        "rocommunity public default\n"
-        f"rwcommunity {rw_community} default\n"
-        "sysDescr harness test agent (Debian net-snmp)\n"
+        ("rocommunity public default\n" if public else "")
+        + f"rwcommunity {rw_community} default\n"
+        + "sysDescr harness test agent (Debian net-snmp)\n"
     )
+    conf.chmod(0o600)
     argv = [binary, "-f", "-C", "-c", str(conf), "-Lo", "-p", str(tmp / "snmpd.pid")]
     env = {"SNMP_PERSISTENT_DIR": str(tmp), "MIBS": "", "PATH": "/usr/sbin:/usr/bin:/bin"}
-    with daemon([*argv, f"udp:{host}:161"], host, 161, env):
+    with daemon([*argv, f"udp:{host}:{port}"], host, port, env):
         yield
 
 
