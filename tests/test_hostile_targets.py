@@ -37,6 +37,8 @@ import pytest
 from login_servers import Config, LoginApp
 from tls_servers import HOST, Pki, https_server, make_pki, strong_context
 
+from harness.lab.udp_services import SilentPort
+
 SUITES = Path(__file__).parents[1] / "suites"
 TIMEOUT = 2.0
 # a hang guard: generous for a loaded 2-core CI machine, far below a hang (minutes, or never)
@@ -65,6 +67,8 @@ KINDS = [*RAW, "all-200", "unresolvable"]
 PORT_ONLY = {"tarpit": "broken", "garbage": "passed"}
 ENDLESS = {"endless-lines", "endless-line", "huge-headers"}
 ENDPOINTS = ("tls", "http-basic", "http-form", "http-json", "ssh", "ftp")
+# beside them, a UDP port that swallows every datagram: the UDP scan and an snmp login meet it
+UDP_ENDPOINTS = ("snmp",)
 
 # (kind, subject-key fragment, check) -> the status allowed instead of broken, and why
 NOT_BROKEN: dict[tuple[str, str, str], str | set[str]] = {
@@ -221,6 +225,8 @@ def _hostile_lines(kind: str, servers: dict[str, str | int]) -> list[str]:
         logins.append(f"{{kind: ssh, port: {servers['ssh']}}}")
     if "ftp" in servers:
         logins.append(f"{{kind: ftp, port: {servers['ftp']}}}")
+    if "snmp" in servers:
+        logins.append(f"{{kind: snmp, port: {servers['snmp']}}}")
     lines = [f"  - name: {kind}", f"    host: {host}"]
     if "tls" in servers:
         lines.append(f"    tls: [{{port: {servers['tls']}}}]")
@@ -229,7 +235,8 @@ def _hostile_lines(kind: str, servers: dict[str, str | int]) -> list[str]:
     web = str(servers["http-basic"])
     port = web.split("/")[2].partition(":")[2] or "80"
     scanned = f"{servers['tls']},{port}" if "tls" in servers else port
-    lines.append(f"    ports: {{expected: [{scanned}], scan: '{scanned}'}}")
+    udp = f", udp: '{servers['snmp']}'" if "snmp" in servers else ""
+    lines.append(f"    ports: {{expected: [{scanned}], scan: '{scanned}'{udp}}}")
     lines.append(f"    http: [{{url: '{web.rsplit('/', 1)[0]}/'}}]")
     return lines
 
@@ -243,6 +250,7 @@ def _hostile(kind: str) -> tuple[dict[str, str | int], list[hs.Hostile], Callabl
             "http-json": f"https://{name}/api/login",
             "ssh": 22,
             "ftp": 21,
+            "snmp": 161,
         }
         return endpoints, [], lambda: None
     if kind == "all-200":
@@ -254,6 +262,7 @@ def _hostile(kind: str) -> tuple[dict[str, str | int], list[hs.Hostile], Callabl
         }
         return endpoints, [], app.close
     servers = {ep: hs.Hostile(RAW[kind], HOSTILE_HOST) for ep in ENDPOINTS}
+    silent = SilentPort(HOSTILE_HOST)
     endpoints = {
         "tls": servers["tls"].port,
         "http-basic": servers["http-basic"].url("/admin"),
@@ -261,12 +270,19 @@ def _hostile(kind: str) -> tuple[dict[str, str | int], list[hs.Hostile], Callabl
         "http-json": servers["http-json"].url("/api/login"),
         "ssh": servers["ssh"].port,
         "ftp": servers["ftp"].port,
+        "snmp": silent.port,
     }
     if kind == "redirect-loop":
         # the JSON kind takes a redirect as the answer to a login and never follows it, so a
         # redirecting API is judged like any other, against the control attempt
         del endpoints["http-json"]
-    return endpoints, list(servers.values()), lambda: [s.close() for s in servers.values()]
+
+    def close() -> None:
+        silent.close()
+        for server in servers.values():
+            server.close()
+
+    return endpoints, list(servers.values()), close
 
 
 @pytest.fixture(scope="module")
@@ -378,7 +394,10 @@ def test_hostile_checks_are_broken_with_a_reason_never_passed(
     mine = run.of(kind)
     assert len(mine) == run.expected, f"{kind}: {len(mine)} results\n{run.output[-3000:]}"
     for (key, check), result in mine.items():
-        fragment = next((ep for ep in ENDPOINTS if f":{ep}:" in key), "tls" if ":" in key else "")
+        fragment = next(
+            (ep for ep in (*ENDPOINTS, *UDP_ENDPOINTS) if f":{ep}:" in key),
+            "tls" if ":" in key else "",
+        )
         listed = NOT_BROKEN.get((kind, fragment, check), "broken")
         allowed = {listed} if isinstance(listed, str) else listed
         if check.startswith("ports.") and kind != "unresolvable":
@@ -387,7 +406,10 @@ def test_hostile_checks_are_broken_with_a_reason_never_passed(
         assert result["status"] in allowed, f"{key} {check}: {result['status']}: {message}"
         if result["status"] == "broken":
             assert "could not measure " in message, message
-            assert any(r in message for r in REASONS[kind]), message
+            # a port that swallows datagrams is silent whatever its TCP neighbours do
+            silent = fragment in UDP_ENDPOINTS and kind != "unresolvable"
+            reasons = ("(timeout)",) if silent else REASONS[kind]
+            assert any(r in message for r in reasons), message
     assert run.returncode == 1, f"{kind}: exit code {run.returncode}"
 
 

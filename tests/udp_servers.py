@@ -6,7 +6,6 @@ nmap sends its UDP payloads by port number; binding those ports needs root, as -
 
 from __future__ import annotations
 
-import ipaddress
 import shutil
 import subprocess
 import time
@@ -16,13 +15,7 @@ from pathlib import Path
 
 import pytest
 
-
-def udp_bound(host: str, port: int) -> bool:
-    """Is something bound to host:port/udp? (/proc/net/udp: little-endian hex address:port)."""
-    packed = ipaddress.IPv4Address(host).packed[::-1].hex().upper()
-    wanted = f"{packed}:{port:04X}"
-    lines = Path("/proc/net/udp").read_text().splitlines()[1:]
-    return any(line.split()[1] == wanted for line in lines)
+from harness.lab.net_services import udp_bound
 
 
 def need(binary: str) -> str:

@@ -38,3 +38,10 @@ SERVICES: tuple[Service, ...] = (
     Service("legacy-ftp", LEGACY_HOST, 2121, "vsFTPd 2.3.4 banner, anonymous login"),
     Service("legacy-redis", LEGACY_HOST, 6379, "undeclared Redis-like port"),
 )
+
+# UDP services (ports 161 and 123 need root, as nmap -sU does): started when the lab can bind
+# them, and not waited for otherwise, so the TCP lab still runs for an unprivileged user
+UDP_SERVICES: tuple[Service, ...] = (
+    Service("legacy-snmp", LEGACY_HOST, 161, "SNMPv2c agent answering the community 'public'"),
+    Service("legacy-ntp", LEGACY_HOST, 123, "NTP server answering mode 6 (ntpq) queries"),
+)

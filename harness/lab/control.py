@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from harness.lab import SERVICES
-from harness.lab.net_services import port_open
+from harness.lab import SERVICES, UDP_SERVICES
+from harness.lab.net_services import port_open, udp_bound
 
 DEFAULT_DIR = Path("reports/lab")
 
@@ -32,6 +32,9 @@ def status(lab_dir: Path = DEFAULT_DIR) -> int:
         ok = port_open(s.host, s.port)
         up += ok
         print(f"  {'up  ' if ok else 'DOWN'} {s.name:<14} {s.host}:{s.port:<6} {s.weakness}")
+    for s in UDP_SERVICES:  # optional: they need root
+        state = "up  " if udp_bound(s.host, s.port) else "off "
+        print(f"  {state} {s.name:<14} {s.host}:{s.port}/udp {s.weakness}")
     return 0 if pid and up == len(SERVICES) else 1
 
 

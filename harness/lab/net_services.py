@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import socketserver
 import ssl
 import threading
+from pathlib import Path
 
 
 class _Greeter(socketserver.BaseRequestHandler):
@@ -45,6 +47,16 @@ def redis_like(host: str, port: int = 6379) -> socketserver.BaseServer:
     # the answer of a password-protected Redis before 2.8; nmap's signatures recognise it, so
     # version detection names the service at once instead of trying every probe
     return tcp_service(host, port, reply=b"-ERR operation not permitted\r\n")
+
+
+def udp_bound(host: str, port: int) -> bool:
+    """Is host:port/udp bound on this machine? (Linux /proc/net/udp; False where it is absent.)"""
+    try:
+        lines = Path("/proc/net/udp").read_text().splitlines()[1:]
+    except OSError:
+        return False
+    wanted = f"{ipaddress.IPv4Address(host).packed[::-1].hex().upper()}:{port:04X}"
+    return any(line.split()[1] == wanted for line in lines if len(line.split()) > 1)
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:

@@ -12,6 +12,7 @@ from harness.lab import LEGACY_HOST, SECURE_HOST
 from harness.lab.login_services import anonymous_ftp, ssh_banner
 from harness.lab.net_services import redis_like
 from harness.lab.tls_services import legacy_context, make_certs, secure_context
+from harness.lab.udp_services import NtpServer, SnmpAgent
 from harness.lab.web import serve
 
 
@@ -26,6 +27,11 @@ def main(argv: list[str]) -> int:
     ssh_banner(LEGACY_HOST, 2222)
     anonymous_ftp(LEGACY_HOST, 2121, lab_dir / "ftp")
     redis_like(LEGACY_HOST, 6379)
+    try:
+        SnmpAgent(LEGACY_HOST, 161)
+        NtpServer(LEGACY_HOST, 123)
+    except PermissionError:
+        print("lab: UDP services skipped: binding ports 161 and 123 needs root", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
