@@ -23,6 +23,7 @@ import pytest
 from harness.errors import InventoryError
 from harness.inventory import Settings, loads
 from harness.probes.ports import Budget, nmap_argv, port_args
+from harness.probes.udp import UdpBudget, udp_argv, udp_port_args
 
 ROOT = Path(__file__).parents[1]
 HARNESS = ROOT / "harness"
@@ -86,6 +87,7 @@ def test_hostile_host_in_a_url_or_server_name_is_refused(value: str) -> None:
 @pytest.mark.parametrize("value", HOSTILE_PORTS)
 def test_hostile_port_specs_are_refused(value: str) -> None:
     assert "ports.scan" in _refused(_doc(f"    ports: {{scan: {json.dumps(value)}}}\n"))
+    assert "ports.udp" in _refused(_doc(f"    ports: {{udp: {json.dumps(value)}}}\n"))
     assert "ports.expected" in _refused(_doc(f"    ports: {{expected: [{json.dumps(value)}]}}\n"))
     assert "port" in _refused(_doc(f"    tls: [{{port: {json.dumps(value)}}}]\n"))
     assert "port" in _refused(_doc(f"    logins: [{{kind: ssh, port: {json.dumps(value)}}}]\n"))
@@ -108,7 +110,8 @@ def test_a_yaml_list_of_hosts_is_refused() -> None:
 
 # ------------------------------------------------------------------------------ the nmap argv
 
-FIXED = {"-sT", "-Pn", "-n", "-T4", "--noninteractive", "-oX", "-", "-sV", "-6", "-p-"}
+FIXED = {"-sT", "-sU", "--privileged", "-Pn", "-n", "-T4", "--noninteractive", "-oX", "-"}
+FIXED |= {"-sV", "-6", "-p-"}
 WITH_VALUE = {"--max-retries", "--host-timeout", "--version-intensity", "-p", "--top-ports"}
 _VALUE = re.compile(r"^(\d+|\d+(ms|s)|\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*)$")
 
@@ -138,10 +141,30 @@ def test_nmap_argv_holds_only_our_flags(spec: object, address: str, versions: bo
     assert_only_our_flags(argv, address)
 
 
+@pytest.mark.parametrize("spec", ["risky", "top-20", "53,161", 11211])
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1"])
+@pytest.mark.parametrize("versions", [False, True])
+def test_udp_argv_holds_only_our_flags(spec: str, address: str, versions: bool) -> None:
+    _, ports = udp_port_args(spec)
+    for privileged in (False, True):
+        argv = udp_argv(
+            "nmap",
+            address,
+            ports,
+            UdpBudget.of(Settings(timeout=2)),
+            versions=versions,
+            privileged=privileged,
+        )
+        assert argv[0] == "nmap"
+        assert_only_our_flags(argv, address)
+
+
 @pytest.mark.parametrize("address", [*HOSTILE, "localhost", "www.example.com", "127.0.0.0/24"])
 def test_nmap_argv_refuses_anything_but_an_ip_address(address: str) -> None:
     with pytest.raises(ValueError):
         nmap_argv("nmap", address, ["-p", "22"], Budget.of(Settings()))
+    with pytest.raises(ValueError):
+        udp_argv("nmap", address, ["-p", "161"], UdpBudget.of(Settings()))
 
 
 @pytest.mark.parametrize("spec", HOSTILE_PORTS)
