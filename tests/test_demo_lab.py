@@ -7,6 +7,7 @@ defects on lab-legacy, pass on lab-secure, and measure everything (nothing broke
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -65,6 +66,13 @@ def results(
     by: dict[tuple[str, str], list[str]] = {}
     for r in summary["results"]:
         by.setdefault((r["target"], r["check"]), []).append(r["status"])
+        by.setdefault((r["key"], r["check"]), []).append(r["status"])  # one subject's own
+    for f in (out / "allure").glob("*-result.json"):  # finding texts, by (target, check, text)
+        data = json.loads(f.read_text())
+        labels = {lb["name"]: lb["value"] for lb in data["labels"]}
+        text = data.get("statusDetails", {}).get("message", "")
+        if "target" in labels and "check" in labels:
+            by.setdefault((labels["target"], labels["check"] + " text"), []).append(text)
     return by
 
 
@@ -114,3 +122,14 @@ def test_lab_secure_passes(results: dict[tuple[str, str], list[str]], check: str
 
 def test_waiver_in_the_shipped_file_applies(results: dict[tuple[str, str], list[str]]) -> None:
     assert "waived" in results[("lab-legacy", "banner.disclosure")]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the lab's UDP services and nmap -sU need root")
+def test_lab_legacy_snmp_public_community_and_udp_exposure(
+    results: dict[tuple[str, str], list[str]],
+) -> None:
+    assert results[("lab-legacy:snmp:161", "login.default_credentials")] == ["failed"]
+    assert results[("lab-legacy:snmp:161", "login.cleartext")] == ["failed"]
+    assert set(results[("lab-secure", "ports.risky_service")]) == {"passed"}
+    risky = "\n".join(results[("lab-legacy", "ports.risky_service text")])
+    assert "SNMP reachable on port 161/udp" in risky and "NTP reachable on port 123/udp" in risky
