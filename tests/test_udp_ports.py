@@ -2,7 +2,8 @@
 
 Each exposed service has its own 127.0.60.x address and listens on its own port, where nmap's
 payloads go: Debian's snmpd (161), memcached (11211), dnsmasq as an open resolver (53) and an NTP
-server that answers mode 6 (123, a Python responder: Debian's ntpd restricts mode 6 by default).
+server that answers mode 3 and mode 6 (123, the lab's Python responder; no NTP daemon is
+installed here).
 A healthy host answers nothing but port unreachable and passes; a host whose ports swallow every
 datagram is open|filtered, never open; nmap without raw sockets breaks only the UDP half.
 """
