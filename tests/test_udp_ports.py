@@ -1,7 +1,7 @@
 """The UDP half of the port probe against real UDP services, with the real nmap -sU -sV.
 
 Each exposed service has its own 127.0.60.x address and listens on its own port, where nmap's
-payloads go: Debian's snmpd (161), memcached (11211), dnsmasq as an open resolver (53) and an NTP
+payloads go: Debian's snmpd (161), memcached (11211), dnsmasq answering any client (53) and an NTP
 server that answers mode 3 and mode 6 (123, the lab's Python responder; no NTP daemon is
 installed here).
 A healthy host answers nothing but port unreachable and passes; a host whose ports swallow every

@@ -86,7 +86,7 @@ def memcached(host: str, port: int = 11211) -> Iterator[None]:
 
 @contextmanager
 def dnsmasq(host: str, tmp: Path) -> Iterator[None]:
-    """An open resolver: dnsmasq answers anyone on 53/udp."""
+    """dnsmasq answering anyone on 53/udp (no upstream: it cannot recurse off this machine)."""
     binary = need("dnsmasq")
     argv = [
         binary,
