@@ -267,6 +267,10 @@ class PasswordPolicyEndpoint(_Model):
     delete_method: Literal["DELETE", "POST"] = "DELETE"
 
 
+# well-known ports of the kinds that take `port` rather than `url`
+_LOGIN_PORTS = {"ssh": 22, "ftp": 21, "snmp": 161}
+
+
 class LoginEndpoint(Overrides):
     kind: LoginKind
     url: Url | None = None
@@ -302,11 +306,20 @@ class LoginEndpoint(Overrides):
         return self
 
     @property
+    def effective_port(self) -> int:
+        """The declared port, else the URL's, else the kind's well-known port."""
+        if self.port:
+            return self.port
+        if self.url:
+            parts = urlsplit(self.url)
+            return parts.port or (443 if parts.scheme == "https" else 80)
+        return _LOGIN_PORTS.get(self.kind, 0)
+
+    @property
     def label(self) -> str:
-        where = self.url if self.url else f"port {self.port}"
         if self.kind == "snmp":
-            where = f"port {self.port or 161}/udp"
-        return f"{self.kind} {where}"
+            return f"snmp port {self.effective_port}/udp"
+        return f"{self.kind} {self.url if self.url else f'port {self.effective_port}'}"
 
 
 class Target(Overrides):

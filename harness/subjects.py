@@ -44,7 +44,7 @@ def probe_jobs(inv: Inventory, area: str, probe: str, subject_keys: set[str]) ->
 def _login_keys(target: str, logins: list[LoginEndpoint]) -> list[str]:
     """'web:http-basic:8080'; endpoints of one kind sharing a port add their URL path
     ('web:http-basic:8080/ops'), and only what is still alike is numbered ('#2')."""
-    base = [f"{target}:{ep.kind}:{ep.port or _url_port(ep.url)}" for ep in logins]
+    base = [f"{target}:{ep.kind}:{ep.effective_port}" for ep in logins]
     keys = [
         key + (urlsplit(ep.url).path or "/" if ep.url and base.count(key) > 1 else "")
         for key, ep in zip(base, logins, strict=True)
@@ -55,10 +55,3 @@ def _login_keys(target: str, logins: list[LoginEndpoint]) -> list[str]:
         seen[key] = seen.get(key, 0) + 1
         out.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
     return out
-
-
-def _url_port(url: str | None) -> int:
-    if not url:
-        return 0
-    parts = urlsplit(url)
-    return parts.port or (443 if parts.scheme == "https" else 80)

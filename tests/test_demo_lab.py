@@ -129,8 +129,8 @@ def test_waiver_in_the_shipped_file_applies(results: dict[tuple[str, str], list[
 def test_lab_legacy_snmp_public_community_and_udp_exposure(
     results: dict[tuple[str, str], list[str]],
 ) -> None:
-    assert results[("lab-legacy:snmp:0", "login.default_credentials")] == ["failed"]
-    assert results[("lab-legacy:snmp:0", "login.cleartext")] == ["failed"]
+    assert results[("lab-legacy:snmp:161", "login.default_credentials")] == ["failed"]
+    assert results[("lab-legacy:snmp:161", "login.cleartext")] == ["failed"]
     assert set(results[("lab-secure", "ports.risky_service")]) == {"passed"}
     risky = "\n".join(results[("lab-legacy", "ports.risky_service text")])
     assert "SNMP reachable on port 161/udp" in risky and "NTP reachable on port 123/udp" in risky

@@ -84,3 +84,19 @@ def test_endpoints_sharing_a_port_are_named_by_their_path() -> None:
         "ops-console:http-form:8080",  # alone of its kind on the port: no path needed
         "ops-console:ssh:22",
     ]
+
+
+def test_a_login_without_a_port_is_named_and_probed_at_its_kinds_well_known_port() -> None:
+    inv = loads(
+        "version: 1\ntargets:\n  - name: edge\n    host: 127.0.0.1\n    logins:\n"
+        "      - {kind: ssh}\n      - {kind: ftp}\n      - {kind: snmp}\n"
+        "      - {kind: http-basic, url: 'https://127.0.0.1/admin'}\n"
+    )
+    jobs = subjects(inv, "logins")
+    assert [j.key for j in jobs] == [
+        "edge:ssh:22",
+        "edge:ftp:21",
+        "edge:snmp:161",
+        "edge:http-basic:443",
+    ]
+    assert [j.endpoint.effective_port for j in jobs] == [22, 21, 161, 443]  # type: ignore[union-attr]

@@ -64,7 +64,7 @@ class FtpClient:
     def __init__(self, job: Job, base_dir: Path | None) -> None:
         assert isinstance(job.endpoint, LoginEndpoint)
         self.host = job.target.host
-        self.port = job.endpoint.port or 21
+        self.port = job.endpoint.effective_port
         self.timeout = job.settings.timeout
         self.user = (job.endpoint.usernames or ["admin"])[0]
         verify = verify_of(job, base_dir)

@@ -33,7 +33,7 @@ class SnmpClient:
     def __init__(self, job: Job, base_dir: Path | None) -> None:
         assert isinstance(job.endpoint, LoginEndpoint)
         self.host = job.target.host
-        self.port = job.endpoint.port or 161
+        self.port = job.endpoint.effective_port
         self.timeout = job.settings.timeout
         self.write_check = job.endpoint.snmp_write_check
         self._sock: socket.socket | None = None

@@ -42,7 +42,7 @@ class SshClient:
     def __init__(self, job: Job, base_dir: Path | None) -> None:
         assert isinstance(job.endpoint, LoginEndpoint)
         self.host = job.target.host
-        self.port = job.endpoint.port or 22
+        self.port = job.endpoint.effective_port
         self.timeout = job.settings.timeout
         self.user = (job.endpoint.usernames or ["root"])[0]
         self.offered: list[str] | None = None
