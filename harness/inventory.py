@@ -325,6 +325,8 @@ class LoginEndpoint(Overrides):
 class Target(Overrides):
     name: Name
     host: Host
+    # TLS, ports and banners probe every address the name resolves to; "first" opts out
+    addresses: Literal["all", "first"] = "all"
     tags: list[str] = Field(default_factory=list)
     ports: PortsSpec | None = None
     tls: list[TlsEndpoint] = Field(default_factory=list)

@@ -1,8 +1,8 @@
 """Findings with an identity and an age, kept from run to run in the known-findings file.
 
-A finding's identity is the check, the subject (and its address, when the job has one) and the
-stable facts the policy gave it (`Finding.key`: a port, suite names, a product and version, a
-certificate fingerprint), never its prose: a certificate message holds a day count that changes
+A finding's identity is the check, the subject (and, for a name, the address it was seen on)
+and the stable facts the policy gave it (`Finding.key`: a port, suite names, a product and
+version, a certificate fingerprint), never its prose: a certificate message holds a day count that changes
 every night. The file keeps the day each finding was first seen, so a result can say how long
 it has been open.
 """

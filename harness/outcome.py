@@ -14,11 +14,14 @@ class Finding:
     `key` holds the stable facts that tell this finding apart from the check's other findings on
     the same subject (a port, suite names, a product and version, a certificate fingerprint). It
     makes the finding's identity across runs; the text never does, as it may hold a day count.
+    `addresses` are the addresses of the target's name it was seen on (set when the verdicts of
+    several addresses are folded into one); each is part of an identity of its own.
     """
 
     text: str
     severity: Severity | None = None
     key: str = ""
+    addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

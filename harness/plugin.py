@@ -17,15 +17,16 @@ from typing import Any
 import allure_commons
 import pytest
 
-from harness import allure_files, known, reporting, shard, verdicts
+from harness import allure_files, known, per_address, reporting, shard, verdicts
 from harness.checks import AREAS, Check, Severity, get_check
 from harness.errors import CouldNotMeasure, InventoryError, ProbeFailure
 from harness.interrupts import SigtermAsInterrupt
 from harness.inventory import Inventory, declared_line, load
 from harness.outcome import Verdict
 from harness.probes import Job
+from harness.probes.addresses import Addresses, resolve_all
 from harness.runner import ProbeRunner, Timing
-from harness.subjects import AREA_PROBES, probe_jobs, subjects
+from harness.subjects import AREA_PROBES, PER_ADDRESS, per_address_jobs, probe_jobs, subjects
 from harness.summary import Record, RunSummary
 
 PRIMARY_PROBE = {"tls": "tls", "ports": "ports", "banners": "banners", "logins": "logins"}
@@ -41,6 +42,7 @@ class _State:
     inventory: Inventory | None = None
     error: InventoryError | None = None
     runner: ProbeRunner | None = None
+    addresses: dict[str, Addresses] = field(default_factory=dict)  # by target name
     sigterm: SigtermAsInterrupt = field(default_factory=SigtermAsInterrupt)
     hide: reporting.HideInternalFixtures = field(default_factory=reporting.HideInternalFixtures)
 
@@ -49,6 +51,19 @@ _STATE = pytest.StashKey[_State]()
 _SUMMARY = pytest.StashKey[RunSummary]()
 _JOB = pytest.StashKey[Job]()
 _CHECK = pytest.StashKey[Check]()
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """A subject's measurement on each address of its name (see harness.per_address)."""
+
+    measured: dict[str, Any]
+    unmeasured: dict[str, ProbeFailure]
+    named: bool  # the host is a name, so results name the address they came from
+    notes: tuple[str, ...] = ()
+
+
+_MEASURED = pytest.StashKey[_Measured]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -201,11 +216,21 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     for item in session.items:
         if _JOB in item.stash:
             wanted.setdefault(item.stash[_CHECK].area, set()).add(item.stash[_JOB].key)
+    chosen = {
+        (area, probe): probe_jobs(inv, area, probe, keys)
+        for area, keys in wanted.items()
+        for probe in AREA_PROBES[area]
+    }
+    # every address of every name, resolved once here: probes get one job per address
+    named = {
+        j.target.name: j.target for (_, p), js in chosen.items() if p in PER_ADDRESS for j in js
+    }
+    state.addresses = resolve_all(named.values(), inv.defaults.max_concurrent_hosts or 10)
     plan: dict[str, dict[str, Job]] = {}
-    for area, keys in wanted.items():
-        for probe in AREA_PROBES[area]:
-            for job in probe_jobs(inv, area, probe, keys):
-                plan.setdefault(probe, {})[job.key] = job
+    for (_, probe), jobs in chosen.items():
+        for job in jobs:
+            for one in per_address_jobs(job, probe, state.addresses.get(job.target.name)):
+                plan.setdefault(probe, {})[one.key] = one
     state.runner = ProbeRunner(
         inv,
         {p: list(jobs.values()) for p, jobs in plan.items()},
@@ -252,30 +277,90 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture
 def measurement(request: pytest.FixtureRequest, subject: Job) -> Any:
-    """The probe result for this test's subject; raises CouldNotMeasure (broken) on failure."""
+    """The probe result for this test's subject; raises CouldNotMeasure (broken) on failure.
+
+    For a subject measured on several addresses, this is the first address's result, and
+    pytest_pyfunc_call below runs the test once per address and folds the verdicts."""
     config = request.config
-    runner = config.stash[_STATE].runner
+    state = config.stash[_STATE]
+    runner = state.runner
     check = request.node.stash[_CHECK]
     probe = PRIMARY_PROBE[check.area]
     assert runner is not None, "the harness plugin planned no probes"
-    result = runner.get(probe, subject.key, wait=lambda: _print_progress(config))
+    addresses = state.addresses.get(subject.target.name) if probe in PER_ADDRESS else None
+    results: dict[str, Any] = {}
+    for job in per_address_jobs(subject, probe, addresses):
+        address = job.address or subject.target.host
+        results[address] = runner.get(probe, job.key, wait=lambda: _print_progress(config))
     _print_progress(config)
-    if isinstance(result, ProbeFailure):
-        raise CouldNotMeasure(result)
-    return result
+    if addresses is not None:
+        reporting.addresses(addresses.probed or (subject.target.host,))
+    measured = {a: r for a, r in results.items() if not isinstance(r, ProbeFailure)}
+    unmeasured = {a: r for a, r in results.items() if isinstance(r, ProbeFailure)}
+    named = any(a != subject.target.host for a in results)
+    if not measured:
+        if len(unmeasured) == 1:  # its `where` already names the address
+            raise CouldNotMeasure(next(iter(unmeasured.values())))
+        raise CouldNotMeasure(per_address.failure(unmeasured, [], subject.where))
+    notes = addresses.notes if addresses is not None else ()
+    request.node.stash[_MEASURED] = _Measured(measured, unmeasured, named, notes)
+    return next(iter(measured.values()))
 
 
-@pytest.fixture
-def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], None]:
-    """Turn a Verdict into the result status: pass, fail with the fix, or skip with the reason."""
-    item = request.node
-    check: Check = item.stash[_CHECK]
-    inv: Inventory = request.config.stash[_STATE].inventory  # type: ignore[assignment]
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run a suite test once per address of its subject's name, then judge once."""
+    measured = pyfuncitem.stash.get(_MEASURED, None)
+    judge = pyfuncitem.funcargs.get("judge")
+    if measured is None or not measured.named or not isinstance(judge, _Judge):
+        return None  # an address as host: pytest calls the test as usual
+    names = pyfuncitem._fixtureinfo.argnames
+    by_address: dict[str, Verdict] = {}
+    unmeasured = dict(measured.unmeasured)
+    judge.collecting = True
+    try:
+        for address, result in measured.measured.items():
+            args = {name: pyfuncitem.funcargs[name] for name in names}
+            args["measurement"] = result
+            judge.collected = Verdict()  # a test that never calls judge passed
+            try:
+                pyfuncitem.obj(**args)
+            except CouldNotMeasure as exc:  # a field this check needs was not measured here
+                unmeasured[address] = exc.failure
+                continue
+            by_address[address] = judge.collected
+    finally:
+        judge.collecting = False
+    subject: Job = pyfuncitem.funcargs["subject"]  # type: ignore[assignment]
+    combined = per_address.combine(
+        by_address, unmeasured, named=True, where=subject.where, extra_notes=measured.notes
+    )
+    if combined.failure is not None:
+        raise CouldNotMeasure(combined.failure)
+    assert combined.verdict is not None
+    judge(combined.verdict)
+    return True
 
-    def _judge(verdict: Verdict) -> None:
+
+class _Judge:
+    """Turns a Verdict into the result status: pass, fail with the fix, or skip with the reason.
+
+    While `collecting` (one address of several), it only records the verdict."""
+
+    def __init__(self, request: pytest.FixtureRequest, subject: Job) -> None:
+        self.request = request
+        self.subject = subject
+        self.check: Check = request.node.stash[_CHECK]
+        self.collecting = False
+        self.collected = Verdict()
+
+    def __call__(self, verdict: Verdict) -> None:
         __tracebackhide__ = True
-        with reporting.step(reporting.judged_against(check, subject)):
-            decision = _decide(verdict)
+        if self.collecting:
+            self.collected = verdict
+            return
+        with reporting.step(reporting.judged_against(self.check, self.subject)):
+            decision = self._decide(verdict)
         # the outcome is raised after the step, so the page shows the message once, on top
         reporting.last_step_status(decision.outcome)
         if decision.outcome == "skip":
@@ -283,7 +368,10 @@ def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], N
         if decision.outcome == "fail":
             pytest.fail(decision.text, pytrace=False)
 
-    def _decide(verdict: Verdict) -> verdicts.Decision:
+    def _decide(self, verdict: Verdict) -> verdicts.Decision:
+        request, subject, check = self.request, self.subject, self.check
+        item = request.node
+        inv: Inventory = request.config.stash[_STATE].inventory  # type: ignore[assignment]
         if verdict.title:
             reporting.set_title(verdict.title)
         for name, value in verdict.labels.items():
@@ -322,7 +410,11 @@ def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], N
             reporting.extra_label("first_seen", decision.first_seen.isoformat())
         return decision
 
-    return _judge
+
+@pytest.fixture
+def judge(request: pytest.FixtureRequest, subject: Job) -> Callable[[Verdict], None]:
+    """Turn a Verdict into the result status: pass, fail with the fix, or skip with the reason."""
+    return _Judge(request, subject)
 
 
 def _print_progress(config: pytest.Config) -> None:
@@ -391,23 +483,27 @@ def pytest_runtest_makereport(
 def _present(item: pytest.Item, job: Job, check: Check) -> None:
     """The probe's steps, times and evidence, and short parameters, on the Allure result.
     Done at teardown, when allure-pytest has set everything it sets, before it writes."""
-    runner = item.config.stash[_STATE].runner
-    reporting.parameters(job)
+    state = item.config.stash[_STATE]
+    runner = state.runner
+    addresses = state.addresses.get(job.target.name)
+    per_address = PRIMARY_PROBE[check.area] in PER_ADDRESS and addresses is not None
+    reporting.parameters(job, addresses.probed if per_address and addresses else ())
     if runner is None:
         return
     timings: list[Timing] = []
     for probe in AREA_PROBES[check.area]:
-        timing = runner.timing(probe, job.key)
-        if timing is None:
-            continue  # not reached: the run ended before this probe published
-        reporting.probe_step(
-            len(timings),
-            reporting.probe_title(probe, job),
-            timing,
-            runner.get(probe, job.key),
-            runner.take_evidence(probe, job.key),
-        )
-        timings.append(timing)
+        for one in per_address_jobs(job, probe, addresses):  # a step per address probed
+            timing = runner.timing(probe, one.key)
+            if timing is None:
+                continue  # not reached: the run ended before this probe published
+            reporting.probe_step(
+                len(timings),
+                reporting.probe_title(probe, one),
+                timing,
+                runner.get(probe, one.key),
+                runner.take_evidence(probe, one.key),
+            )
+            timings.append(timing)
     if timings:
         reporting.probe_times(min(t.start for t in timings), max(t.stop for t in timings))
 

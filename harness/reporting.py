@@ -38,7 +38,7 @@ def label(check: Check, job: Job) -> None:
     allure.dynamic.suite(job.key)
     allure.dynamic.label("target", job.target.name)
     allure.dynamic.label("check", check.id)
-    allure.dynamic.label("address", job.target.host)
+    allure.dynamic.label("host", job.target.host)
     set_severity(check.severity)
     if job.target.tags:
         allure.dynamic.tag(*job.target.tags)
@@ -48,6 +48,13 @@ def label(check: Check, job: Job) -> None:
         f"**What it means.** {check.description}\n\n**How to fix.** {check.remediation}\n\n"
         f"**Where.** {job.where}"
     )
+
+
+def addresses(probed: tuple[str, ...]) -> None:
+    """One `address` label per address the result was measured on (a multi-valued label, so
+    a filter on one address finds every result that covers it)."""
+    for address in probed:
+        allure.dynamic.label("address", address)
 
 
 def set_severity(severity: Severity) -> None:
@@ -98,7 +105,8 @@ def probe_title(probe: str, job: Job) -> str:
         where = ep.label
     else:
         where = job.target.host
-    return f"{_TOOL.get(probe, probe)} of {where}"
+    at = f" at {job.address}" if job.address and job.address != job.target.host else ""
+    return f"{_TOOL.get(probe, probe)} of {where}{at}"
 
 
 def probe_step(
@@ -134,12 +142,16 @@ def probe_times(start: int, stop: int) -> None:
         test.start, test.stop = start, stop
 
 
-def parameters(job: Job) -> None:
-    """Short parameters a person can read: the subject key, not the Job's Python repr."""
+def parameters(job: Job, probed: tuple[str, ...] = ()) -> None:
+    """Short parameters a person can read: the subject key, not the Job's Python repr.
+
+    `probed` are the addresses of the target's name the result was measured on."""
     test = _current_result()
     if test is None:
         return
     shown = [("address", job.target.host)]
+    if probed and probed != (job.target.host,):
+        shown = [("host", job.target.host), ("address", ", ".join(probed))]
     ep = job.endpoint
     if isinstance(ep, TlsEndpoint):
         shown += [

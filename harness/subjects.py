@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from harness.inventory import Inventory, LoginEndpoint
 from harness.probes import Job
+from harness.probes.addresses import Addresses
 
 # banners read nmap's -sV output as well as their own grabs
 AREA_PROBES: dict[str, tuple[str, ...]] = {
@@ -14,6 +15,8 @@ AREA_PROBES: dict[str, tuple[str, ...]] = {
     "banners": ("ports", "banners"),
     "logins": ("logins",),
 }
+# probes that connect to every address of a name; logins stay on the name, as a client would
+PER_ADDRESS: frozenset[str] = frozenset({"tls", "ports", "banners"})
 
 
 def subjects(inv: Inventory, area: str) -> list[Job]:
@@ -55,3 +58,11 @@ def _login_keys(target: str, logins: list[LoginEndpoint]) -> list[str]:
         seen[key] = seen.get(key, 0) + 1
         out.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
     return out
+
+
+def per_address_jobs(job: Job, probe: str, addresses: Addresses | None) -> list[Job]:
+    """The probe jobs of one subject: one per address for PER_ADDRESS probes; the job itself
+    (address None) for logins, and for a name that did not resolve, so the probe says so."""
+    if probe not in PER_ADDRESS or addresses is None or not addresses.probed:
+        return [job]
+    return [job.at(a) for a in addresses.probed]

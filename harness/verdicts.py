@@ -11,7 +11,7 @@ from typing import Literal
 from harness import known
 from harness.checks import Check, Severity
 from harness.inventory import Waiver
-from harness.outcome import Verdict
+from harness.outcome import Finding, Verdict
 from harness.probes import Job
 
 
@@ -41,10 +41,15 @@ def waiver_for(waivers: Sequence[Waiver], check_id: str, target: str) -> Waiver 
     return next((w for w in waivers if w.check == check_id and w.target == target), None)
 
 
+def finding_identities(check: Check, job: Job, finding: Finding) -> tuple[str, ...]:
+    """One identity per address the finding was seen on, so fixing one address of a name
+    shows as fixed there while the others stay open; a host that is an address has none."""
+    addresses = finding.addresses or (job.address,)
+    return tuple(known.finding_id(check.id, job.key, finding.key, a) for a in addresses)
+
+
 def identities(check: Check, job: Job, verdict: Verdict) -> tuple[str, ...]:
-    # the address arrives with per-address jobs; until then a subject is its key
-    address: str | None = getattr(job, "address", None)
-    return tuple(known.finding_id(check.id, job.key, f.key, address) for f in verdict.findings)
+    return tuple(i for f in verdict.findings for i in finding_identities(check, job, f))
 
 
 def decide(
@@ -77,7 +82,9 @@ def decide(
     first_seen: dt.date | None = None
     if previous is not None:
         fresh = [
-            f.text for f, fid in zip(verdict.findings, ids, strict=True) if fid not in previous
+            f.text
+            for f in verdict.findings
+            if any(i not in previous for i in finding_identities(check, job, f))
         ]
         new = bool(fresh)
         if fresh:

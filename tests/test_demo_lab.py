@@ -2,18 +2,27 @@
 
 The lab is real: loopback services with known weaknesses. Each area must find the lab's planted
 defects on lab-legacy, pass on lab-secure, and measure everything (nothing broken).
+
+Robust to the machine: a developer's server on 0.0.0.0:3000 is open on 127.0.0.11 too, and the
+harness is right to see it. So the run scans the lab's range minus the ports that are open on a
+sibling loopback address the lab never binds (127.0.0.13): those listen on the wildcard address
+and are not the lab's. It stays honest because every port the lab serves is asserted to stay in
+the scanned range (a lab port can never be excluded), so the planted undeclared port 6379 is
+always scanned and must still fail `ports.unexpected`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from harness.lab import SERVICES
 from harness.lab.control import down, up
@@ -21,6 +30,51 @@ from harness.lab.net_services import port_open
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB_DIR = ROOT / "reports" / "lab"
+LAB_RANGE = (2100, 9000)  # targets.yaml's ports.scan for both lab hosts
+OUTSIDER = "127.0.0.13"  # loopback, never bound by the lab: what is open here is not the lab's
+
+
+def foreign_ports(host: str = OUTSIDER, lo: int = LAB_RANGE[0], hi: int = LAB_RANGE[1]) -> set[int]:
+    """Ports in the lab's range with a listener reachable on `host` (wildcard listeners)."""
+    found = set()
+    for port in range(lo, hi + 1):
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex((host, port)) == 0:
+                found.add(port)
+    return found
+
+
+def scan_spec(lo: int, hi: int, exclude: set[int]) -> str:
+    """'lo-hi' minus `exclude`, as nmap ranges: scan_spec(1, 9, {4}) == '1-3,5-9'."""
+    parts, start = [], lo
+    for port in [*sorted(p for p in exclude if lo <= p <= hi), hi + 1]:
+        if port > start:
+            parts.append(f"{start}-{port - 1}" if port - 1 > start else str(start))
+        start = port + 1
+    return ",".join(parts)
+
+
+def test_scan_spec() -> None:
+    assert scan_spec(1, 9, set()) == "1-9"
+    assert scan_spec(1, 9, {4}) == "1-3,5-9"
+    assert scan_spec(1, 9, {1, 2, 9}) == "3-8"
+    assert scan_spec(1, 9, {5, 6}) == "1-4,7-9"
+
+
+def lab_targets(dest: Path, exclude: set[int]) -> Path:
+    """The shipped targets.yaml, scanning the lab's range minus `exclude` (with the lab's CA
+    path made absolute, since the copy lives elsewhere)."""
+    lab_ports = {s.port for s in SERVICES}
+    assert not exclude & lab_ports, "a lab port is never excluded; the test would lose its teeth"
+    data = yaml.safe_load((ROOT / "targets.yaml").read_text())
+    data["defaults"]["ca_bundle"] = str(ROOT / data["defaults"]["ca_bundle"])
+    for target in data["targets"]:
+        assert target["ports"]["scan"] == f"{LAB_RANGE[0]}-{LAB_RANGE[1]}"
+        target["ports"]["scan"] = scan_spec(*LAB_RANGE, exclude)
+    path = dest / "targets.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +92,7 @@ def results(
     lab: None, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[tuple[str, str], list[str]]:
     out = tmp_path_factory.mktemp("demo")
+    targets = lab_targets(out, foreign_ports())
     proc = subprocess.run(
         [
             sys.executable,
@@ -45,7 +100,7 @@ def results(
             "pytest",
             "suites/",
             "--targets",
-            "targets.yaml",
+            str(targets),
             "-p",
             "no:cacheprovider",
             "--alluredir",

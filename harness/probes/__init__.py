@@ -7,6 +7,7 @@ has it: a typed result, or a `ProbeFailure` saying why it could not measure.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -17,22 +18,45 @@ from harness.inventory import Inventory, LoginEndpoint, Settings, Target, TlsEnd
 
 @dataclass(frozen=True)
 class Job:
-    """One thing to probe: a target, or one endpoint of it, with its effective settings."""
+    """One thing to probe: a target, or one endpoint of it, with its effective settings.
+
+    `address` is set on the probe jobs of TLS, ports and banners, one job per address of the
+    target's name (see probes.addresses); None means "connect to the name" (logins), or a name
+    that did not resolve, which the probe then reports as such.
+    """
 
     key: str
     target: Target
     endpoint: TlsEndpoint | LoginEndpoint | None
     settings: Settings
+    address: str | None = None
+
+    @property
+    def host(self) -> str:
+        """Where to connect: the address when there is one, else the name."""
+        return self.address or self.target.host
 
     @property
     def where(self) -> str:
-        """Human-readable location for messages: 'web-01 (www.example.com:443)'."""
+        """Human-readable location for messages: 'web-01 (www.example.com:443 at 192.0.2.7)'."""
         ep = self.endpoint
+        at = f" at {self.address}" if self.address and self.address != self.target.host else ""
         if isinstance(ep, TlsEndpoint):
-            return f"{self.target.name} ({self.target.host}:{ep.label})"
+            return f"{self.target.name} ({self.target.host}:{ep.label}{at})"
         if isinstance(ep, LoginEndpoint):
             return f"{self.target.name} ({ep.label})"
-        return f"{self.target.name} ({self.target.host})"
+        return f"{self.target.name} ({self.target.host}{at})"
+
+    def at(self, address: str) -> Job:
+        """This job, on one address of its target's name (a host that is an address keeps its
+        key, so its results and evidence read as they always have)."""
+        key = self.key if address == self.target.host else address_key(self.key, address)
+        return dataclasses.replace(self, key=key, address=address)
+
+
+def address_key(key: str, address: str) -> str:
+    """The probe key of one address of a subject: 'web-01:443@192.0.2.7'."""
+    return f"{key}@{address}"
 
 
 class ProbeContext(Protocol):

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from harness.errors import FailureKind, ProbeFailure
 from harness.probes import Job, ProbeContext
 from harness.probes.deadline import Watchdog
+from harness.probes.hostgate import GATE
 from harness.probes.ports import OpenPort, PortScan
 
 HTTP_HEADER_LIMIT = 65536  # bytes of response head read; the body is never read
@@ -296,9 +297,10 @@ def plan(job: Job, scan: PortScan | None) -> list[_Grab]:
         host = parts.hostname or job.target.host
         port = parts.port or (443 if parts.scheme == "https" else 80)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        grabs.append(
-            _Grab("http", host, port, parts.scheme == "https", endpoint.url, host, path, True)
-        )
+        # a URL on the target's own name is read on this job's address, with the name as Host/SNI
+        address = job.host if host == job.target.host else host
+        where = endpoint.url if address == host else f"{endpoint.url} at {address}"
+        grabs.append(_Grab("http", address, port, parts.scheme == "https", where, host, path, True))
         seen.add((host, port))
     if scan is None:
         return grabs
@@ -405,8 +407,14 @@ class BannersProbe:
         notes: list[str] = list(scan.notes) if scan else []
         timeout = job.settings.timeout
         per_host = max(1, min(job.settings.connections_per_host, len(grabs)))
+        budget = job.settings.connections_per_host
+
+        def gated(g: _Grab) -> tuple[list[Banner], bool] | _GrabError:
+            with GATE.hold(g.address, 1, budget):  # one slot of the host's shared budget
+                return _safe_grab(g, timeout)
+
         with ThreadPoolExecutor(per_host, thread_name_prefix="grab") as pool:
-            outcomes = list(pool.map(lambda g: _safe_grab(g, timeout), grabs))
+            outcomes = list(pool.map(gated, grabs))
         sources: list[Source] = []
         for g, outcome in zip(grabs, outcomes, strict=True):
             name = f"{g.where} ({'HTTP headers' if g.kind == 'http' else g.kind})"
@@ -436,11 +444,11 @@ class BannersProbe:
         )
         ctx.attach(
             job.key,
-            f"banners of {job.target.name}",
+            f"banners of {job.key}",
             json.dumps(asdict(result_scan), indent=2),
             "application/json",
         )
-        ctx.progress(f"{job.target.name}: {len(banners)} banner(s) from {len(examined)} source(s)")
+        ctx.progress(f"{job.key}: {len(banners)} banner(s) from {len(examined)} source(s)")
         return result_scan
 
 

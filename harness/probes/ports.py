@@ -27,6 +27,7 @@ from defusedxml import ElementTree
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Settings, check_host, check_port_scan
 from harness.probes import Job, ProbeContext
+from harness.probes.hostgate import GATE
 
 if TYPE_CHECKING:
     from harness.probes.udp import UdpScan
@@ -208,7 +209,8 @@ def parse_ports(host: ElementTree.Element) -> tuple[list[OpenPort], int, int]:
 
 
 def resolve(host: str) -> str:
-    """The address nmap will scan: the host itself, or its first (IPv4-first) address."""
+    """The address to scan when the plan gave none: the host itself, or its first (IPv4-first)
+    address."""
     try:
         return str(ipaddress.ip_address(host))
     except ValueError:
@@ -256,7 +258,7 @@ class PortsProbe:
         budget = Budget.of(job.settings)
         started = time.monotonic()
         try:
-            address = resolve(check_host(job.target.host))
+            address = job.address or resolve(check_host(job.target.host))
         except ValueError as exc:  # validated by the inventory already; defence in depth
             ctx.publish(job.key, ProbeFailure(FailureKind.ERROR, job.where, str(exc)))
             return
@@ -283,10 +285,10 @@ class PortsProbe:
             return None
         result = scan_udp(nmap, address, str(spec), job.settings, job.where)
         if isinstance(result, ProbeFailure):
-            ctx.progress(f"{job.target.name}: UDP scan could not measure: {result.reason}")
+            ctx.progress(f"{job.key}: UDP scan could not measure: {result.reason}")
         else:
             ctx.progress(
-                f"{job.target.name}: UDP {result.ports} done in {result.elapsed:.1f} s: "
+                f"{job.key}: UDP {result.ports} done in {result.elapsed:.1f} s: "
                 f"{len(result.open_ports)} open, {len(result.open_filtered)} open|filtered"
             )
         return result
@@ -304,13 +306,15 @@ class PortsProbe:
     ) -> None:
         argv = nmap_argv(nmap, address, port_args(spec), budget)
         try:
-            xml, host = run_nmap(argv, guard=budget.host_timeout + 30)
+            # the connect scan touches each port once: one slot of the host's budget
+            with GATE.hold(address, 1, job.settings.connections_per_host):
+                xml, host = run_nmap(argv, guard=budget.host_timeout + 30)
         except _NmapError as exc:
             ctx.publish(job.key, ProbeFailure(exc.kind, job.where, exc.reason))
             return
-        ctx.attach(job.key, f"nmap port scan of {job.target.name}", xml, "application/xml")
+        ctx.attach(job.key, f"nmap port scan of {job.key}", xml, "application/xml")
         if host.get("timedout") == "true":
-            ctx.progress(f"{job.target.name}: timed out after {budget.host_timeout:.0f} s")
+            ctx.progress(f"{job.key}: timed out after {budget.host_timeout:.0f} s")
             ctx.publish(
                 job.key,
                 ProbeFailure(
@@ -325,21 +329,26 @@ class PortsProbe:
             return
         open_ports, closed, filtered = parse_ports(host)
         ctx.progress(
-            f"{job.target.name}: {len(open_ports)} open port(s) in {spec} "
+            f"{job.key}: {len(open_ports)} open port(s) in {spec} "
             f"({time.monotonic() - started:.1f} s); identifying services"
         )
         # one nmap -sV per open port, at most connections_per_host of them against this host
         per_host = max(1, min(job.settings.connections_per_host, len(open_ports)))
         with ThreadPoolExecutor(per_host, thread_name_prefix="nmap-sV") as versions:
             identified = list(
-                versions.map(lambda p: self._version(nmap, address, p, budget), open_ports)
+                versions.map(
+                    lambda p: self._version(nmap, address, p, budget, job.settings), open_ports
+                )
             )
         ports = tuple(p for p, _ in identified)
         docs = [doc for _, doc in identified if doc]
         if docs:
             body = "<nmap-version-scans>\n" + "\n".join(docs) + "\n</nmap-version-scans>\n"
             ctx.attach(
-                job.key, f"nmap version detection on {job.target.name}", body, "application/xml"
+                job.key,
+                f"nmap version detection on {job.key}",
+                body,
+                "application/xml",
             )
         notes = tuple(
             f"port {p.port}/{p.protocol}: version detection {p.version_status} "
@@ -350,8 +359,7 @@ class PortsProbe:
         elapsed = time.monotonic() - started
         named = sum(1 for p in ports if p.identified)
         ctx.progress(
-            f"{job.target.name}: done in {elapsed:.1f} s, {named} of {len(ports)} service(s) "
-            "identified"
+            f"{job.key}: done in {elapsed:.1f} s, {named} of {len(ports)} service(s) identified"
         )
         ctx.publish(
             job.key,
@@ -369,12 +377,13 @@ class PortsProbe:
         )
 
     def _version(
-        self, nmap: str, address: str, port: OpenPort, budget: Budget
+        self, nmap: str, address: str, port: OpenPort, budget: Budget, settings: Settings
     ) -> tuple[OpenPort, str]:
         """-sV of one open port; on failure the port stays open with the table's guess."""
         argv = nmap_argv(nmap, address, ["-p", str(port.port)], budget, versions=True)
         try:
-            xml, host = run_nmap(argv, guard=budget.version_timeout + 30)
+            with GATE.hold(address, 1, settings.connections_per_host):
+                xml, host = run_nmap(argv, guard=budget.version_timeout + 30)
         except _NmapError:
             return _with_status(port, "failed"), ""
         body = re.sub(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<\?xml-stylesheet[^>]*\?>", "", xml)

@@ -1,7 +1,8 @@
-"""The TLS probe: one sslyze Scanner pass over every declared TLS endpoint of the run.
+"""The TLS probe: sslyze over every declared TLS endpoint, on every address of its name.
 
-sslyze scans hosts concurrently (max_concurrent_hosts) and stays gentle per host
-(tls_connections_per_host). Each endpoint gets a `TlsScan`, or a `ProbeFailure` when sslyze
+Each endpoint address is scanned in its own worker (max_concurrent_hosts at a time), inside its
+host's connection budget (tls_connections_per_host connections, shared with the other probe
+kinds: see hostgate). Each endpoint gets a `TlsScan`, or a `ProbeFailure` when sslyze
 could not reach it or it never completed a TLS handshake: fail closed, never a pass.
 """
 
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from sslyze.connection_helpers.opportunistic_tls_helpers import ProtocolWithOpportunisticTlsEnum
 from sslyze.errors import (
@@ -35,16 +37,16 @@ from sslyze.scanner.scanner import Scanner
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
 from harness.errors import FailureKind, ProbeFailure
-from harness.inventory import Settings, TlsEndpoint
+from harness.inventory import TlsEndpoint
 from harness.probes import Job, ProbeContext
+from harness.probes.hostgate import GATE
 from harness.probes.tls_answered import silent_rejections, with_answered_vulns
 from harness.probes.tls_certs import deployments
 from harness.probes.tls_fallback import with_fallback_scsv
 from harness.probes.tls_model import Hsts, ProtocolSupport, Suite, TlsScan
-from harness.probes.tls_preflight import preflight_waves
+from harness.probes.tls_preflight import preflight
 from harness.probes.tls_trust import evidence as trust_evidence
 
-FIRST_WAVE_SECONDS = 1.0  # a healthy endpoint answers the pre-check well within this on any LAN
 NETWORK_RETRIES = 2  # sslyze retries a timed-out connection; more would stretch fail-closed time
 _SUITE_COMMANDS = {
     "SSLv2": "ssl_2_0_cipher_suites",
@@ -75,79 +77,83 @@ class TlsProbe:
             return
         base = ctx.inventory.path.parent if ctx.inventory.path else Path.cwd()
         settings = jobs[0].settings  # concurrency limits are run-wide (defaults only)
-        built: dict[str, tuple[Job, ServerScanRequest]] = {}
+        built: list[tuple[Job, ServerScanRequest]] = []
         for job in jobs:
             request = _request(job, base)
             if isinstance(request, ProbeFailure):
                 ctx.publish(job.key, request)
             else:
-                built[job.key] = (job, request)
-        args = {key: _preflight_args(job, req) for key, (job, req) in built.items()}
-
-        # Endpoints that pass the one-connection pre-check quickly are scanned at once; a silent
-        # one (which fails only at its timeout) must not hold back everyone else's scan.
-        def failed(key: str, failure: ProbeFailure) -> None:
-            ctx.publish(key, failure)
-            ctx.progress(f"{key} could not be scanned ({failure.kind})")
-
-        waves = preflight_waves(args, settings.max_concurrent_hosts, FIRST_WAVE_SECONDS, failed)
-        for wave in waves:
-            self._scan({built[key][1].uuid: built[key][0] for key in wave}, built, settings, ctx)
-
-    def _scan(
-        self,
-        requests: dict[UUID, Job],
-        built: dict[str, tuple[Job, ServerScanRequest]],
-        settings: Settings,
-        ctx: ProbeContext,
-    ) -> None:
-        """One sslyze pass over the given endpoints, publishing each as it completes."""
-        scanner = Scanner(
-            per_server_concurrent_connections_limit=settings.tls_connections_per_host,
-            concurrent_server_scans_limit=settings.max_concurrent_hosts,
-        )
-        scanner.queue_scans([built[job.key][1] for job in requests.values()])
+                built.append((job, request))
+        if not built:
+            return
         ctx.progress(
-            f"sslyze: scanning {len(requests)} TLS endpoint(s), "
-            f"{settings.max_concurrent_hosts} hosts at a time, "
+            f"sslyze: scanning {len(built)} TLS endpoint(s), "
+            f"{settings.max_concurrent_hosts} at a time, "
             f"{settings.tls_connections_per_host} connections per host"
         )
         started = time.monotonic()
-        done = broken = 0
-        for result in scanner.get_results():
-            job = requests[result.uuid]
-            outcome = _outcome(job, result, _ca_file(built[job.key][1]))
-            if isinstance(outcome, TlsScan):
-                outcome = with_answered_vulns(with_fallback_scsv(outcome, result), result)
-            if isinstance(outcome, TlsScan):
-                done += 1
-                ctx.attach(
-                    job.key,
-                    f"sslyze scan of {job.key}",
-                    ServerScanResultAsJson.model_validate(result).model_dump_json(indent=1),
-                    "application/json",
-                )
-                if outcome.certificates:
-                    ctx.attach(
-                        job.key,
-                        f"certificate trust of {job.key}",
-                        trust_evidence(outcome.certificates),
-                        "text/plain",
-                    )
-            else:
-                broken += 1
+        counts = {"scanned": 0, "broken": 0}
+        lock = threading.Lock()
+
+        def one(job: Job, request: ServerScanRequest) -> None:
+            outcome = self._endpoint(job, request, ctx)
+            with lock:
+                counts["scanned" if isinstance(outcome, TlsScan) else "broken"] += 1
+                done = counts["scanned"] + counts["broken"]
             ctx.publish(job.key, outcome)
             state = (
                 "scanned" if isinstance(outcome, TlsScan) else f"could not scan ({outcome.kind})"
             )
             ctx.progress(
-                f"{job.key} {state} ({done + broken}/{len(requests)}, "
-                f"{time.monotonic() - started:.1f} s)"
+                f"{job.key} {state} ({done}/{len(built)}, {time.monotonic() - started:.1f} s)"
             )
+
+        # One worker per endpoint address: a silent endpoint (which fails only at its timeout)
+        # holds back no one else's scan, and each scan waits only for its own host's budget.
+        workers = max(1, min(settings.max_concurrent_hosts, len(built)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="sslyze") as pool:
+            for future in [pool.submit(one, job, req) for job, req in built]:
+                future.result()
         ctx.progress(
-            f"sslyze: {done} endpoint(s) scanned, {broken} could not be scanned, "
-            f"in {time.monotonic() - started:.1f} s"
+            f"sslyze: {counts['scanned']} endpoint(s) scanned, {counts['broken']} could"
+            f" not be scanned, in {time.monotonic() - started:.1f} s"
         )
+
+    def _endpoint(
+        self, job: Job, request: ServerScanRequest, ctx: ProbeContext
+    ) -> TlsScan | ProbeFailure:
+        """Pre-check, then one sslyze scan, inside the host's connection budget."""
+        settings = job.settings
+        with GATE.hold(job.host, settings.tls_connections_per_host, settings.connections_per_host):
+            failure = preflight(*_preflight_args(job, request))
+            if failure is not None:
+                return failure
+            scanner = Scanner(
+                per_server_concurrent_connections_limit=min(
+                    settings.tls_connections_per_host, settings.connections_per_host
+                ),
+                concurrent_server_scans_limit=1,
+            )
+            scanner.queue_scans([request])
+            (result,) = scanner.get_results()  # exhausted, so sslyze shuts its threads down
+            outcome = _outcome(job, result, _ca_file(request))
+            if isinstance(outcome, TlsScan):  # the confirmations connect too: inside the budget
+                outcome = with_answered_vulns(with_fallback_scsv(outcome, result), result)
+        if isinstance(outcome, TlsScan):
+            ctx.attach(
+                job.key,
+                f"sslyze scan of {job.key}",
+                ServerScanResultAsJson.model_validate(result).model_dump_json(indent=1),
+                "application/json",
+            )
+            if outcome.certificates:
+                ctx.attach(
+                    job.key,
+                    f"certificate trust of {job.key}",
+                    trust_evidence(outcome.certificates),
+                    "text/plain",
+                )
+        return outcome
 
 
 def _preflight_args(job: Job, request: ServerScanRequest) -> tuple[str, int, str, float, str, bool]:
@@ -168,7 +174,8 @@ def _request(job: Job, base: Path) -> ServerScanRequest | ProbeFailure:
     assert isinstance(ep, TlsEndpoint)
     host = job.target.host
     try:
-        location = ServerNetworkLocation(hostname=host, port=ep.port)
+        # with the address given, sslyze connects there and does not resolve the name again
+        location = ServerNetworkLocation(hostname=host, port=ep.port, ip_address=job.address)
     except ServerHostnameCouldNotBeResolved:
         return ProbeFailure(FailureKind.DNS, job.where, f"the host name {host} does not resolve")
     starttls = ProtocolWithOpportunisticTlsEnum[ep.starttls.upper()] if ep.starttls else None

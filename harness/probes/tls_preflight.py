@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from harness.errors import FailureKind, ProbeFailure
 
@@ -49,35 +47,3 @@ def preflight(
         return None  # it speaks; sslyze finds out what
     finally:
         sock.close()
-
-
-def preflight_waves(
-    targets: dict[str, tuple[str, int, str, float, str, bool]],
-    workers: int,
-    first_wave: float,
-    on_failure: Callable[[str, ProbeFailure], None],
-) -> Iterator[list[str]]:
-    """Pre-check every key at once (bounded by `workers`) and yield the keys that passed, in two
-    waves: those done after `first_wave` seconds, then the rest. A failure goes to `on_failure`
-    the moment it is known, not when its wave is handed out."""
-    if not targets:
-        return
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
-        futures = {key: pool.submit(preflight, *args) for key, args in targets.items()}
-
-        def report(key: str, future: Future[ProbeFailure | None]) -> None:
-            failure = future.result()
-            if failure is not None:
-                on_failure(key, failure)
-
-        for key, future in futures.items():
-            future.add_done_callback(lambda f, key=key: report(key, f))  # type: ignore[misc]
-        wait(futures.values(), timeout=first_wave)
-        first = [key for key, f in futures.items() if f.done()]
-        passed = [key for key in first if futures[key].result() is None]
-        if passed:
-            yield passed
-        rest = [key for key in futures if key not in first]
-        passed = [key for key in rest if futures[key].result() is None]
-        if passed:
-            yield passed

@@ -24,6 +24,7 @@ from defusedxml import ElementTree
 
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Settings, check_udp_scan
+from harness.probes.hostgate import GATE
 from harness.probes.ports import VERSION_INTENSITY, OpenPort, _NmapError, parse_ports, run_nmap
 
 RAW_SOCKET_HINT = (
@@ -139,7 +140,9 @@ def scan_udp(
     started = time.monotonic()
     shown, selection = udp_port_args(spec)
     try:
-        _, host = run_nmap(udp_argv(nmap, address, selection, budget), budget.scan_timeout + 30)
+        # like the connect scan, one slot of the host's budget shared by every probe kind
+        with GATE.hold(address, 1, settings.connections_per_host):
+            _, host = run_nmap(udp_argv(nmap, address, selection, budget), budget.scan_timeout + 30)
     except _NmapError as exc:
         if any(marker in exc.reason for marker in _NO_PRIVILEGE):
             return ProbeFailure(FailureKind.ERROR, where, f"{exc.reason}. {RAW_SOCKET_HINT}")
@@ -166,7 +169,8 @@ def scan_udp(
     if maybe:  # one bounded -sV run: nmap's UDP probes may draw an answer from a silent port
         argv = udp_argv(nmap, address, ["-p", ",".join(map(str, maybe))], budget, versions=True)
         try:
-            _, vhost = run_nmap(argv, budget.version_timeout + 30)
+            with GATE.hold(address, 1, settings.connections_per_host):
+                _, vhost = run_nmap(argv, budget.version_timeout + 30)
         except _NmapError as exc:
             notes.append(f"UDP version detection failed ({exc.reason}); states from the -sU pass")
         else:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import LoginEndpoint
 from harness.probes import Job, ProbeContext
+from harness.probes.hostgate import GATE
 from harness.probes.logins.engine import probe_endpoint
 from harness.probes.logins.kinds import KINDS
 from harness.probes.logins.model import LoginResult, require
@@ -44,34 +45,37 @@ class LoginsProbe:
             groups.setdefault(_service(job), []).append(job)
         ctx.progress(f"probing {len(jobs)} login endpoints on {len(groups)} services")
 
-        def run_group(group: list[Job]) -> None:
-            for job in group:
-                ctx.begin(job.key)
-                try:
-                    result, log = probe_endpoint(job, base_dir)
-                except (
-                    Exception
-                ) as exc:  # fail closed, and never echo a message that may hold a secret
-                    result, log = (
-                        ProbeFailure(
-                            FailureKind.ERROR,
-                            job.where,
-                            f"the login probe crashed ({type(exc).__name__})",
-                        ),
-                        "",
-                    )
-                if log:
-                    ctx.attach(job.key, "login attempts", log, "text/plain")
-                ctx.publish(job.key, result)
-                if isinstance(result, LoginResult):
-                    ctx.progress(f"{job.key}: done, {result.attempts} of {result.budget} attempts")
-                    stopped = getattr(result.guesses, "stopped", None) or ""
-                    if "signalled lockout" in stopped:
-                        ctx.progress(f"{job.key}: {stopped}")
-                else:
-                    ctx.progress(f"{job.key}: could not measure ({result.kind})")
+        def run_group(service: tuple[str, int], group: list[Job]) -> None:
+            # attempts are sequential: one slot of the host's budget shared with other probes
+            with GATE.hold(service[0], 1, group[0].settings.connections_per_host):
+                for job in group:
+                    probe_one(job)
+
+        def probe_one(job: Job) -> None:
+            ctx.begin(job.key)
+            try:
+                result, log = probe_endpoint(job, base_dir)
+            except Exception as exc:  # fail closed, and never echo a message that may hold a secret
+                result, log = (
+                    ProbeFailure(
+                        FailureKind.ERROR,
+                        job.where,
+                        f"the login probe crashed ({type(exc).__name__})",
+                    ),
+                    "",
+                )
+            if log:
+                ctx.attach(job.key, "login attempts", log, "text/plain")
+            ctx.publish(job.key, result)
+            if isinstance(result, LoginResult):
+                ctx.progress(f"{job.key}: done, {result.attempts} of {result.budget} attempts")
+                stopped = getattr(result.guesses, "stopped", None) or ""
+                if "signalled lockout" in stopped:
+                    ctx.progress(f"{job.key}: {stopped}")
+            else:
+                ctx.progress(f"{job.key}: could not measure ({result.kind})")
 
         workers = max(1, min(len(groups), jobs[0].settings.max_concurrent_hosts))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="logins") as pool:
-            for future in [pool.submit(run_group, g) for g in groups.values()]:
+            for future in [pool.submit(run_group, svc, g) for svc, g in groups.items()]:
                 future.result()

@@ -1,0 +1,75 @@
+"""One connection budget per host, shared by every probe kind.
+
+Probe kinds run at the same time (that is where the speed comes from), but a fragile server (an
+appliance or an `openssl s_server` that serves one connection at a time) must never see sslyze,
+nmap -sV, banner grabs and logins at once: their connections queue behind each other, time out,
+and the verdicts then depend on what else ran. So every probe takes slots from its host's budget
+before it connects and gives them back after, and one host never carries more than
+`connections_per_host` of our connections. Different hosts do not share a budget, so the
+overlap across hosts stays.
+
+What a slot is worth: one banner grab, one nmap -sV of one port, one login endpoint (its
+attempts are sequential), and nmap's connect scan and UDP scan (each touches each port
+once). An sslyze scan
+takes `tls_connections_per_host` slots (capped at the budget), because it opens that many
+connections at once. Hosts are keyed by address, so a name and its address share one budget.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from harness.probes import addresses
+
+
+@functools.lru_cache(maxsize=4096)
+def _first_address(name: str) -> str:
+    try:
+        found = addresses.RESOLVER(name)
+    except (OSError, UnicodeError):
+        return name
+    return found[0] if found else name
+
+
+def host_key(host: str) -> str:
+    """The budget a connection to `host` counts against: its address (the first, as a client
+    connecting to a name would use)."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return _first_address(host)
+
+
+class HostGate:
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._used: dict[str, int] = {}
+        self.peak: dict[str, int] = {}  # most slots ever in use per host, for tests and progress
+
+    @contextmanager
+    def hold(self, host: str, slots: int, budget: int) -> Iterator[None]:
+        """Take `slots` of `host`'s `budget` (waiting until they are free), then give them back.
+
+        A request larger than the budget takes the whole budget, so it can always run."""
+        key = host_key(host)
+        want = max(1, min(slots, budget))
+        with self._cond:
+            while self._used.get(key, 0) + want > budget:
+                self._cond.wait()
+            self._used[key] = self._used.get(key, 0) + want
+            self.peak[key] = max(self.peak.get(key, 0), self._used[key])
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._used[key] -= want
+                if not self._used[key]:
+                    del self._used[key]
+                self._cond.notify_all()
+
+
+GATE = HostGate()  # one per process: every probe kind of the run shares it
