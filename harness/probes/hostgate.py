@@ -48,7 +48,8 @@ class HostGate:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._used: dict[str, int] = {}
-        self.peak: dict[str, int] = {}  # most slots ever in use per host, for tests and progress
+        self.peak: dict[str, int] = {}  # most slots ever in use per host (for tests)
+        self.waiting: dict[str, int] = {}  # holders waiting for slots, per host (for tests)
 
     @contextmanager
     def hold(self, host: str, slots: int, budget: int) -> Iterator[None]:
@@ -58,8 +59,10 @@ class HostGate:
         key = host_key(host)
         want = max(1, min(slots, budget))
         with self._cond:
+            self.waiting[key] = self.waiting.get(key, 0) + 1
             while self._used.get(key, 0) + want > budget:
                 self._cond.wait()
+            self.waiting[key] -= 1
             self._used[key] = self._used.get(key, 0) + want
             self.peak[key] = max(self.peak.get(key, 0), self._used[key])
         try:
