@@ -6,6 +6,7 @@ for the `subject` fixture, so installing the harness never disturbs other test s
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Generator
@@ -64,6 +65,7 @@ class _Measured:
 
 
 _MEASURED = pytest.StashKey[_Measured]()
+_NOTES = pytest.StashKey[tuple[str, ...]]()  # notes the measurement adds to every verdict
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -295,6 +297,11 @@ def measurement(request: pytest.FixtureRequest, subject: Job) -> Any:
     _print_progress(config)
     if addresses is not None:
         reporting.addresses(addresses.probed or (subject.target.host,))
+    answered = next((getattr(r, "address", "") for r in results.values()), "")
+    if probe not in PER_ADDRESS and answered:  # logins: on the name, and which address answered
+        reporting.addresses((answered,))
+        if answered != subject.target.host:
+            request.node.stash[_NOTES] = (f"{subject.target.host} answered at {answered}",)
     measured = {a: r for a, r in results.items() if not isinstance(r, ProbeFailure)}
     unmeasured = {a: r for a, r in results.items() if isinstance(r, ProbeFailure)}
     named = any(a != subject.target.host for a in results)
@@ -371,6 +378,9 @@ class _Judge:
     def _decide(self, verdict: Verdict) -> verdicts.Decision:
         request, subject, check = self.request, self.subject, self.check
         item = request.node
+        extra = item.stash.get(_NOTES, ())
+        if extra:
+            verdict = dataclasses.replace(verdict, notes=(*verdict.notes, *extra))
         inv: Inventory = request.config.stash[_STATE].inventory  # type: ignore[assignment]
         if verdict.title:
             reporting.set_title(verdict.title)

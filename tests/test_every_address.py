@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from allure_results import assert_status, by_target_and_check, fixture_attachments
+from login_servers import Config, LoginApp
 from tls_servers import make_pki, strong_context
 
 from harness.errors import FailureKind, InventoryError, ProbeFailure
@@ -142,15 +143,21 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, st
         lines.append(
             f"  - {{name: {name}, host: localhost, http: [{{url: 'http://localhost:{ports[name]}/'}}]}}"
         )
+    login = LoginApp(Config(accounts={"admin": "admin"}))
+    lines.append(
+        "  - {name: login-by-name, host: localhost, logins: [{kind: http-basic,"
+        f" url: 'http://localhost:{login.port}/admin'}}]}}"
+    )
     (d / "targets.yaml").write_text("\n".join(lines) + "\n")
     (d / "conftest.py").write_text(CONFTEST)
-    for suite in ("test_tls.py", "test_ports.py", "test_banners.py"):
+    for suite in ("test_tls.py", "test_ports.py", "test_banners.py", "test_logins.py"):
         shutil.copy(SUITES / suite, d / suite)
     proc = subprocess.run(
         [
-            *(sys.executable, "-m", "pytest", "test_tls.py", "test_ports.py", "test_banners.py"),
-            *("--targets", "targets.yaml", "-p", "no:cacheprovider", "--alluredir", "allure"),
-            *("-q", "-rN", "-k", "cert.trust or unexpected or outdated"),
+            *(sys.executable, "-m", "pytest", "test_tls.py", "test_ports.py"),
+            *("test_banners.py", "test_logins.py", "--targets", "targets.yaml"),
+            *("-p", "no:cacheprovider", "--alluredir", "allure", "-q", "-rN"),
+            *("-k", "cert.trust or unexpected or outdated or default_credentials"),
         ],
         cwd=d,
         capture_output=True,
@@ -160,6 +167,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, st
     for s in servers:
         s.shutdown()
         s.server_close()
+    login.close()
     results = by_target_and_check(d / "allure")
     results[("", "stdout")] = proc.stdout + proc.stderr
     results[("", "attachments")] = fixture_attachments(d / "allure")
@@ -238,6 +246,17 @@ def test_an_outdated_banner_on_either_address_fails_and_is_named(
     assert f"at {old}: Apache httpd 2.2.15 (Server header of http://localhost:" in message
     other = V4 if old == V6 else V6
     assert f"at {other}: Apache httpd" not in message
+
+
+def test_logins_stay_on_the_name_and_say_which_address_answered(
+    run: dict[tuple[str, str], Any],
+) -> None:
+    # the login server listens on 127.0.0.1 only; a client connecting to localhost reaches it
+    assert_status(run, "login-by-name", "login.default_credentials", "failed")
+    assert "localhost answered at 127.0.0.1" in _message(
+        run, "login-by-name", "login.default_credentials"
+    )
+    assert _addresses(run, "login-by-name", "login.default_credentials") == [V4]
 
 
 # ------------------------------------------------------------------- pure logic: the folding

@@ -7,6 +7,9 @@ share accounts, and every attempt against one endpoint waits for the one before 
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
@@ -33,6 +36,21 @@ def _service(job: Job) -> tuple[str, int]:
     return (job.target.host, ep.port or {"ssh": 22, "ftp": 21, "snmp": 161}.get(ep.kind, 0))
 
 
+def answering_address(host: str, port: int, timeout: float) -> str:
+    """The address a client connecting to `host` reaches: logins stay on the name, as a client
+    would, and the report says which address answered. Tried in getaddrinfo's order, the first
+    that accepts, as every client library here connects ("" when none did)."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            return str(sock.getpeername()[0])
+    except OSError:
+        return ""
+
+
 class LoginsProbe:
     name = "logins"
 
@@ -48,13 +66,16 @@ class LoginsProbe:
         def run_group(service: tuple[str, int], group: list[Job]) -> None:
             # attempts are sequential: one slot of the host's budget shared with other probes
             with GATE.hold(service[0], 1, group[0].settings.connections_per_host):
+                address = answering_address(*service, group[0].settings.timeout)
                 for job in group:
-                    probe_one(job)
+                    probe_one(job, address)
 
-        def probe_one(job: Job) -> None:
+        def probe_one(job: Job, address: str) -> None:
             ctx.begin(job.key)
             try:
                 result, log = probe_endpoint(job, base_dir)
+                if isinstance(result, LoginResult):
+                    result = dataclasses.replace(result, address=address)
             except Exception as exc:  # fail closed, and never echo a message that may hold a secret
                 result, log = (
                     ProbeFailure(

@@ -162,6 +162,7 @@ class LoginResult:
     password_policy: PasswordPolicyResult | ProbeFailure | None
     attempts: int
     budget: int
+    address: str = ""  # the address of the name that answered (what a client would reach)
 
 
 T = TypeVar("T")
