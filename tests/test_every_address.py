@@ -192,7 +192,7 @@ def test_an_untrusted_certificate_on_either_address_fails_and_is_named(
     assert f"at {bad}: the certificate for localhost is self-signed" in message
     good = V4 if bad == V6 else V6
     assert f"at {good}: the certificate" not in message  # the healthy address has no finding
-    assert f"at {good}: localhost: trusted by Supplied CA file" in message  # what it showed
+    assert f"at {good}: localhost: trusted by" in message  # what the healthy address showed
     assert _addresses(run, target, "tls.cert.trust") == sorted([V4, V6])
 
 
