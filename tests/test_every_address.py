@@ -10,6 +10,7 @@ address that cannot be measured makes the check broken even though the other one
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import socket
 import ssl
@@ -26,11 +27,15 @@ from allure_results import assert_status, by_target_and_check, fixture_attachmen
 from login_servers import Config, LoginApp
 from tls_servers import make_pki, strong_context
 
+from harness import known
+from harness.checks import get_check
 from harness.errors import FailureKind, InventoryError, ProbeFailure
-from harness.inventory import loads
+from harness.inventory import Settings, Target, TlsEndpoint, loads
 from harness.outcome import Finding, Verdict
 from harness.per_address import combine
+from harness.probes import Job
 from harness.probes.addresses import resolve
+from harness.verdicts import decide, identities
 
 SUITES = Path(__file__).parents[1] / "suites"
 V4, V6 = "127.0.0.1", "::1"
@@ -194,6 +199,10 @@ def test_an_untrusted_certificate_on_either_address_fails_and_is_named(
     assert f"at {good}: the certificate" not in message  # the healthy address has no finding
     assert f"at {good}: localhost: trusted by" in message  # what the healthy address showed
     assert _addresses(run, target, "tls.cert.trust") == sorted([V4, V6])
+    # the finding's identity (known-findings file, SARIF fingerprint) is the bad address's
+    labels = run[(target, "tls.cert.trust")]["labels"]
+    ids = [lb["value"] for lb in labels if lb["name"] == "finding_id"]
+    assert ids and all(i.partition("#")[0].endswith(f"@{bad}") for i in ids), ids
 
 
 def test_both_addresses_healthy_passes_with_evidence_from_each(
@@ -277,6 +286,41 @@ def test_a_finding_wins_over_an_unmeasured_address_and_names_it() -> None:
     assert combined.verdict is not None and combined.failure is None
     assert combined.verdict.findings[0].text == f"at {V4}: expired"
     assert f"could not measure at {V6}: no answer within 3 s" in combined.verdict.notes
+
+
+def test_a_finding_has_an_identity_on_each_address_it_was_seen_on() -> None:
+    check = get_check("tls.cert.trust")
+    ep = TlsEndpoint(port=443)
+    job = Job("web:443", Target(name="web", host="web.test", tls=[ep]), ep, Settings())
+    selfsigned = Finding("self-signed", key="fp1")
+    combined = combine(
+        {
+            V4: Verdict(findings=(selfsigned,)),
+            V6: Verdict(findings=(selfsigned, Finding("x", key="fp2"))),
+        },
+        {},
+        named=True,
+        where="w",
+    )
+    assert combined.verdict is not None
+    base = f"{check.id}@web:443"
+    assert identities(check, job, combined.verdict) == (
+        f"{base}@{V4}#fp1",
+        f"{base}@{V6}#fp1",
+        f"{base}@{V6}#fp2",
+    )
+    # fixed on one address of the name: what remains open elsewhere is not new
+    previous = {
+        i: known.Known(check.id, job.key, dt.date(2026, 11, 1))
+        for i in (f"{base}@{V4}#fp1", f"{base}@{V6}#fp1", f"{base}@{V6}#fp2")
+    }
+    only_v6 = combine({V4: Verdict(), V6: Verdict(findings=(selfsigned,))}, {}, True, "w")
+    assert only_v6.verdict is not None
+    decision = decide(check, job, only_v6.verdict, [], previous, dt.date(2026, 11, 30))
+    assert decision.finding_ids == (f"{base}@{V6}#fp1",) and decision.new is False
+    # a host that is an address: no address in the identity, as before
+    plain = Job("a:443", Target(name="a", host=V4, tls=[ep]), ep, Settings())
+    assert identities(check, plain, Verdict(findings=(selfsigned,))) == (f"{check.id}@a:443#fp1",)
 
 
 def test_not_applicable_everywhere_is_not_applicable() -> None:
