@@ -9,10 +9,9 @@ before it connects and gives them back after, and one host never carries more th
 overlap across hosts stays.
 
 What a slot is worth: one banner grab, one nmap -sV of one port, one login endpoint (its
-attempts are sequential), and nmap's connect scan and UDP scan (each touches each port
-once). An sslyze scan
-takes `tls_connections_per_host` slots (capped at the budget), because it opens that many
-connections at once. Hosts are keyed by address, so a name and its address share one budget.
+attempts are sequential), nmap's connect scan and its UDP scan (each touches each port once).
+An sslyze scan takes `tls_connections_per_host` slots (capped at the budget), because it opens
+that many connections at once. Hosts are keyed by address, so a name and its address share one budget.
 """
 
 from __future__ import annotations

@@ -36,14 +36,23 @@ def _service(job: Job) -> tuple[str, int]:
     return (job.target.host, ep.port or {"ssh": 22, "ftp": 21, "snmp": 161}.get(ep.kind, 0))
 
 
-def answering_address(host: str, port: int, timeout: float) -> str:
+def answering_address(host: str, port: int, timeout: float, udp: bool = False) -> str:
     """The address a client connecting to `host` reaches: logins stay on the name, as a client
     would, and the report says which address answered. Tried in getaddrinfo's order, the first
-    that accepts, as every client library here connects ("" when none did)."""
+    that accepts, as every client library here connects ("" when none did). Over UDP (snmp)
+    nothing accepts: the address is the one the SNMP client sends to (IPv4 first), and a
+    measured result means it answered there."""
     try:
         return str(ipaddress.ip_address(host))
     except ValueError:
         pass
+    if udp:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        except (OSError, UnicodeError):
+            return ""
+        infos.sort(key=lambda i: i[0] != socket.AF_INET)
+        return str(infos[0][4][0]) if infos else ""
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
             return str(sock.getpeername()[0])
@@ -66,7 +75,9 @@ class LoginsProbe:
         def run_group(service: tuple[str, int], group: list[Job]) -> None:
             # attempts are sequential: one slot of the host's budget shared with other probes
             with GATE.hold(service[0], 1, group[0].settings.connections_per_host):
-                address = answering_address(*service, group[0].settings.timeout)
+                ep = group[0].endpoint
+                udp = isinstance(ep, LoginEndpoint) and ep.kind == "snmp"
+                address = answering_address(*service, group[0].settings.timeout, udp=udp)
                 for job in group:
                     probe_one(job, address)
 
