@@ -1,6 +1,7 @@
 """Wall time of the TLS suite against the sslyze CLI and testssl.sh, on the same local endpoints.
 
-Starts nginx with N TLS endpoints on 127.0.0.1 (half hardened, half legacy), then measures in
+Starts nginx with N TLS endpoints, one per loopback address 127.0.30.x (half hardened, half
+legacy; one host each, as the harness limits connections per host), then measures in
 one run:
   1. the TLS suite: `pytest suites/test_tls.py` (19 checks per endpoint, one sslyze pass);
   2. the sslyze CLI with the same scan commands on the same endpoints;
@@ -36,27 +37,28 @@ SSLYZE_FLAGS = (
 ).split()
 
 
-def free_ports(n: int) -> list[int]:
+def free_ports(n: int) -> list[tuple[str, int]]:
+    """(address, free port) on n distinct loopback addresses: n hosts, as in a real fleet."""
     socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [int(s.getsockname()[1]) for s in socks]
+    for i, s in enumerate(socks):
+        s.bind((f"127.0.30.{1 + i}", 0))
+    ports = [(str(s.getsockname()[0]), int(s.getsockname()[1])) for s in socks]
     for s in socks:
         s.close()
     return ports
 
 
-def start_nginx(d: Path, ports: list[int], cert: Path) -> subprocess.Popen[bytes]:
+def start_nginx(d: Path, ports: list[tuple[str, int]], cert: Path) -> subprocess.Popen[bytes]:
     servers = "".join(
         f"""
   server {{
-    listen 127.0.0.1:{port} ssl;
+    listen {ip}:{port} ssl;
     server_name {SNI};
     ssl_certificate {cert};
     ssl_certificate_key {cert.with_suffix(".key")};{HARDENED if i % 2 == 0 else LEGACY}
     location / {{ return 200 "bench\\n"; }}
   }}"""
-        for i, port in enumerate(ports)
+        for i, (ip, port) in enumerate(ports)
     )
     conf = d / "nginx.conf"
     conf.write_text(
@@ -76,7 +78,7 @@ http {{
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
-            socket.create_connection(("127.0.0.1", ports[-1]), timeout=0.2).close()
+            socket.create_connection(ports[-1], timeout=0.2).close()
             return proc
         except OSError:
             time.sleep(0.1)
@@ -113,10 +115,10 @@ def main() -> int:
         nginx = start_nginx(d, ports, cert)
         try:
             targets = ["version: 1", "defaults: {ca_bundle: ca.pem, timeout: 5}", "targets:"]
-            for i, port in enumerate(ports):
+            for i, (ip, port) in enumerate(ports):
                 targets += [
                     f"  - name: ep{i:02d}",
-                    "    host: 127.0.0.1",
+                    f"    host: {ip}",
                     f"    tls: [{{port: {port}, server_name: {SNI}}}]",
                 ]
             (d / "targets.yaml").write_text("\n".join(targets) + "\n")
@@ -127,9 +129,9 @@ def main() -> int:
             suite += ["--targets", "targets.yaml", "-p", "no:cacheprovider", "-q"]
             suite += ["-p", "no:hypothesispytest"]
             sslyze = [PY, "-m", "sslyze", *SSLYZE_FLAGS, "--certinfo_ca_file", "ca.pem", "--quiet"]
-            sslyze += [f"{SNI}:{port}{{127.0.0.1}}" for port in ports]
+            sslyze += [f"{SNI}:{port}{{{ip}}}" for ip, port in ports]
             testssl = ["testssl", "--quiet", "--color", "0", "--warnings", "off"]
-            testssl += ["--sneaky", f"127.0.0.1:{ports[0]}"]
+            testssl += ["--sneaky", "{}:{}".format(*ports[0])]
             timed([*sslyze[:3], "--help"], d)  # warm the import cache for both Python runs
             suite_runs, sslyze_runs = [], []
             for _ in range(args.repeat):  # alternate, so load drifts hit both alike
@@ -143,7 +145,7 @@ def main() -> int:
             nginx.wait(10)
     n = args.endpoints
     per_endpoint = t_suite / n
-    print(f"endpoints: {n} nginx TLS endpoints on 127.0.0.1 (half hardened, half legacy)")
+    print(f"endpoints: {n} nginx TLS endpoints on 127.0.30.x (half hardened, half legacy)")
     runs = f"median of {args.repeat}"
     print(
         f"TLS suite (19 checks x {n} endpoints, pytest): {t_suite:6.2f} s  ({runs}: "

@@ -7,7 +7,7 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 
-import yaml
+from harness.data import load_yaml
 
 
 class Severity(StrEnum):
@@ -47,7 +47,7 @@ class Check:
 
 @cache
 def catalogue() -> dict[str, Check]:
-    raw = yaml.safe_load(resources.files("harness.data").joinpath("checks.yaml").read_text())
+    raw = load_yaml(resources.files("harness.data").joinpath("checks.yaml").read_text())
     checks: dict[str, Check] = {}
     for check_id, entry in raw["checks"].items():
         if entry["area"] not in AREAS:

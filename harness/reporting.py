@@ -235,7 +235,11 @@ def extra_label(name: str, value: str) -> None:
 
 
 def note(text: str) -> None:
-    allure.attach(text, name="what was checked", attachment_type=allure.attachment_type.TEXT)
+    """What a passing check looked at, in the result's description (no file of its own: one
+    attachment per passing test was a third of a run's result files)."""
+    result = _current_result()
+    if result is not None:
+        result.description = f"{result.description or ''}\n\n**What was checked.** {text}"
 
 
 def attach(evidence: Evidence) -> None:
@@ -250,3 +254,37 @@ def attach(evidence: Evidence) -> None:
         evidence.mime, "txt"
     )
     allure.attach(body, name=evidence.name, attachment_type=evidence.mime, extension=ext)
+
+
+def _holds_something(container: Any) -> bool:
+    """A fixture container worth a file: a set-up or tear-down with evidence, steps or trouble."""
+    return any(
+        fixture.attachments
+        or fixture.steps
+        or fixture.parameters
+        or fixture.status not in (None, "passed")
+        for fixture in [*container.befores, *container.afters]
+    )
+
+
+def slim_fixture_containers() -> None:
+    """Write allure-pytest's fixture containers only when they hold something.
+
+    allure-pytest writes one container file per fixture per test: four per harness test
+    (subject, measurement, judge, labels), 80% of a run's result files, nearly all of them a
+    fixture name and two timestamps. Containers with evidence (the scan attached in
+    `measurement`), steps or a failed set-up are still written. allure-commons has no option
+    for this, so the file logger's registered report_container hook is wrapped in place.
+    """
+    from allure_commons.logger import AllureFileLogger
+
+    for impl in allure_commons.plugin_manager.hook.report_container.get_hookimpls():
+        if not isinstance(impl.plugin, AllureFileLogger) or hasattr(impl.function, "slim"):
+            continue
+
+        def report_container(container: Any, _write: Any = impl.function) -> None:
+            if _holds_something(container):
+                _write(container)
+
+        report_container.slim = True  # type: ignore[attr-defined]
+        impl.function = report_container

@@ -230,10 +230,10 @@ def test_environment_properties_tell_the_catalogue_date_and_age(
 
 
 def _notes(run: dict[tuple[str, str], Any], target: str, check: str) -> str:
-    """The message of a failed result, or the 'what was checked' note of a passed one."""
+    """The message of a failed result, or the 'what was checked' note of a passed one (in the
+    description; older runs attached it)."""
     result = run[(target, check)]
-    texts = [result.get("statusDetails", {}).get("message", "")]
-    # the note rides in the judgement step
+    texts = [result.get("statusDetails", {}).get("message", ""), result.get("description", "")]
     steps = [a for s in result.get("steps", []) for a in s.get("attachments", [])]
     for attachment in result.get("attachments", []) + steps:
         if attachment["name"] == "what was checked":

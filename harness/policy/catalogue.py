@@ -12,9 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.checks import Severity
+from harness.data import load_yaml
 
 # an upstream version as banners print it: 2.4.57, 9.2p1, 1.0.2k, 1.3.9rc1, 10.0
 VERSION_RE = r"(\d+(?:\.\d+)*(?:[a-zA-Z]+\d*)?)"
@@ -160,7 +159,7 @@ def default_path() -> Path:
 @cache
 def load(path: str | None = None) -> Catalogue:
     chosen = Path(path) if path else default_path()
-    return parse(yaml.safe_load(chosen.read_text(encoding="utf-8")), str(chosen))
+    return parse(load_yaml(chosen.read_text(encoding="utf-8")), str(chosen))
 
 
 def _date(value: Any) -> dt.date | None:

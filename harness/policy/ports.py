@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-import yaml
-
 from harness.checks import Severity
+from harness.data import load_yaml
 from harness.errors import CouldNotMeasure, ProbeFailure
 from harness.inventory import PortsSpec
 from harness.outcome import Finding, Verdict
@@ -47,9 +46,7 @@ class RiskyService:
 
 @cache
 def risky_services() -> tuple[RiskyService, ...]:
-    raw = yaml.safe_load(
-        resources.files("harness.data").joinpath("risky_services.yaml").read_text()
-    )
+    raw = load_yaml(resources.files("harness.data").joinpath("risky_services.yaml").read_text())
     return (
         tuple(
             RiskyService(
@@ -69,7 +66,7 @@ def risky_services() -> tuple[RiskyService, ...]:
 
 @cache
 def risky_udp_services() -> tuple[RiskyService, ...]:
-    raw = yaml.safe_load(resources.files("harness.data").joinpath("risky_udp.yaml").read_text())
+    raw = load_yaml(resources.files("harness.data").joinpath("risky_udp.yaml").read_text())
     return tuple(
         RiskyService(
             id=entry["id"],

@@ -91,6 +91,28 @@ _REGISTRY: dict[str, str] = {
 }
 
 
+_prewarmed: set[str] = set()
+
+
+def prewarm(name: str) -> None:
+    """Import a probe's module in the background, so its imports (sslyze: about half a second)
+    overlap pytest's collection instead of delaying the probe's first connection."""
+    if name in _prewarmed or name not in _REGISTRY:
+        return
+    _prewarmed.add(name)
+    import contextlib
+    import importlib
+    import threading
+
+    module = _REGISTRY[name].partition(":")[0]
+
+    def load() -> None:
+        with contextlib.suppress(Exception):  # load_probe reports a broken probe when needed
+            importlib.import_module(module)
+
+    threading.Thread(target=load, name=f"prewarm-{name}", daemon=True).start()
+
+
 def load_probe(name: str) -> Probe:
     import importlib
 

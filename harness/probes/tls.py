@@ -1,18 +1,35 @@
-"""The TLS probe: sslyze over every declared TLS endpoint, on every address of its name.
+"""The TLS probe: sslyze's measurements of every declared TLS endpoint, on every address of its
+name (one job per endpoint address, see probes.addresses).
 
-Each endpoint address is scanned in its own worker (max_concurrent_hosts at a time), inside its
-host's connection budget (tls_connections_per_host connections, shared with the other probe
-kinds: see hostgate). Each endpoint gets a `TlsScan`, or a `ProbeFailure` when sslyze
-could not reach it or it never completed a TLS handshake: fail closed, never a pass.
+Per endpoint, in one worker: a one-handshake pre-check (tls_preflight), sslyze's connectivity
+test, one handshake per protocol version (tls_versions.check_version), then the cipher suites
+of each version the server speaks, one handshake per accepted suite (enumerate_suites), on a
+TLS 1.3 server the EC groups likewise (tls_groups), and sslyze's other scan commands
+(tls_engine). sslyze's own per-suite scan of a version (one handshake per suite it knows: 121
+to 158) or per-group scan (30) runs only where those shortcuts were not clean.
+
+Every other command runs as before: the profile and grade checks need each of their
+measurements (policy's `need`), so none of them is settled in advance.
+
+Hosts are scanned concurrently (max_concurrent_hosts, every stage included) and gently per host:
+each endpoint, from its pre-check to the confirmations after the scan, holds
+tls_connections_per_host slots of its host's connection budget (connections_per_host), which
+the other probe kinds share (see hostgate), and never opens more connections than it holds.
+Each endpoint gets a `TlsScan`, or a `ProbeFailure` when sslyze could not reach it or it never
+completed a TLS handshake: fail closed, never a pass.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import math
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +42,8 @@ from sslyze.errors import (
 )
 from sslyze.json.json_output import ServerScanResultAsJson
 from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
+from sslyze.plugins.elliptic_curves_plugin import SupportedEllipticCurvesScanResult
+from sslyze.plugins.openssl_cipher_suites.implementation import CipherSuitesScanResult
 from sslyze.plugins.scan_commands import ScanCommand
 from sslyze.scanner.models import (
     ScanCommandsExtraArguments,
@@ -33,19 +52,27 @@ from sslyze.scanner.models import (
     ServerScanStatusEnum,
 )
 from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
-from sslyze.scanner.scanner import Scanner
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import TlsEndpoint
 from harness.probes import Job, ProbeContext
-from harness.probes.hostgate import GATE
+from harness.probes import tls_engine as engine
+from harness.probes.hostgate import GATE, host_key
 from harness.probes.tls_answered import silent_rejections, with_answered_vulns
 from harness.probes.tls_certs import deployments
 from harness.probes.tls_fallback import with_fallback_scsv
+from harness.probes.tls_groups import enumerate_groups
 from harness.probes.tls_model import Hsts, ProtocolSupport, Suite, TlsScan
 from harness.probes.tls_preflight import preflight
 from harness.probes.tls_trust import evidence as trust_evidence
+from harness.probes.tls_versions import (
+    VERSIONS,
+    Answer,
+    VersionCheck,
+    check_version,
+    enumerate_suites,
+)
 
 NETWORK_RETRIES = 2  # sslyze retries a timed-out connection; more would stretch fail-closed time
 _SUITE_COMMANDS = {
@@ -88,72 +115,177 @@ class TlsProbe:
             return
         ctx.progress(
             f"sslyze: scanning {len(built)} TLS endpoint(s), "
-            f"{settings.max_concurrent_hosts} at a time, "
-            f"{settings.tls_connections_per_host} connections per host"
+            f"{settings.max_concurrent_hosts} hosts at a time, "
+            f"{min(settings.tls_connections_per_host, settings.connections_per_host)}"
+            " connections per host"
         )
-        started = time.monotonic()
-        counts = {"scanned": 0, "broken": 0}
-        lock = threading.Lock()
-
-        def one(job: Job, request: ServerScanRequest) -> None:
-            outcome = self._endpoint(job, request, ctx)
-            with lock:
-                counts["scanned" if isinstance(outcome, TlsScan) else "broken"] += 1
-                done = counts["scanned"] + counts["broken"]
-            ctx.publish(job.key, outcome)
-            state = (
-                "scanned" if isinstance(outcome, TlsScan) else f"could not scan ({outcome.kind})"
+        tally = _Tally(len(built), time.monotonic())
+        # One worker per host address, from the pre-check to the last scan job of each of its
+        # endpoints in turn: so at most max_concurrent_hosts hosts are contacted at once,
+        # whatever stage each one is at, a host never gets more TLS connections than the slots
+        # its endpoint holds in the shared budget (hostgate), and a silent endpoint holds one
+        # worker for its timeout, nobody else's.
+        by_host: dict[str, list[tuple[Job, ServerScanRequest]]] = {}
+        for job, request in built:
+            by_host.setdefault(host_key(str(request.server_location.ip_address)), []).append(
+                (job, request)
             )
-            ctx.progress(
-                f"{job.key} {state} ({done}/{len(built)}, {time.monotonic() - started:.1f} s)"
-            )
-
-        # One worker per endpoint address: a silent endpoint (which fails only at its timeout)
-        # holds back no one else's scan, and each scan waits only for its own host's budget.
-        workers = max(1, min(settings.max_concurrent_hosts, len(built)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="sslyze") as pool:
-            for future in [pool.submit(one, job, req) for job, req in built]:
-                future.result()
+        with ThreadPoolExecutor(
+            max_workers=min(settings.max_concurrent_hosts, len(by_host))
+        ) as hosts:
+            for endpoints in by_host.values():
+                hosts.submit(_host, endpoints, ctx, tally)
         ctx.progress(
-            f"sslyze: {counts['scanned']} endpoint(s) scanned, {counts['broken']} could"
-            f" not be scanned, in {time.monotonic() - started:.1f} s"
+            f"sslyze: {tally.done} endpoint(s) scanned, {tally.broken} could not be scanned, "
+            f"in {time.monotonic() - tally.started:.1f} s"
         )
 
-    def _endpoint(
-        self, job: Job, request: ServerScanRequest, ctx: ProbeContext
-    ) -> TlsScan | ProbeFailure:
-        """Pre-check, then one sslyze scan, inside the host's connection budget."""
-        settings = job.settings
-        with GATE.hold(job.host, settings.tls_connections_per_host, settings.connections_per_host):
-            failure = preflight(*_preflight_args(job, request))
-            if failure is not None:
-                return failure
-            scanner = Scanner(
-                per_server_concurrent_connections_limit=min(
-                    settings.tls_connections_per_host, settings.connections_per_host
-                ),
-                concurrent_server_scans_limit=1,
+
+@dataclass
+class _Tally:
+    total: int
+    started: float
+    done: int = 0
+    broken: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    over: threading.Event = field(default_factory=threading.Event)
+
+    def count(self, ctx: ProbeContext, key: str, outcome: TlsScan | ProbeFailure) -> None:
+        with self.lock:
+            if isinstance(outcome, TlsScan):
+                self.done += 1
+                state = "scanned"
+            else:
+                self.broken += 1
+                state = f"could not be scanned ({outcome.kind})"
+            ctx.progress(
+                f"{key} {state} ({self.done + self.broken}/{self.total}, "
+                f"{time.monotonic() - self.started:.1f} s)"
             )
-            scanner.queue_scans([request])
-            (result,) = scanner.get_results()  # exhausted, so sslyze shuts its threads down
-            outcome = _outcome(job, result, _ca_file(request))
-            if isinstance(outcome, TlsScan):  # the confirmations connect too: inside the budget
-                outcome = with_answered_vulns(with_fallback_scsv(outcome, result), result)
-        if isinstance(outcome, TlsScan):
+
+
+def _host(endpoints: list[tuple[Job, ServerScanRequest]], ctx: ProbeContext, tally: _Tally) -> None:
+    for job, request in endpoints:
+        if tally.over.is_set():
+            return
+        try:
+            _endpoint(job, request, ctx, tally)
+        except Exception:
+            # publishing refused: the run is over (finished or interrupted); contact no one else
+            tally.over.set()
+            raise
+
+
+def _endpoint(job: Job, request: ServerScanRequest, ctx: ProbeContext, tally: _Tally) -> None:
+    """Pre-check, versions, scan and publish one endpoint. A bug is published as a failure; only a
+    refused publish (the run is over) raises."""
+    try:
+        outcome = _measure(job, request, ctx)
+    except Exception as exc:  # a result must be published for every job, whatever happens
+        outcome = ProbeFailure(
+            FailureKind.ERROR, job.where, f"the TLS probe failed: {type(exc).__name__}: {exc}"
+        )
+    ctx.publish(job.key, outcome)
+    tally.count(ctx, job.key, outcome)
+
+
+def _measure(job: Job, request: ServerScanRequest, ctx: ProbeContext) -> TlsScan | ProbeFailure:
+    """The endpoint's whole scan, inside its slots of the host's connection budget: the pre-check,
+    sslyze's connectivity test, the versions, the scan and the confirmations after it all
+    connect. The connection pool is as wide as the slots held, so the budget holds at the socket."""
+    settings = job.settings
+    slots = max(1, min(settings.tls_connections_per_host, settings.connections_per_host))
+    with GATE.hold(str(request.server_location.ip_address), slots, settings.connections_per_host):
+        ctx.begin(job.key)  # after the wait for the budget: the probe step shows its own time
+        return _scan(job, request, ctx, slots)
+
+
+def _scan(
+    job: Job, request: ServerScanRequest, ctx: ProbeContext, slots: int
+) -> TlsScan | ProbeFailure:
+    failure = preflight(*_preflight_args(job, request))
+    if failure is not None:
+        return failure
+    info = engine.connect(request)
+    if isinstance(info, ServerScanResult):
+        return measurement(job, info, _ca_file(request))
+    with ThreadPoolExecutor(max_workers=slots) as connections:
+        checks = tuple(
+            engine.run_all(
+                connections,
+                [lambda p=p: check_version(info, p) for p in VERSIONS],  # type: ignore[misc]
+            )
+        )
+        # a refused version's per-suite scan could only repeat "refused" once per suite; an
+        # accepted version's suites are enumerated with one handshake per accepted suite
+        spoken = [c.protocol for c in checks if c.answer is Answer.ACCEPTED]
+        # ... and the EC groups with one handshake per accepted group, alongside
+        *suites, groups = engine.run_all(
+            connections,
+            [
+                *(lambda p=p: enumerate_suites(info, p) for p in spoken),
+                lambda: enumerate_groups(info),
+            ],
+        )
+        enumerated = {p: r for p, r in zip(spoken, suites, strict=True) if r is not None}
+        settled = {c.protocol for c in checks if c.answer is Answer.REFUSED} | set(enumerated)
+        skip = {ScanCommand(_SUITE_COMMANDS[p]) for p in settled}
+        if groups is not None:
+            skip.add(ScanCommand.ELLIPTIC_CURVES)
+        planned = dataclasses.replace(request, scan_commands=request.scan_commands - skip)
+        result = engine.scan(planned, info.tls_probing_result, connections)
+    # the confirmations after the scan connect too: still inside the held slots
+    outcome = measurement(job, result, _ca_file(request), checks, enumerated, groups)
+    if isinstance(outcome, TlsScan):
+        evidence = ServerScanResultAsJson.model_validate(result).model_dump(mode="json")
+        evidence["harness_version_checks"] = [
+            {
+                "protocol": c.protocol,
+                "answer": c.answer.value,
+                "evidence": c.evidence,
+                "accepted_suites_enumerated": [
+                    s.cipher_suite.name for s in enumerated[c.protocol].accepted_cipher_suites
+                ]
+                if c.protocol in enumerated
+                else None,
+            }
+            for c in checks
+        ]
+        evidence["harness_groups_enumerated"] = (
+            None if groups is None else [c.name for c in groups.supported_curves or ()]
+        )
+        ctx.attach(
+            job.key,
+            f"sslyze scan of {job.key}",
+            json.dumps(evidence, indent=1),
+            "application/json",
+        )
+        if outcome.certificates:
             ctx.attach(
                 job.key,
-                f"sslyze scan of {job.key}",
-                ServerScanResultAsJson.model_validate(result).model_dump_json(indent=1),
-                "application/json",
+                f"certificate trust of {job.key}",
+                trust_evidence(outcome.certificates),
+                "text/plain",
             )
-            if outcome.certificates:
-                ctx.attach(
-                    job.key,
-                    f"certificate trust of {job.key}",
-                    trust_evidence(outcome.certificates),
-                    "text/plain",
-                )
-        return outcome
+    return outcome
+
+
+def measurement(
+    job: Job,
+    result: ServerScanResult,
+    ca_file: Path | None,
+    checks: Sequence[VersionCheck] = (),
+    enumerated: Mapping[str, CipherSuitesScanResult] | None = None,
+    groups: SupportedEllipticCurvesScanResult | None = None,
+) -> TlsScan | ProbeFailure:
+    """Everything measured on one endpoint once its sslyze result is in. With no version checks
+    and no enumerated suites, this is the measurement of sslyze's full scan, which
+    tests/test_tls_plan.py compares with the planned one: any step added after the scan
+    belongs here, so that both sides of that comparison take it."""
+    outcome = _outcome(job, result, ca_file, checks, enumerated, groups)
+    if isinstance(outcome, TlsScan):  # measured after the scan: silence is never a verdict
+        outcome = with_answered_vulns(with_fallback_scsv(outcome, result), result)
+    return outcome
 
 
 def _preflight_args(job: Job, request: ServerScanRequest) -> tuple[str, int, str, float, str, bool]:
@@ -207,7 +339,15 @@ def _request(job: Job, base: Path) -> ServerScanRequest | ProbeFailure:
     return request
 
 
-def _outcome(job: Job, result: ServerScanResult, ca_file: Path | None) -> TlsScan | ProbeFailure:
+def _outcome(
+    job: Job,
+    result: ServerScanResult,
+    ca_file: Path | None,
+    checks: Sequence[VersionCheck],
+    enumerated: Mapping[str, CipherSuitesScanResult] | None = None,
+    groups: SupportedEllipticCurvesScanResult | None = None,
+) -> TlsScan | ProbeFailure:
+    """The measurement from sslyze's result, the version checks and the enumerations."""
     if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
         return _connectivity_failure(job, result)
     ep = job.endpoint
@@ -225,9 +365,13 @@ def _outcome(job: Job, result: ServerScanResult, ca_file: Path | None) -> TlsSca
         errors.append((command, f"sslyze's {command} scan failed ({reason}{detail})"))
         return None
 
+    refused = {c.protocol: c.evidence for c in checks if c.answer is Answer.REFUSED}
     protocols = []
     for name, command in _SUITE_COMMANDS.items():
-        suites_result = get(command)
+        if name in refused:
+            protocols.append(ProtocolSupport(name, False, (), refused[name]))
+            continue
+        suites_result = (enumerated or {}).get(name) or get(command)
         silent = None if suites_result is None else silent_rejections(name, suites_result)
         if silent is not None:
             errors.append((command, silent))
@@ -240,7 +384,7 @@ def _outcome(job: Job, result: ServerScanResult, ca_file: Path | None) -> TlsSca
                 )
             )
     cert_info = get("certificate_info")
-    curves = get("elliptic_curves")
+    curves = groups or get("elliptic_curves")
     reneg = get("session_renegotiation")
     headers = get("http_headers") if ep.is_https else None
     hsts = None

@@ -30,6 +30,9 @@ class ProtocolSupport:
     name: str  # one of PROTOCOLS
     offered: bool
     suites: tuple[Suite, ...] = ()
+    # how a refusal was settled without sslyze's per-suite scan (one handshake offering every
+    # suite, see probes/tls_versions); empty when sslyze scanned every suite
+    evidence: str = ""
 
 
 @dataclass(frozen=True)

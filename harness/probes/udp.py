@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-import yaml
 from defusedxml import ElementTree
 
+from harness.data import load_yaml
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Settings, check_udp_scan
 from harness.probes.hostgate import GATE
@@ -37,7 +37,7 @@ _NO_PRIVILEGE = ("requires root privileges", "raw socket", "Operation not permit
 
 @cache
 def risky_udp_ports() -> tuple[int, ...]:
-    raw = yaml.safe_load(resources.files("harness.data").joinpath("risky_udp.yaml").read_text())
+    raw = load_yaml(resources.files("harness.data").joinpath("risky_udp.yaml").read_text())
     return tuple(sorted({int(entry["port"]) for entry in raw["services"]}))
 
 

@@ -17,8 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from harness.data import load_yaml
 from harness.inventory import LoginEndpoint
 from harness.probes.logins.mask import MASK
 from harness.probes.logins.model import Category
@@ -50,7 +49,7 @@ class Candidate:
 
 @cache
 def _data(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(
+    loaded: dict[str, Any] = load_yaml(
         resources.files("harness.data").joinpath(name).read_text(encoding="utf-8")
     )
     return loaded
