@@ -272,9 +272,9 @@ def slim_fixture_containers() -> None:
 
     allure-pytest writes one container file per fixture per test: four per harness test
     (subject, measurement, judge, labels), 80% of a run's result files, nearly all of them a
-    fixture name and two timestamps. Containers with evidence (the scan attached in
-    `measurement`), steps or a failed set-up are still written. allure-commons has no option
-    for this, so the file logger's registered report_container hook is wrapped in place.
+    fixture name and two timestamps (HideInternalFixtures empties the harness's own first).
+    Containers with evidence, steps or a failed set-up are still written. allure-commons has no
+    option for this, so the file logger's registered report_container hook is wrapped in place.
     """
     from allure_commons.logger import AllureFileLogger
 
