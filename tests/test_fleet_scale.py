@@ -66,7 +66,9 @@ def test_multiply_makes_distinct_targets(lab_seed: Path, tmp_path: Path) -> None
     index = report_groups.read(out)
     assert len(index) == 10_000 and copies == 10_000 // 6 + 1
     assert len({r.uuid for r in index}) == len({r.history_id for r in index}) == 10_000
-    assert len({r.target for r in index}) == 3 * copies
+    # full copies hold all 3 seed targets; the last, partial copy holds 1 to 3 of them,
+    # depending on the order the seed's result files are listed in
+    assert 3 * (copies - 1) < len({r.target for r in index}) <= 3 * copies
     # every attachment a result names is there, and every copy keeps the seed's statuses
     assert all((out / a).is_file() for r in index for a in r.attachments)
     seed_index = report_groups.read(lab_seed)
