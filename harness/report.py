@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness import history as hist
@@ -33,6 +34,7 @@ GROUP_SIZE = 2000
 SINGLE_FILE_MAX = 1000
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BATCH_SCRIPT = Path(__file__).resolve().parent / "allure_batch.mjs"
 
 
 def find_allure() -> str | None:
@@ -70,6 +72,21 @@ def _config(
     return config
 
 
+def _no_allure() -> int:
+    print(
+        "harness report: the Allure CLI is not installed. Fix: run `npm ci` in the project "
+        "folder (it installs the version pinned in package-lock.json), or set HARNESS_ALLURE.",
+        file=sys.stderr,
+    )
+    return 3
+
+
+def _failed(output: Path, code: int, log: str) -> int:
+    print(f"harness report: allure generate failed for {output} (exit {code}):", file=sys.stderr)
+    print(log[-3000:], file=sys.stderr)
+    return code or 1
+
+
 def generate(
     results: Path,
     output: Path,
@@ -81,12 +98,7 @@ def generate(
 ) -> int:
     exe = find_allure()
     if exe is None:
-        print(
-            "harness report: the Allure CLI is not installed. Fix: run `npm ci` in the project "
-            "folder (it installs the version pinned in package-lock.json), or set HARNESS_ALLURE.",
-            file=sys.stderr,
-        )
-        return 3
+        return _no_allure()
     if history is not None:
         history.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,9 +121,11 @@ def generate(
             timeout=600,
         )
     if proc.returncode != 0 or not (output / "index.html").exists():
-        print(f"harness report: allure generate failed (exit {proc.returncode}):", file=sys.stderr)
-        print((proc.stdout + proc.stderr)[-3000:], file=sys.stderr)
-        return proc.returncode or 1
+        return _failed(output, proc.returncode, proc.stdout + proc.stderr)
+    return _offline(output)
+
+
+def _offline(output: Path) -> int:
     remote = offline.make_offline(output)
     if remote:
         print(
@@ -122,6 +136,83 @@ def generate(
         )
         return 1
     return 0
+
+
+@dataclass(frozen=True)
+class Job:
+    """One group report for Allure to build."""
+
+    results: Path
+    output: Path
+    history: Path | None
+    name: str
+    size: int  # results in it, to share the work out evenly
+
+
+def batches(jobs: list[Job], workers: int) -> list[list[Job]]:
+    """At most `workers` lists, each job in one, the largest first onto the least loaded list,
+    so the processes finish close together."""
+    lists: list[list[Job]] = [[] for _ in range(max(1, min(workers, len(jobs))))]
+    loads = [0] * len(lists)
+    for job in sorted(jobs, key=lambda j: -j.size):
+        i = loads.index(min(loads))
+        lists[i].append(job)
+        loads[i] += job.size
+    return [b for b in lists if b]
+
+
+def _allure_core(exe: str) -> Path | None:
+    """Allure's library beside its CLI (node_modules/@allurereport/core), for allure_batch.mjs;
+    None where it is not there (a global or wrapped CLI): then one CLI call per report."""
+    core = Path(exe).resolve().parent.parent / "@allurereport" / "core" / "dist" / "index.js"
+    return core if core.is_file() and shutil.which("node") else None
+
+
+def generate_many(jobs: list[Job], workers: int, tmp: Path) -> int:
+    """Build every job's report, with at most `workers` Allure processes at once (Allure is
+    busy on one core each; more would only share the cores and add memory)."""
+    exe = find_allure()
+    if exe is None:
+        return _no_allure()
+    core = _allure_core(exe)
+    if core is None:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            codes = list(
+                pool.map(
+                    lambda j: generate(
+                        j.results, j.output, j.history, j.name, append_history=False
+                    ),
+                    jobs,
+                )
+            )
+        return next((c for c in codes if c), 0)
+    procs = []
+    for n, batch in enumerate(batches(jobs, workers)):
+        args: list[str] = []
+        for i, job in enumerate(batch):
+            cfg = tmp / f"allurerc-{n}-{i}.json"
+            config = _config(job.output.resolve(), job.history, job.name, False, False)
+            cfg.write_text(json.dumps(config))
+            args += [str(job.results.resolve()), str(cfg)]
+        log = (tmp / f"allure-{n}.log").open("w+")
+        cmd = ["node", str(BATCH_SCRIPT), core.as_uri(), *args]
+        procs.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log, batch))
+    code = 0
+    for proc, log, batch in procs:
+        try:
+            rc = proc.wait(timeout=600 * len(batch))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+        log.seek(0)
+        missing = [j.output for j in batch if not (j.output / "index.html").exists()]
+        if (rc or missing) and not code:
+            code = _failed(missing[0] if missing else batch[0].output, rc, log.read())
+        log.close()
+    if code:
+        return code
+    codes = [_offline(j.output) for j in jobs]  # every page stripped, even after a failure
+    return next((c for c in codes if c), 0)
 
 
 def _allure_history(runs: list[hist.Run], ids: list[str], where: Path) -> Path | None:
@@ -139,7 +230,7 @@ def build(
     name: str,
     by: str,
     group_size: int,
-    jobs: int,
+    workers: int,
 ) -> int:
     """One Allure report (by == 'none'), or one per group under an overview page."""
     with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
@@ -160,19 +251,17 @@ def build(
             shutil.rmtree(output)  # group folders of an earlier run must not linger
         output.mkdir(parents=True, exist_ok=True)
 
-        def one(group: report_groups.Group) -> int:
+        jobs = []
+        for group in groups:
             src = work / group.key
             report_groups.materialise(results, group, src, containers)
             ids = [r.history_id for r in group.results]
             h = _allure_history(runs, ids, work / f"{group.key}.history.jsonl")
-            return generate(
-                src, output / group.key, h, f"{name}: {group.title}", append_history=False
-            )
-
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            codes = list(pool.map(one, groups))
-        if any(codes):
-            return next(c for c in codes if c)
+            title = f"{name}: {group.title}"
+            jobs.append(Job(src, output / group.key, h, title, len(group.results)))
+        code = generate_many(jobs, workers, work)
+        if code:
+            return code
         previous = runs[-1] if runs else None
         statuses = {r.history_id: r.status for r in index if r.history_id}
         page = overview.render(name, groups, runs, hist.transitions(previous, statuses))
@@ -219,7 +308,10 @@ def main(argv: list[str]) -> int:
         help=f"about this many results per group report (default {GROUP_SIZE})",
     )
     parser.add_argument(
-        "--jobs", type=int, default=2, help="group reports built at once (default 2)"
+        "--jobs",
+        type=int,
+        default=2,
+        help="Allure processes building group reports at once (default 2)",
     )
     parser.add_argument(
         "--single-file",

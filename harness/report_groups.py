@@ -208,9 +208,18 @@ def _worth_showing(container: dict[str, Any]) -> bool:
     return False
 
 
-def containers(results_dir: Path) -> dict[str, list[Path]]:
+@dataclass(frozen=True)
+class Container:
+    """A fixture's container worth showing, and the evidence its fixtures attached (the
+    plugin's measurement fixture attaches the scanner's raw output, such as sslyze's JSON)."""
+
+    path: Path
+    attachments: tuple[str, ...]
+
+
+def containers(results_dir: Path) -> dict[str, list[Container]]:
     """Result uuid -> the *-container.json files naming it that are worth showing."""
-    out: dict[str, list[Path]] = defaultdict(list)
+    out: dict[str, list[Container]] = defaultdict(list)
     for path in results_dir.glob("*-container.json"):
         try:
             data = json.loads(path.read_bytes())
@@ -218,8 +227,13 @@ def containers(results_dir: Path) -> dict[str, list[Path]]:
             continue
         if not isinstance(data, dict) or not _worth_showing(data):
             continue
+        atts: list[str] = []
+        for fixture in [*data.get("befores", []), *data.get("afters", [])]:
+            if isinstance(fixture, dict):
+                _walk_attachments(fixture, atts)
+        container = Container(path, tuple(atts))
         for child in data.get("children", []):
-            out[str(child)].append(path)
+            out[str(child)].append(container)
     return out
 
 
@@ -227,21 +241,27 @@ def materialise(
     results_dir: Path,
     group: Group,
     dest: Path,
-    all_containers: dict[str, list[Path]],
+    all_containers: dict[str, list[Container]],
 ) -> None:
-    """The group's own results folder, made of hard links into `results_dir`."""
+    """The group's own results folder, made of hard links into `results_dir`: its results,
+    their containers, and every attachment either names, so no evidence is missing."""
     dest.mkdir(parents=True, exist_ok=True)
     linked: set[str] = set()
+
+    def link(name: str) -> None:
+        # a session fixture's container names many results, a file may be named twice
+        if name not in linked and (results_dir / name).is_file():
+            linked.add(name)
+            _link(results_dir / name, dest / name)
+
     for r in group.results:
-        _link(results_dir / r.file, dest / r.file)
+        link(r.file)
         for source in r.attachments:
-            src = results_dir / source
-            if src.is_file() and not (dest / source).exists():
-                _link(src, dest / source)
-        for path in all_containers.get(r.uuid, ()):
-            if path.name not in linked:  # a session fixture's container names many results
-                linked.add(path.name)
-                _link(path, dest / path.name)
+            link(source)
+        for container in all_containers.get(r.uuid, ()):
+            link(container.path.name)
+            for source in container.attachments:
+                link(source)
     for name in RUN_FILES:
         if (results_dir / name).is_file():
             _link(results_dir / name, dest / name)
