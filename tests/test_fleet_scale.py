@@ -22,7 +22,7 @@ from plugin_lab import make_lab
 
 from harness import history as hist
 from harness import report_groups, sarif
-from harness.report import find_allure
+from harness.report import Job, batches, find_allure
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from multiply import multiply
@@ -135,6 +135,14 @@ def test_split_report_at_10000_results(lab_seed: Path, tmp_path: Path) -> None:
     # each group report has exactly its own results (Allure wrote one file per result)
     sizes = [sum(1 for _ in (g / "data" / "test-results").glob("*.json")) for g in groups]
     assert sum(sizes) == 10_000
+    # and every piece of evidence, the measurement fixture's scan.json included, is in it:
+    # Allure marks a link whose file it did not find "missed"
+    for g in groups:
+        shown = [json.loads(p.read_text()) for p in (g / "data" / "test-results").glob("*")]
+        links = [s["link"] for r in shown for f in r["setup"] for s in f["steps"] if "link" in s]
+        assert links and all(not link.get("missed") for link in links)
+        assert any(link["name"] == "scan.json" for link in links)
+        assert all((g / "data" / "attachments" / f"{x['id']}{x['ext']}").is_file() for x in links)
     # the history has one compact line: a status per id, no names, labels or traces
     line = (tmp_path / "history.jsonl").read_text().splitlines()
     assert len(line) == 1 and len(line[0]) < 25 * 10_000 and '"labels"' not in line[0]
@@ -159,6 +167,34 @@ def test_split_report_at_10000_results(lab_seed: Path, tmp_path: Path) -> None:
     expected = sum(1 for r in data["rows"] if target in data["targets"][r[0]])
     assert int(hits[1]) == expected >= 1
     assert dom.count(f"<td>{target}</td>") == expected
+
+
+def test_group_folders_hold_every_attachment(lab_seed: Path, tmp_path: Path) -> None:
+    index = report_groups.read(lab_seed)
+    containers = report_groups.containers(lab_seed)
+    [group] = report_groups.split(index, "target", 2000)
+    report_groups.materialise(lab_seed, group, tmp_path / "g", containers)
+    # the evidence the measurement fixture attached lives in containers, not in the results
+    fixture_evidence = {a for cs in containers.values() for c in cs for a in c.attachments}
+    assert fixture_evidence and not fixture_evidence & {a for r in index for a in r.attachments}
+    named = fixture_evidence | {a for r in index for a in r.attachments}
+    assert all((tmp_path / "g" / a).is_file() for a in named)
+
+
+def _job(size: int) -> Job:
+    return Job(Path(f"r{size}"), Path(f"o{size}"), None, f"g{size}", size)
+
+
+def test_group_reports_are_shared_among_at_most_jobs_processes() -> None:
+    jobs = [_job(n) for n in (2100, 1900, 2000, 2300, 1700, 2050, 1950)]
+    for workers in (1, 2, 3):
+        lists = batches(jobs, workers)
+        assert len(lists) == workers
+        assert sorted(j.size for b in lists for j in b) == sorted(j.size for j in jobs)
+    two = [sum(j.size for j in b) for b in batches(jobs, 2)]
+    assert max(two) - min(two) <= 2300  # no list waits on more than one extra report
+    assert len(batches(jobs[:1], 2)) == 1  # no idle process for a single report
+    assert len(batches(jobs, 0)) == 1
 
 
 def test_history_retention_keeps_the_newest_runs(tmp_path: Path) -> None:
