@@ -3,8 +3,9 @@
 At fleet size one Allure 3 report does not open (40,000 results froze headless Chromium for
 minutes), while a report of a couple of thousand results opens in seconds. So the results are
 indexed once (the few fields the overview and history need), grouped, and each group gets a
-results folder of hard links: its results, their attachments, the containers that name them,
-and the run-wide files (environment, categories, executor).
+results folder of hard links: its results, the containers that name them, the attachments of
+both (a fixture's container holds the scanner's raw evidence), and the run-wide files
+(environment, categories, executor).
 
 `target` puts a target into one of G buckets by a hash of its name (G = results / group size,
 rounded up), so a target stays in its group while the fleet's size does; `tag` groups by a
