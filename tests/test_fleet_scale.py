@@ -135,11 +135,11 @@ def test_split_report_at_10000_results(lab_seed: Path, tmp_path: Path) -> None:
     # each group report has exactly its own results (Allure wrote one file per result)
     sizes = [sum(1 for _ in (g / "data" / "test-results").glob("*.json")) for g in groups]
     assert sum(sizes) == 10_000
-    # and every piece of evidence, the measurement fixture's scan.json included, is in it:
+    # and every piece of evidence, the probe's scan.json included, is in it:
     # Allure marks a link whose file it did not find "missed"
     for g in groups:
         shown = [json.loads(p.read_text()) for p in (g / "data" / "test-results").glob("*")]
-        links = [s["link"] for r in shown for f in r["setup"] for s in f["steps"] if "link" in s]
+        links = [link for r in shown for link in _links(r)]
         assert links and all(not link.get("missed") for link in links)
         assert any(link["name"] == "scan.json" for link in links)
         assert all((g / "data" / "attachments" / f"{x['id']}{x['ext']}").is_file() for x in links)
@@ -169,16 +169,36 @@ def test_split_report_at_10000_results(lab_seed: Path, tmp_path: Path) -> None:
     assert dom.count(f"<td>{target}</td>") == expected
 
 
+def _links(node: object) -> list[dict[str, object]]:
+    """Every attachment link in an Allure test-result file, in steps, set-ups and tear-downs."""
+    if isinstance(node, dict):
+        own = [node["link"]] if isinstance(node.get("link"), dict) else []
+        return own + [x for v in node.values() for x in _links(v)]
+    if isinstance(node, list):
+        return [x for v in node for x in _links(v)]
+    return []
+
+
 def test_group_folders_hold_every_attachment(lab_seed: Path, tmp_path: Path) -> None:
+    # evidence a fixture attached lives in its container, not in the result (the plugin wrote
+    # the scanner's raw output so before its probe steps): add one such container
+    first = next(lab_seed.glob("*-result.json"))
+    uuid = json.loads(first.read_text())["uuid"]
+    (lab_seed / "ev-attachment.json").write_text('{"raw": "scan"}')
+    fixture = {"name": "measurement", "status": "passed"}
+    fixture["attachments"] = [{"name": "raw scan", "source": "ev-attachment.json"}]
+    container = {"uuid": "c1", "children": [uuid], "befores": [fixture]}
+    (lab_seed / "c1-container.json").write_text(json.dumps(container))
     index = report_groups.read(lab_seed)
     containers = report_groups.containers(lab_seed)
     [group] = report_groups.split(index, "target", 2000)
     report_groups.materialise(lab_seed, group, tmp_path / "g", containers)
-    # the evidence the measurement fixture attached lives in containers, not in the results
-    fixture_evidence = {a for cs in containers.values() for c in cs for a in c.attachments}
-    assert fixture_evidence and not fixture_evidence & {a for r in index for a in r.attachments}
-    named = fixture_evidence | {a for r in index for a in r.attachments}
+    named = {a for r in index for a in r.attachments} | {
+        a for cs in containers.values() for c in cs for a in c.attachments
+    }
+    assert "ev-attachment.json" in named and len(named) > 1
     assert all((tmp_path / "g" / a).is_file() for a in named)
+    assert (tmp_path / "g" / "c1-container.json").is_file()
 
 
 def _job(size: int) -> Job:
