@@ -10,13 +10,36 @@ from __future__ import annotations
 
 from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
-from harness.policy.tls_rules import forward_secret, need, profile, profiles, weaknesses
+from harness.policy.tls_cert import (
+    cert_expiry,
+    cert_hostname,
+    cert_key,
+    cert_signature,
+    cert_strict,
+    cert_trust,
+    cert_validity,
+)
+from harness.policy.tls_profile import compliance, grade
+from harness.policy.tls_rules import (
+    ec_groups,
+    forward_secret,
+    need,
+    profile,
+    profiles,
+    weaknesses,
+)
+from harness.policy.tls_vuln import (
+    ccs_injection,
+    compression,
+    fallback_scsv,
+    heartbleed,
+    hsts,
+    renegotiation,
+    robot,
+)
 from harness.probes.tls_model import TlsScan
 
 EC_MIN, DH_MIN = 256, 2048
-# sizes for groups whose names carry none; X25519 (a 255-bit field) is as strong as P-256, and
-# rules written "EC under 256 bits" mean weaker than that
-CURVE_BITS = {"X25519": 256, "X448": 448}
 
 
 def _note(settings: Settings) -> tuple[str, ...]:
@@ -70,24 +93,6 @@ def forward_secrecy(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict(findings=tuple(found))
 
 
-def ec_groups(scan: TlsScan) -> tuple[dict[str, int], set[int]]:
-    """EC groups with their bits (scanned curves plus those seen in handshakes), DH sizes."""
-    ec: dict[str, int] = {c: CURVE_BITS.get(c, _curve_bits(c)) for c in scan.curves or ()}
-    dh: set[int] = set()
-    for proto in scan.offered():
-        for s in proto.suites:
-            if s.group == "DH" and s.group_bits:
-                dh.add(s.group_bits)
-            elif s.group and s.group_bits:
-                ec.setdefault(s.group, CURVE_BITS.get(s.group, s.group_bits))
-    return ec, dh
-
-
-def _curve_bits(name: str) -> int:
-    digits = "".join(ch for ch in name if ch.isdigit())
-    return int(digits[:3]) if digits else 0
-
-
 def key_exchange(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "protocols", "curves")
     prof = profile(settings.tls_profile)
@@ -105,27 +110,6 @@ def key_exchange(scan: TlsScan, settings: Settings) -> Verdict:
     notes = (f"Groups accepted: {', '.join([*ec, *(f'DH-{b}' for b in sorted(dh))]) or 'none'}",)
     return Verdict.of(*texts, notes=notes)
 
-
-# the other checks live in their own modules; imported last, as they build on ec_groups above
-from harness.policy.tls_cert import (  # noqa: E402
-    cert_expiry,
-    cert_hostname,
-    cert_key,
-    cert_signature,
-    cert_strict,
-    cert_trust,
-    cert_validity,
-)
-from harness.policy.tls_profile import compliance, grade  # noqa: E402
-from harness.policy.tls_vuln import (  # noqa: E402
-    ccs_injection,
-    compression,
-    fallback_scsv,
-    heartbleed,
-    hsts,
-    renegotiation,
-    robot,
-)
 
 __all__ = [
     "ccs_injection",

@@ -11,9 +11,16 @@ from __future__ import annotations
 from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
 from harness.policy import grade as grading
-from harness.policy.tls import ec_groups
 from harness.policy.tls_cert import name_matches, weak_signatures
-from harness.policy.tls_rules import aead, forward_secret, need, profile, profiles, weaknesses
+from harness.policy.tls_rules import (
+    aead,
+    ec_groups,
+    forward_secret,
+    need,
+    profile,
+    profiles,
+    weaknesses,
+)
 from harness.policy.tls_vuln import ROBOT_VULNERABLE
 from harness.probes.tls_model import TlsScan
 

@@ -123,6 +123,29 @@ def weaknesses(suite: Suite, forbid: tuple[str, ...] = ()) -> list[str]:
     return names
 
 
+# sizes for groups whose names carry none; X25519 (a 255-bit field) is as strong as P-256, and
+# rules written "EC under 256 bits" mean weaker than that
+CURVE_BITS = {"X25519": 256, "X448": 448}
+
+
+def ec_groups(scan: TlsScan) -> tuple[dict[str, int], set[int]]:
+    """EC groups with their bits (scanned curves plus those seen in handshakes), DH sizes."""
+    ec: dict[str, int] = {c: CURVE_BITS.get(c, _curve_bits(c)) for c in scan.curves or ()}
+    dh: set[int] = set()
+    for proto in scan.offered():
+        for s in proto.suites:
+            if s.group == "DH" and s.group_bits:
+                dh.add(s.group_bits)
+            elif s.group and s.group_bits:
+                ec.setdefault(s.group, CURVE_BITS.get(s.group, s.group_bits))
+    return ec, dh
+
+
+def _curve_bits(name: str) -> int:
+    digits = "".join(ch for ch in name if ch.isdigit())
+    return int(digits[:3]) if digits else 0
+
+
 def aead(suite: Suite) -> bool:
     n = suite.name.upper()
     return key_exchange(n) == "" or any(m in n for m in ("_GCM", "_CCM", "CHACHA20_POLY1305"))
