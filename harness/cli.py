@@ -45,7 +45,7 @@ DELEGATED = {
     "report": ("harness.report:main", "generate the Allure HTML report, keeping history"),
     "sarif": ("harness.sarif:main", "export findings from allure-results as SARIF"),
     "catalogue": (
-        "harness.policy.versions:catalogue_main",
+        "harness.policy.catalogue_cli:catalogue_main",
         "show or refresh the version catalogue",
     ),
     "known-hosts": (

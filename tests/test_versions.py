@@ -19,10 +19,10 @@ import yaml
 from harness.checks import Severity
 from harness.cli import main as cli_main
 from harness.policy import catalogue
+from harness.policy.catalogue_cli import catalogue_main
 from harness.policy.versions import (
     Software,
     Version,
-    catalogue_main,
     distro_hint,
     find_software,
     judge,
