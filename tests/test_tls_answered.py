@@ -10,7 +10,7 @@ from test_tls_policy import SETTINGS, scan, suites
 from harness.errors import CouldNotMeasure
 from harness.policy import tls as policy
 from harness.probes.tls_answered import _robot_contradiction, silent_rejections
-from harness.probes.tls_model import ProtocolSupport
+from harness.probes.tls_model import ProtocolSupport, Robot
 
 
 def _rejected(name: str, why: str) -> SimpleNamespace:
@@ -36,10 +36,10 @@ def test_a_suite_rejected_by_a_timeout_is_no_rejection() -> None:
 def test_robot_without_rsa_is_contradicted_by_an_accepted_rsa_suite() -> None:
     rsa = ProtocolSupport("TLS 1.2", True, suites("TLS_RSA_WITH_AES_128_GCM_SHA256"))
     protocols = tuple(p if p.name != "TLS 1.2" else rsa for p in scan().protocols)
-    measured = scan(protocols=protocols, robot="NOT_VULNERABLE_RSA_NOT_SUPPORTED")
+    measured = scan(protocols=protocols, robot=Robot.NOT_VULNERABLE_RSA_NOT_SUPPORTED)
     why = _robot_contradiction(measured)
     assert why is not None and "TLS_RSA_WITH_AES_128_GCM_SHA256" in why
     broken = scan(protocols=protocols, robot=None, errors=(("robot", why),))
     with pytest.raises(CouldNotMeasure, match="found no RSA key exchange"):
         policy.robot(broken, SETTINGS)
-    assert _robot_contradiction(scan(robot="NOT_VULNERABLE_RSA_NOT_SUPPORTED")) is None
+    assert _robot_contradiction(scan(robot=Robot.NOT_VULNERABLE_RSA_NOT_SUPPORTED)) is None

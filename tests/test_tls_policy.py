@@ -17,12 +17,14 @@ from harness.errors import CouldNotMeasure
 from harness.inventory import Settings
 from harness.outcome import Verdict
 from harness.policy import tls as policy
-from harness.policy.tls_rules import forward_secret, profiles, weaknesses
+from harness.policy.tls_profile import grade_inputs
+from harness.policy.tls_rules import WEAKNESS_TEXT, Weakness, forward_secret, profiles, weaknesses
 from harness.probes.tls_model import (
     CertDeployment,
     Certificate,
     Hsts,
     ProtocolSupport,
+    Robot,
     Suite,
     TlsScan,
 )
@@ -79,7 +81,7 @@ def scan(**kw: object) -> TlsScan:
         certificates=(deployment(),),
         heartbleed=False,
         ccs_injection=False,
-        robot="NOT_VULNERABLE_RSA_NOT_SUPPORTED",
+        robot=Robot.NOT_VULNERABLE_RSA_NOT_SUPPORTED,
         secure_renegotiation=True,
         client_renegotiation=False,
         compression=False,
@@ -129,8 +131,8 @@ def test_the_strong_measurement_passes_every_check(check: object) -> None:
     [
         (policy.heartbleed, {"heartbleed": True}, "heartbeat"),
         (policy.ccs_injection, {"ccs_injection": True}, "ChangeCipherSpec"),
-        (policy.robot, {"robot": "VULNERABLE_STRONG_ORACLE"}, "strong Bleichenbacher oracle"),
-        (policy.robot, {"robot": "VULNERABLE_WEAK_ORACLE"}, "weak Bleichenbacher oracle"),
+        (policy.robot, {"robot": Robot.VULNERABLE_STRONG_ORACLE}, "strong Bleichenbacher oracle"),
+        (policy.robot, {"robot": Robot.VULNERABLE_WEAK_ORACLE}, "weak Bleichenbacher oracle"),
         (policy.renegotiation, {"secure_renegotiation": False}, "insecure renegotiation"),
         (policy.renegotiation, {"client_renegotiation": True}, "client-initiated"),
         (policy.compression, {"compression": True}, "compression"),
@@ -166,7 +168,7 @@ def test_not_applicable_checks_are_skipped_with_the_reason() -> None:
     "change",
     [
         {"heartbleed": None, "errors": (("heartbleed", "sslyze's heartbleed scan failed (x)"),)},
-        {"robot": "UNKNOWN_INCONSISTENT_RESULTS"},
+        {"robot": Robot.UNKNOWN_INCONSISTENT_RESULTS},
         {"certificates": None},
         {"hsts": None},
     ],
@@ -212,8 +214,13 @@ def test_weak_suites_are_named_under_their_protocol() -> None:
 def test_suite_classification() -> None:
     assert weaknesses(Suite("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 128)) == []
     assert weaknesses(Suite("TLS_AES_256_GCM_SHA384", 256), ("cbc", "static_rsa")) == []
-    assert weaknesses(Suite("SSL_CK_RC4_128_WITH_MD5", 128)) == ["RC4", "MD5 MAC"]
-    assert weaknesses(Suite("TLS_RSA_WITH_NULL_SHA256", 0))[0] == "NULL encryption"
+    rc4_md5 = weaknesses(Suite("SSL_CK_RC4_128_WITH_MD5", 128))
+    assert rc4_md5 == [Weakness.RC4, Weakness.MD5]
+    assert [w.text for w in rc4_md5] == ["RC4", "MD5 MAC"]
+    assert weaknesses(Suite("TLS_RSA_WITH_NULL_SHA256", 0))[0].text == "NULL encryption"
+    cbc = Suite("TLS_RSA_WITH_AES_128_CBC_SHA", 128)
+    assert weaknesses(cbc) == []  # CBC and static RSA are weak only where a profile says so
+    assert weaknesses(cbc, ("cbc", "static_rsa")) == [Weakness.CBC, Weakness.STATIC_RSA]
     assert forward_secret(Suite("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", 128))
     assert forward_secret(Suite("TLS_AES_128_GCM_SHA256", 128))
     assert not forward_secret(Suite("TLS_RSA_WITH_AES_128_GCM_SHA256", 128))
@@ -313,6 +320,22 @@ def test_grade_verdict_carries_title_label_and_breakdown() -> None:
     assert "score 89/100" in v.notes[0]  # 128-bit suites only: cipher strength 80
     below = policy.grade(scan(hsts=None, https=False), Settings(min_grade="A+"))
     assert "grade A is below the declared minimum A+" in texts(below)
+
+
+def test_the_grade_reads_weakness_keys_not_their_display_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    weak = (
+        ProtocolSupport(
+            "TLS 1.2", True, suites("TLS_RSA_WITH_NULL_SHA256", "TLS_RSA_WITH_RC4_128_SHA")
+        ),
+    )
+    before = grade_inputs(scan(protocols=weak))
+    assert before.null and before.rc4 and before.rc4_or_3des_on_tls11_plus
+    for w in Weakness:
+        monkeypatch.setitem(WEAKNESS_TEXT, w, f"reworded {w.value}")
+    assert grade_inputs(scan(protocols=weak)) == before
+    assert "reworded null" in texts(policy.ciphers(scan(protocols=weak), SETTINGS))
 
 
 def test_profile_data_has_version_and_source() -> None:

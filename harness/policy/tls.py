@@ -67,7 +67,7 @@ def ciphers(scan: TlsScan, settings: Settings) -> Verdict:
     found = []
     for proto in scan.offered():
         bad = [(s.name, weaknesses(s, forbid)) for s in proto.suites]
-        named = [f"{name} ({', '.join(why)})" for name, why in bad if why]
+        named = [f"{name} ({', '.join(w.text for w in why)})" for name, why in bad if why]
         if named:
             suites = " ".join(name for name, why in bad if why)
             found.append(

@@ -13,6 +13,7 @@ from harness.outcome import Finding, Verdict
 from harness.policy import grade as grading
 from harness.policy.tls_cert import name_matches, weak_signatures
 from harness.policy.tls_rules import (
+    Weakness,
     aead,
     ec_groups,
     forward_secret,
@@ -131,16 +132,16 @@ def grade_inputs(scan: TlsScan) -> grading.GradeInputs:
     return grading.GradeInputs(
         protocols=tuple(p.name for p in offered),
         cipher_bits=tuple(
-            0 if "NULL encryption" in w else s.bits
+            0 if Weakness.NULL in w else s.bits
             for (_, s), (_, w) in zip(suites, names, strict=True)
         ),
         kex_bits=min(kex) if kex else 0,
-        export=any("EXPORT-grade" in w for _, w in names),
-        null=any("NULL encryption" in w for _, w in names),
-        anonymous=any("anonymous, no authentication" in w for _, w in names),
-        rc4=any("RC4" in w for _, w in names),
+        export=any(Weakness.EXPORT in w for _, w in names),
+        null=any(Weakness.NULL in w for _, w in names),
+        anonymous=any(Weakness.ANON in w for _, w in names),
+        rc4=any(Weakness.RC4 in w for _, w in names),
         rc4_or_3des_on_tls11_plus=any(
-            p in ("TLS 1.1", "TLS 1.2") and ("RC4" in w or "3DES, 64-bit block (Sweet32)" in w)
+            p in ("TLS 1.1", "TLS 1.2") and (Weakness.RC4 in w or Weakness.TRIPLE_DES in w)
             for p, w in names
         ),
         forward_secrecy=any(forward_secret(s) for _, s in suites),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 from typing import Literal
@@ -12,20 +13,38 @@ from pydantic import BaseModel, ConfigDict
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.probes.tls_model import Suite, TlsScan
 
-# named reasons, in the order findings list them (ssh-audit style)
-ALWAYS_WEAK = {
-    "null": "NULL encryption",
-    "anon": "anonymous, no authentication",
-    "export": "EXPORT-grade",
-    "rc4": "RC4",
-    "des": "single DES",
-    "3des": "3DES, 64-bit block (Sweet32)",
-    "md5": "MD5 MAC",
+
+class Weakness(StrEnum):
+    """Named reasons why a cipher suite is weak (ssh-audit style); decisions read the key, findings
+    show `text`. Declared in the order findings list them."""
+
+    NULL = "null"
+    ANON = "anon"
+    EXPORT = "export"
+    RC4 = "rc4"
+    DES = "des"
+    TRIPLE_DES = "3des"
+    MD5 = "md5"
+    CBC = "cbc"  # weak only where a profile forbids it
+    STATIC_RSA = "static_rsa"  # weak only where a profile forbids it
+
+    @property
+    def text(self) -> str:
+        return WEAKNESS_TEXT[self]
+
+
+WEAKNESS_TEXT = {
+    Weakness.NULL: "NULL encryption",
+    Weakness.ANON: "anonymous, no authentication",
+    Weakness.EXPORT: "EXPORT-grade",
+    Weakness.RC4: "RC4",
+    Weakness.DES: "single DES",
+    Weakness.TRIPLE_DES: "3DES, 64-bit block (Sweet32)",
+    Weakness.MD5: "MD5 MAC",
+    Weakness.CBC: "CBC mode",
+    Weakness.STATIC_RSA: "static RSA key exchange",
 }
-PROFILE_WEAK = {
-    "cbc": "CBC mode",
-    "static_rsa": "static RSA key exchange",
-}
+PROFILE_ONLY = frozenset({Weakness.CBC, Weakness.STATIC_RSA})
 # OpenSSL spells NIST P-256 "prime256v1"; sslyze reports SECG names
 SECG = {"prime256v1": "secp256r1", "prime192v1": "secp192r1"}
 MOZILLA_VERSION_NAMES = {
@@ -104,23 +123,21 @@ def forward_secret(suite: Suite) -> bool:
     return kex == "" or kex.startswith(("ECDHE", "DHE")) or kex.endswith("_anon")
 
 
-def weaknesses(suite: Suite, forbid: tuple[str, ...] = ()) -> list[str]:
-    """Named reasons why a suite is weak: always, plus the classes a profile forbids."""
+def weaknesses(suite: Suite, forbid: tuple[str, ...] = ()) -> list[Weakness]:
+    """Why a suite is weak: always, plus the classes a profile forbids (keys from its JSON)."""
     n = suite.name.upper()
     found = {
-        "null": "WITH_NULL" in n or n.endswith("_NULL") or "NULL_WITH" in n,
-        "anon": suite.anonymous or "_ANON_" in n,
-        "export": "EXPORT" in n,
-        "rc4": "RC4" in n,
-        "des": "DES" in n and "3DES" not in n and "EDE3" not in n,
-        "3des": "3DES" in n or "EDE3" in n,
-        "md5": n.endswith("_MD5"),
-        "cbc": "_CBC" in n,
-        "static_rsa": key_exchange(n) in ("RSA", "RSA_EXPORT") or n.startswith("SSL_CK_"),
+        Weakness.NULL: "WITH_NULL" in n or n.endswith("_NULL") or "NULL_WITH" in n,
+        Weakness.ANON: suite.anonymous or "_ANON_" in n,
+        Weakness.EXPORT: "EXPORT" in n,
+        Weakness.RC4: "RC4" in n,
+        Weakness.DES: "DES" in n and "3DES" not in n and "EDE3" not in n,
+        Weakness.TRIPLE_DES: "3DES" in n or "EDE3" in n,
+        Weakness.MD5: n.endswith("_MD5"),
+        Weakness.CBC: "_CBC" in n,
+        Weakness.STATIC_RSA: key_exchange(n) in ("RSA", "RSA_EXPORT") or n.startswith("SSL_CK_"),
     }
-    names = [ALWAYS_WEAK[k] for k in ALWAYS_WEAK if found[k]]
-    names += [PROFILE_WEAK[k] for k in PROFILE_WEAK if k in forbid and found[k]]
-    return names
+    return [w for w in Weakness if found[w] and (w not in PROFILE_ONLY or w in forbid)]
 
 
 # sizes for groups whose names carry none; X25519 (a 255-bit field) is as strong as P-256, and

@@ -6,13 +6,12 @@ from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.inventory import Settings
 from harness.outcome import Verdict
 from harness.policy.tls_rules import need
-from harness.probes.tls_model import TlsScan
+from harness.probes.tls_model import Robot, TlsScan
 
 ROBOT_VULNERABLE = {
-    "VULNERABLE_STRONG_ORACLE": "a strong Bleichenbacher oracle: RSA key exchange can be decrypted",
-    "VULNERABLE_WEAK_ORACLE": "a weak Bleichenbacher oracle: RSA key exchange leaks information",
+    Robot.VULNERABLE_STRONG_ORACLE: "a strong Bleichenbacher oracle: RSA key exchange can be decrypted",
+    Robot.VULNERABLE_WEAK_ORACLE: "a weak Bleichenbacher oracle: RSA key exchange leaks information",
 }
-ROBOT_UNKNOWN = "UNKNOWN_INCONSISTENT_RESULTS"
 
 
 def _tls13_only(scan: TlsScan) -> bool:
@@ -38,7 +37,7 @@ def robot(scan: TlsScan, settings: Settings) -> Verdict:
     assert scan.robot is not None
     if scan.robot in ROBOT_VULNERABLE:
         return Verdict.of(f"the server has {ROBOT_VULNERABLE[scan.robot]}")
-    if scan.robot == ROBOT_UNKNOWN:
+    if scan.robot is Robot.UNKNOWN_INCONSISTENT_RESULTS:
         # inconsistent answers are not a clean bill of health: could not measure, never a pass
         raise CouldNotMeasure(
             ProbeFailure(
@@ -47,7 +46,7 @@ def robot(scan: TlsScan, settings: Settings) -> Verdict:
                 "the server answered sslyze's ROBOT probes inconsistently; run the scan again",
             )
         )
-    if scan.robot == "NOT_VULNERABLE_RSA_NOT_SUPPORTED":
+    if scan.robot is Robot.NOT_VULNERABLE_RSA_NOT_SUPPORTED:
         return Verdict(notes=("No RSA key exchange is offered",))
     return Verdict()
 

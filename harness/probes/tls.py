@@ -63,7 +63,7 @@ from harness.probes.tls_answered import silent_rejections, with_answered_vulns
 from harness.probes.tls_certs import deployments
 from harness.probes.tls_fallback import with_fallback_scsv
 from harness.probes.tls_groups import enumerate_groups
-from harness.probes.tls_model import Hsts, ProtocolSupport, Suite, TlsScan
+from harness.probes.tls_model import Hsts, ProtocolSupport, Robot, Suite, TlsScan
 from harness.probes.tls_preflight import preflight
 from harness.probes.tls_trust import evidence as trust_evidence
 from harness.probes.tls_versions import (
@@ -412,7 +412,7 @@ def _outcome(
         certificates=None if cert_info is None else deployments(cert_info, ca_file),
         heartbleed=None,  # measured after the scan, by with_answered_vulns
         ccs_injection=None,
-        robot=None if robot is None else robot.robot_result.value,
+        robot=None if robot is None else Robot(robot.robot_result.value),
         secure_renegotiation=None if reneg is None else reneg.supports_secure_renegotiation,
         client_renegotiation=None
         if reneg is None

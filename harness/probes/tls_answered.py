@@ -41,7 +41,7 @@ from sslyze.plugins import openssl_ccs_injection_plugin as ccs
 from sslyze.scanner.models import ServerScanResult
 from sslyze.server_connectivity import ServerConnectivityInfo, TlsVersionEnum
 
-from harness.probes.tls_model import TlsScan
+from harness.probes.tls_model import Robot, TlsScan
 
 TIMED_OUT = "timed out"  # sslyze's TlsHandshakeTimedOut message says "... timed out during ..."
 
@@ -162,7 +162,7 @@ def with_answered_vulns(scan: TlsScan, result: ServerScanResult) -> TlsScan:
 
 
 def _robot_contradiction(scan: TlsScan) -> str | None:
-    if scan.robot != "NOT_VULNERABLE_RSA_NOT_SUPPORTED":
+    if scan.robot is not Robot.NOT_VULNERABLE_RSA_NOT_SUPPORTED:
         return None
     # sslyze's ROBOT test runs at the best version up to TLS 1.2
     below13 = [p for p in scan.offered() if p.name != "TLS 1.3"]

@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import StrEnum
 
 # protocol names as shown to people, oldest first
 PROTOCOLS = ("SSLv2", "SSLv3", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3")
+
+
+class Robot(StrEnum):
+    """sslyze's ROBOT verdict (RobotScanResultEnum), kept as our own enum so policy needs no sslyze."""
+
+    VULNERABLE_WEAK_ORACLE = "VULNERABLE_WEAK_ORACLE"
+    VULNERABLE_STRONG_ORACLE = "VULNERABLE_STRONG_ORACLE"
+    NOT_VULNERABLE_NO_ORACLE = "NOT_VULNERABLE_NO_ORACLE"
+    NOT_VULNERABLE_RSA_NOT_SUPPORTED = "NOT_VULNERABLE_RSA_NOT_SUPPORTED"
+    UNKNOWN_INCONSISTENT_RESULTS = "UNKNOWN_INCONSISTENT_RESULTS"
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,7 @@ class TlsScan:
     certificates: tuple[CertDeployment, ...] | None
     heartbleed: bool | None
     ccs_injection: bool | None
-    robot: str | None  # sslyze's RobotScanResultEnum value
+    robot: Robot | None
     secure_renegotiation: bool | None
     client_renegotiation: bool | None  # accepted at least one client-initiated renegotiation
     compression: bool | None
