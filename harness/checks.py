@@ -1,11 +1,18 @@
-"""The check catalogue: stable ids with area, title, severity, meaning, fix and references."""
+"""The check catalogue: stable ids with area, title, severity, meaning, fix and references.
+
+A check is defined in one place: its entry in harness/data/checks.yaml (the prose), tied to the
+policy function that decides it by `@decides("<id>")` on that function. The suite test that runs
+it carries `@pytest.mark.check("<id>")`. tests/test_check_registry.py fails when the three differ.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from importlib import resources
+from typing import Any, TypeVar
 
 from harness.data import load_yaml
 
@@ -69,3 +76,25 @@ def get_check(check_id: str) -> Check:
         return catalogue()[check_id]
     except KeyError:
         raise KeyError(f"unknown check id {check_id!r}; see harness/data/checks.yaml") from None
+
+
+# check id -> the policy function that decides it; filled as harness.policy modules are imported
+DECIDERS: dict[str, Callable[..., Any]] = {}
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def decides(check_id: str) -> Callable[[_F], _F]:
+    """Mark a policy function as the one that decides `check_id` (an id of checks.yaml)."""
+
+    def register(func: _F) -> _F:
+        known = DECIDERS.get(check_id)
+        if known is not None and _name(known) != _name(func):
+            raise ValueError(f"check {check_id} is decided twice: {_name(known)}, {_name(func)}")
+        DECIDERS[check_id] = func
+        return func
+
+    return register
+
+
+def _name(func: Callable[..., Any]) -> str:
+    return f"{func.__module__}.{func.__qualname__}"

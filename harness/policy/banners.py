@@ -8,6 +8,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
+from harness.checks import decides
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.outcome import Finding, Verdict
 from harness.policy import catalogue as catalogue_mod
@@ -94,6 +95,7 @@ def age_notes(today: dt.date | None = None, catalogue: Catalogue | None = None) 
     return (note,) if note else ()
 
 
+@decides("banner.disclosure")
 def disclosure(
     scan: BannerScan, today: dt.date | None = None, catalogue: Catalogue | None = None
 ) -> Verdict:
@@ -181,6 +183,7 @@ def identify(scan: BannerScan, catalogue: Catalogue) -> list[_Seen]:
     return list(seen.values())
 
 
+@decides("banner.outdated")
 def outdated(
     scan: BannerScan, today: dt.date | None = None, catalogue: Catalogue | None = None
 ) -> Verdict:

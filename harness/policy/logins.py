@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from harness.checks import decides
 from harness.errors import FailureKind, ProbeFailure
 from harness.outcome import Verdict
 from harness.probes.logins import lists
@@ -88,6 +89,7 @@ def _short(g: Guesses, category: Category, where: str) -> ProbeFailure | None:
     return ProbeFailure(FailureKind.ERROR, where, reason)
 
 
+@decides("login.default_credentials")
 def default_credentials(g: Guesses, where: str) -> Verdict | ProbeFailure:
     if g.hit is not None and g.hit.category is Category.DEFAULT:
         product = f", the default of {g.hit.product}" if g.hit.product else ""
@@ -104,6 +106,7 @@ def default_credentials(g: Guesses, where: str) -> Verdict | ProbeFailure:
     return Verdict(notes=_notes(g))
 
 
+@decides("login.weak_password")
 def weak_password(g: Guesses, where: str) -> Verdict | ProbeFailure:
     if g.hit is not None and g.hit.category is Category.DEFAULT:
         return Verdict.skip(
@@ -120,6 +123,7 @@ def weak_password(g: Guesses, where: str) -> Verdict | ProbeFailure:
     return _short(g, Category.WEAK, where) or Verdict(notes=_notes(g))
 
 
+@decides("login.anonymous")
 def anonymous(a: Anonymous | None) -> Verdict:
     if a is None:
         return Verdict.skip(
@@ -130,6 +134,7 @@ def anonymous(a: Anonymous | None) -> Verdict:
     return Verdict(notes=(f"{a.what}: {a.detail}",))
 
 
+@decides("login.cleartext")
 def cleartext(channel: Channel, policy_url: str | None = None) -> Verdict:
     problems = list(channel.problems)
     if policy_url and urlsplit(policy_url).scheme != "https":
@@ -145,6 +150,7 @@ def cleartext(channel: Channel, policy_url: str | None = None) -> Verdict:
     return Verdict(notes=tuple(notes))
 
 
+@decides("login.lockout")
 def lockout(result: Lockout | None) -> Verdict:
     if result is None:
         return Verdict.skip("lockout is not checked on this endpoint; opt in with lockout: true")
@@ -196,6 +202,7 @@ def violations(password: str, policy: str, mfa: bool = False) -> list[str]:
     return out
 
 
+@decides("login.password_policy")
 def password_policy(result: PasswordPolicyResult | None) -> Verdict:
     if result is None:
         return Verdict.skip("no password-setting endpoint is declared (password_policy)")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from harness.checks import Severity
+from harness.checks import Severity, decides
 from harness.data import load_yaml
 from harness.errors import CouldNotMeasure, ProbeFailure
 from harness.inventory import PortsSpec
@@ -124,6 +124,7 @@ def _open(scan: PortScan) -> tuple[OpenPort, ...]:
     return (*scan.open_ports, *udp)
 
 
+@decides("ports.unexpected")
 def unexpected(scan: PortScan, spec: PortsSpec | None) -> Verdict:
     """Every open port (TCP or UDP) that ports.expected does not list."""
     spec = spec or PortsSpec()
@@ -143,6 +144,7 @@ def unexpected(scan: PortScan, spec: PortsSpec | None) -> Verdict:
     return Verdict(findings=findings, notes=(*notes, *_udp_notes(scan), *scan.notes))
 
 
+@decides("ports.risky_service")
 def risky(scan: PortScan, rules: tuple[RiskyService, ...] | None = None) -> Verdict:
     """Every open port running a service from the risky-service lists, declared or not."""
     findings: list[Finding] = []

@@ -8,6 +8,7 @@ are judged at the scan's own time.
 
 from __future__ import annotations
 
+from harness.checks import decides
 from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
 from harness.policy.tls_cert import (
@@ -49,6 +50,7 @@ def _note(settings: Settings) -> tuple[str, ...]:
 # ---------------------------------------------------------------------- protocols and suites
 
 
+@decides("tls.protocols")
 def protocols(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "protocols")
     allowed = profile(settings.tls_profile).protocols
@@ -61,6 +63,7 @@ def protocols(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict(findings=tuple(found), notes=notes)
 
 
+@decides("tls.ciphers")
 def ciphers(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "protocols")
     forbid = profile(settings.tls_profile).harness.forbid
@@ -76,6 +79,7 @@ def ciphers(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict(findings=tuple(found), notes=_note(settings))
 
 
+@decides("tls.forward_secrecy")
 def forward_secrecy(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "protocols")
     if not profile(settings.tls_profile).harness.require_forward_secrecy:
@@ -93,6 +97,7 @@ def forward_secrecy(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict(findings=tuple(found))
 
 
+@decides("tls.key_exchange")
 def key_exchange(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "protocols", "curves")
     prof = profile(settings.tls_profile)

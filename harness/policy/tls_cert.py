@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.checks import decides
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
@@ -31,6 +32,7 @@ def _of(cert: Certificate, text: str) -> Finding:
     return Finding(text, key=f"sha256:{cert.fingerprint}" if cert.fingerprint else _who(cert))
 
 
+@decides("tls.cert.validity")
 def cert_validity(scan: TlsScan, settings: Settings) -> Verdict:
     found = []
     now = scan.scanned_at
@@ -54,6 +56,7 @@ def cert_validity(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict(findings=tuple(found))
 
 
+@decides("tls.cert.expiry")
 def cert_expiry(scan: TlsScan, settings: Settings) -> Verdict:
     found, notes = [], []
     for d in _deployments(scan):
@@ -79,6 +82,7 @@ def cert_expiry(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict(findings=tuple(found), notes=tuple(notes))
 
 
+@decides("tls.cert.trust")
 def cert_trust(scan: TlsScan, settings: Settings) -> Verdict:
     """Does a standard client (OpenSSL's default verification) build a chain to a trusted root?"""
     texts, notes = [], []
@@ -113,6 +117,7 @@ STRICT_WHO = (
 )
 
 
+@decides("tls.cert.strict")
 def cert_strict(scan: TlsScan, settings: Settings) -> Verdict:
     """Trusted by standard clients, but does the chain keep the profile strict validators enforce?
 
@@ -164,6 +169,7 @@ def name_matches(name: str, cert: Certificate) -> bool:
     return False
 
 
+@decides("tls.cert.hostname")
 def cert_hostname(scan: TlsScan, settings: Settings) -> Verdict:
     texts = []
     for d in _deployments(scan):
@@ -182,6 +188,7 @@ def weak_key(cert: Certificate) -> str | None:
     return None
 
 
+@decides("tls.cert.key")
 def cert_key(scan: TlsScan, settings: Settings) -> Verdict:
     texts = []
     for d in _deployments(scan):
@@ -208,6 +215,7 @@ def weak_signatures(d: CertDeployment) -> list[Certificate]:
     ]
 
 
+@decides("tls.cert.signature")
 def cert_signature(scan: TlsScan, settings: Settings) -> Verdict:
     texts = []
     for d in _deployments(scan):

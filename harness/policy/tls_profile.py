@@ -8,6 +8,7 @@ secret are only required where an older protocol is offered. HSTS has its own ch
 
 from __future__ import annotations
 
+from harness.checks import decides
 from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
 from harness.policy import grade as grading
@@ -88,6 +89,7 @@ def profile_issues(scan: TlsScan, settings: Settings) -> list[str]:
     return issues
 
 
+@decides("tls.profile")
 def compliance(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "protocols", "curves", "certificates", "heartbleed", "ccs_injection", "robot")
     need(scan, "compression", "secure_renegotiation", "extended_master_secret")
@@ -163,6 +165,7 @@ def grade_inputs(scan: TlsScan) -> grading.GradeInputs:
     )
 
 
+@decides("tls.grade")
 def grade(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "protocols", "curves", "certificates", "heartbleed", "ccs_injection", "robot")
     need(scan, "compression", "secure_renegotiation")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.checks import decides
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.inventory import Settings
 from harness.outcome import Verdict
@@ -18,6 +19,7 @@ def _tls13_only(scan: TlsScan) -> bool:
     return scan.offered_names() == ["TLS 1.3"]
 
 
+@decides("tls.vuln.heartbleed")
 def heartbleed(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "heartbleed")
     if scan.heartbleed:
@@ -25,6 +27,7 @@ def heartbleed(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict()
 
 
+@decides("tls.vuln.ccs_injection")
 def ccs_injection(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "ccs_injection")
     if scan.ccs_injection:
@@ -32,6 +35,7 @@ def ccs_injection(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict()
 
 
+@decides("tls.vuln.robot")
 def robot(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "robot")
     assert scan.robot is not None
@@ -51,6 +55,7 @@ def robot(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict()
 
 
+@decides("tls.vuln.renegotiation")
 def renegotiation(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "protocols")
     if _tls13_only(scan):
@@ -64,6 +69,7 @@ def renegotiation(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict.of(*texts)
 
 
+@decides("tls.vuln.compression")
 def compression(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "compression")
     if scan.compression:
@@ -71,6 +77,7 @@ def compression(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict()
 
 
+@decides("tls.vuln.fallback_scsv")
 def fallback_scsv(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "protocols")
     offered = scan.offered_names()
@@ -87,6 +94,7 @@ def fallback_scsv(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict(notes=notes)
 
 
+@decides("tls.hsts")
 def hsts(scan: TlsScan, settings: Settings) -> Verdict:
     if not scan.https:
         kind = f"a STARTTLS {scan.starttls} endpoint" if scan.starttls else "not an HTTPS endpoint"
