@@ -32,11 +32,11 @@ from harness.lab.pki import make_ca, make_leaf
 from harness.probes.ports import (
     VERSION_INTENSITY,
     Budget,
-    PortScan,
     PortsProbe,
     nmap_argv,
     port_args,
 )
+from harness.probes.ports_model import PortScan
 from harness.subjects import subjects
 
 ROOT = Path(__file__).resolve().parents[1]

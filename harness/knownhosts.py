@@ -18,8 +18,8 @@ from harness.errors import InventoryError
 
 def main(argv: list[str]) -> int:
     from harness.inventory import load
+    from harness.probes.logins.model import Unmeasurable
     from harness.probes.logins.ssh import SshClient
-    from harness.probes.logins.web import Unmeasurable
     from harness.subjects import subjects
 
     parser = argparse.ArgumentParser(prog="harness known-hosts", description=__doc__)

@@ -25,9 +25,9 @@ from harness.errors import CouldNotMeasure, InventoryError, ProbeFailure
 from harness.interrupts import SigtermAsInterrupt
 from harness.inventory import Inventory, declared_line, load
 from harness.outcome import Verdict
-from harness.probes import Job, prewarm
+from harness.probes import Job, Timing, prewarm
 from harness.probes.addresses import Addresses, resolve_all
-from harness.runner import ProbeRunner, Timing
+from harness.runner import ProbeRunner
 from harness.subjects import AREA_PROBES, PER_ADDRESS, per_address_jobs, probe_jobs, subjects
 from harness.summary import Record, RunSummary
 

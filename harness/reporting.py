@@ -17,8 +17,7 @@ from harness.checks import Check, Severity
 from harness.errors import ProbeFailure
 from harness.inventory import LoginEndpoint, TlsEndpoint
 from harness.policy.tls_rules import profiles
-from harness.probes import Job
-from harness.runner import Evidence, Timing
+from harness.probes import Evidence, Job, Timing
 
 ALLURE_SEVERITY = {
     Severity.CRITICAL: allure.severity_level.BLOCKER,

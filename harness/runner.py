@@ -18,32 +18,13 @@ from typing import Any
 
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Inventory
-from harness.probes import Job, load_probe
+from harness.probes import Evidence, Job, Timing, load_probe
 
 HEARTBEAT_SECONDS = 10.0  # never leave the terminal silent for longer than this
 
 
 class ProbeCancelled(Exception):
     """Raised in a probe's thread when it publishes after the run has ended."""
-
-
-@dataclass
-class Evidence:
-    name: str
-    body: str | bytes
-    mime: str
-
-
-@dataclass(frozen=True)
-class Timing:
-    """When a probe started work on one subject and when it published the result (epoch ms)."""
-
-    start: int
-    stop: int
-
-    @property
-    def seconds(self) -> float:
-        return (self.stop - self.start) / 1000
 
 
 def _now_ms() -> int:

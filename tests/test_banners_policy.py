@@ -10,7 +10,7 @@ import pytest
 from harness.checks import Severity
 from harness.errors import CouldNotMeasure, FailureKind
 from harness.policy.banners import disclosed, disclosure, outdated
-from harness.probes.banners import Banner, BannerScan, Source
+from harness.probes.banners_model import Banner, BannerScan, Source
 
 TODAY = dt.date(2026, 11, 29)
 URL = "http://127.0.0.5:8080/"

@@ -20,8 +20,10 @@ from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.inventory import loads
 from harness.lab.net_services import http_banner, tarpit, tcp_service
 from harness.policy.banners import disclosure, outdated
-from harness.probes.banners import BannerScan, BannersProbe
-from harness.probes.ports import OpenPort, PortScan, PortsProbe
+from harness.probes.banners import BannersProbe
+from harness.probes.banners_model import BannerScan
+from harness.probes.ports import PortsProbe
+from harness.probes.ports_model import OpenPort, PortScan
 from harness.subjects import probe_jobs, subjects
 
 MAIL, WEB = "127.0.50.21", "127.0.50.22"

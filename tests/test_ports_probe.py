@@ -17,7 +17,8 @@ from probe_context import RecordingContext
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import loads
 from harness.lab.net_services import FilteredPort, http_banner, tarpit, tcp_service
-from harness.probes.ports import PortScan, PortsProbe
+from harness.probes.ports import PortsProbe
+from harness.probes.ports_model import PortScan
 from harness.subjects import subjects
 
 MAIN, DEBIAN, SLOW = "127.0.50.1", "127.0.50.2", "127.0.50.3"

@@ -23,7 +23,7 @@ from harness.policy.versions import (
     product_by_cpe,
     product_by_nmap_name,
 )
-from harness.probes.banners import Banner, BannerScan
+from harness.probes.banners_model import Banner, BannerScan
 
 _NMAP = "nmap -sV"
 # "Product/1.2.3" and "OpenSSH_7.4" anywhere; "Product 1.2.3" in greetings (not protocol words)

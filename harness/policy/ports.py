@@ -17,8 +17,7 @@ from harness.data import load_yaml
 from harness.errors import CouldNotMeasure, ProbeFailure
 from harness.inventory import PortsSpec
 from harness.outcome import Finding, Verdict
-from harness.probes.ports import OpenPort, PortScan
-from harness.probes.udp import UdpScan
+from harness.probes.ports_model import OpenPort, PortScan, UdpScan
 
 
 @dataclass(frozen=True)

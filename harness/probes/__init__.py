@@ -59,6 +59,27 @@ def address_key(key: str, address: str) -> str:
     return f"{key}@{address}"
 
 
+@dataclass
+class Evidence:
+    """A file a probe attaches to its result (raw tool output, a transcript) for the report."""
+
+    name: str
+    body: str | bytes
+    mime: str
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When a probe started work on one subject and when it published the result (epoch ms)."""
+
+    start: int
+    stop: int
+
+    @property
+    def seconds(self) -> float:
+        return (self.stop - self.start) / 1000
+
+
 class ProbeContext(Protocol):
     inventory: Inventory
 

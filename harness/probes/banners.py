@@ -19,9 +19,10 @@ from urllib.parse import urlsplit
 
 from harness.errors import FailureKind, ProbeFailure
 from harness.probes import Job, ProbeContext
+from harness.probes.banners_model import Banner, BannerScan, Source
 from harness.probes.deadline import Watchdog
 from harness.probes.hostgate import GATE
-from harness.probes.ports import OpenPort, PortScan
+from harness.probes.ports_model import OpenPort, PortScan
 
 HTTP_HEADER_LIMIT = 65536  # bytes of response head read; the body is never read
 GREETING_LIMIT = 4096
@@ -54,45 +55,6 @@ _GREETING_SERVICES = {
 }
 _IMPLICIT_TLS = ("ftps", "smtps", "pop3s", "imaps")
 _ANY_GREETING = re.compile(rb"^(?!\d{3}-)[^\n]*\n|(^|\n)\d{3} [^\n]*\n")
-
-
-@dataclass(frozen=True)
-class Banner:
-    """One thing a service said: a header value, a greeting, or nmap's identification."""
-
-    source: str  # "Server header", "SSH identification string", "FTP greeting", "nmap -sV"
-    where: str  # "http://127.0.0.12:8080/" or "port 2222/tcp"
-    text: str
-    port: int | None = None
-    product: str = ""  # nmap -sV fields, for source "nmap -sV"
-    version: str = ""
-    extrainfo: str = ""
-    cpes: tuple[str, ...] = ()
-
-    @property
-    def group(self) -> str:
-        """Banners of one response or one port share a distro context."""
-        return self.where
-
-
-@dataclass(frozen=True)
-class Source:
-    """One place a banner was asked for, and whether the server said anything at all there."""
-
-    name: str  # "http on port 443/tcp (HTTP headers)", "nmap -sV of port 443/tcp"
-    answered: bool  # at least one byte came back (garbage counts; silence does not)
-    outcome: str  # what happened, for the reason when nothing answered
-    kind: FailureKind | None = None  # why a grab failed, when it did
-
-
-@dataclass(frozen=True)
-class BannerScan:
-    host: str
-    banners: tuple[Banner, ...]
-    examined: tuple[str, ...]  # every grab made, for the report
-    notes: tuple[str, ...] = ()
-    sources: tuple[Source, ...] = ()  # every source tried, answered or not
-    where: str = ""
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,7 @@ import socket
 import subprocess
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from defusedxml import ElementTree
 
@@ -28,66 +27,13 @@ from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Settings, check_host, check_port_scan
 from harness.probes import Job, ProbeContext
 from harness.probes.hostgate import GATE
-
-if TYPE_CHECKING:
-    from harness.probes.udp import UdpScan
+from harness.probes.ports_model import OpenPort, PortScan, UdpScan
 
 INSTALL_HINT = (
     "install nmap: apt-get install nmap (Debian/Ubuntu), dnf install nmap (RHEL/Fedora), "
     "brew install nmap (macOS)"
 )
 VERSION_INTENSITY = 2  # nmap's --version-light: common probes, plus every probe for the port
-
-
-@dataclass(frozen=True)
-class OpenPort:
-    port: int
-    protocol: str
-    service: str  # nmap's service name ("" when unknown)
-    product: str = ""
-    version: str = ""
-    extrainfo: str = ""
-    tunnel: str = ""  # "ssl" when the service speaks TLS
-    cpes: tuple[str, ...] = ()
-    method: str = "table"  # "probed": identified by -sV; "table": guessed from the port number
-    version_status: str = "not run"  # identified | unrecognised | timed out | failed | not run
-
-    @property
-    def identified(self) -> bool:
-        return self.method == "probed"
-
-    def describe(self) -> str:
-        """'ftp: vsftpd 2.3.4' or 'redis (guessed from the port number)'."""
-        name = self.service or "unknown service"
-        if self.tunnel == "ssl":
-            name = f"{name} over TLS"
-        product = " ".join(p for p in (self.product, self.version) if p)
-        if product:
-            return f"{name}: {product}"
-        if not self.identified:
-            why = {
-                "unrecognised": "not recognised by nmap -sV",
-                "timed out": "version detection timed out",
-                "failed": "version detection failed",
-            }.get(self.version_status, "not identified")
-            return f"{name} ({why}; name guessed from the port number)"
-        return name
-
-
-@dataclass(frozen=True)
-class PortScan:
-    host: str
-    address: str
-    scanned: str  # the ports.scan spec
-    open_ports: tuple[OpenPort, ...]
-    closed: int
-    filtered: int
-    elapsed: float
-    notes: tuple[str, ...] = field(default_factory=tuple)
-    udp: UdpScan | ProbeFailure | None = None  # None: ports.udp is 'none'
-
-    def port(self, number: int) -> OpenPort | None:
-        return next((p for p in self.open_ports if p.port == number), None)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from harness.data import load_yaml
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Settings, check_udp_scan
 from harness.probes.hostgate import GATE
-from harness.probes.ports import VERSION_INTENSITY, OpenPort, _NmapError, parse_ports, run_nmap
+from harness.probes.ports import VERSION_INTENSITY, _NmapError, parse_ports, run_nmap
+from harness.probes.ports_model import UdpScan
 
 RAW_SOCKET_HINT = (
     "nmap needs raw sockets for a UDP scan (-sU). Fix: run the harness as root, or grant nmap "
@@ -55,23 +56,6 @@ class UdpBudget:
             version_timeout=min(300.0, max(20.0, 6 * t)),
             max_retries=min(3, max(1, int(t // 4))),
         )
-
-
-@dataclass(frozen=True)
-class UdpScan:
-    scanned: str  # the ports.udp spec as given ('risky', '53,161')
-    ports: str  # the ports nmap was asked for
-    open_ports: tuple[OpenPort, ...]
-    open_filtered: tuple[int, ...]  # no answer either way
-    closed: int
-    elapsed: float
-    folded: int = 0  # open|filtered ports nmap counted without numbering them
-    notes: tuple[str, ...] = ()
-
-    @property
-    def all_silent(self) -> bool:
-        """No UDP answer at all: every port open|filtered, none open, none closed."""
-        return not self.open_ports and not self.closed and bool(self.open_filtered or self.folded)
 
 
 def udp_port_args(spec: str) -> tuple[str, list[str]]:

@@ -34,9 +34,9 @@ from harness.probes.logins.model import (
     Hit,
     Lockout,
     LoginResult,
+    Unmeasurable,
 )
 from harness.probes.logins.setpassword import probe_password_policy
-from harness.probes.logins.web import Unmeasurable
 
 SLOWDOWN_SECONDS = 1.0  # an answer this much slower than the control's counts as throttling
 

@@ -15,8 +15,8 @@ from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import LoginEndpoint
 from harness.probes import Job
 from harness.probes.deadline import Watchdog, current, deadline_for
-from harness.probes.logins.model import Anonymous, Answer, Channel
-from harness.probes.logins.web import LOCKOUT_TEXT, Unmeasurable, verify_of
+from harness.probes.logins.model import Anonymous, Answer, Channel, Unmeasurable
+from harness.probes.logins.web import LOCKOUT_TEXT, verify_of
 
 ANONYMOUS_PASSWORD = "harness@example.invalid"
 MAX_REPLY = 64 * 1024  # a multi-line reply longer than this is a flood, not an FTP reply

@@ -14,12 +14,11 @@ from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import LoginEndpoint
 from harness.probes import Job
-from harness.probes.logins.model import Anonymous, Answer, Channel
+from harness.probes.logins.model import Anonymous, Answer, Channel, Unmeasurable
 from harness.probes.logins.web import (
     CSRF_META,
     Form,
     Page,
-    Unmeasurable,
     describe,
     fetch,
     has_password_input,

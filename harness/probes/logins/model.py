@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-from harness.errors import CouldNotMeasure, ProbeFailure
+from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
+
+
+class Unmeasurable(Exception):
+    """Raised by a login client when the endpoint cannot be measured; becomes a ProbeFailure."""
+
+    def __init__(self, kind: FailureKind, reason: str) -> None:
+        self.kind = kind
+        self.reason = reason
+        super().__init__(reason)
 
 
 class Category(StrEnum):

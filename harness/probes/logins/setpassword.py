@@ -21,11 +21,11 @@ from harness.probes.logins.model import (
     CreatedAccount,
     PasswordPolicyResult,
     PolicySample,
+    Unmeasurable,
     left_behind,
 )
 from harness.probes.logins.web import (
     Page,
-    Unmeasurable,
     describe,
     fetch,
     parse_forms,

@@ -20,8 +20,7 @@ from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import LoginEndpoint
 from harness.probes import Job
 from harness.probes.logins import snmp_ber as ber
-from harness.probes.logins.model import Anonymous, Answer, Channel
-from harness.probes.logins.web import Unmeasurable
+from harness.probes.logins.model import Anonymous, Answer, Channel, Unmeasurable
 
 MAX_DATAGRAM = 65535
 MAX_STRAY = 32  # datagrams that do not answer our request, read and dropped, per exchange

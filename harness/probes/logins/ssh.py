@@ -17,8 +17,7 @@ import paramiko
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import LoginEndpoint
 from harness.probes import Job
-from harness.probes.logins.model import Anonymous, Answer, Channel
-from harness.probes.logins.web import Unmeasurable
+from harness.probes.logins.model import Anonymous, Answer, Channel, Unmeasurable
 
 PASSWORD_METHODS = ("password", "keyboard-interactive")
 # host-key algorithm families a server may hold a key of; tried in turn to find a pinned key

@@ -18,6 +18,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from harness.errors import FailureKind
 from harness.probes import Job
 from harness.probes.deadline import Watchdog, current, deadline_for
+from harness.probes.logins.model import Unmeasurable
 
 MAX_BODY = 256 * 1024  # enough for any login page; a huge answer is not read further
 USER_AGENT = "harness-logins/0.1 (authorised security check)"
@@ -31,15 +32,6 @@ LOCKOUT_TEXT = (
     (r"temporarily (?:locked|blocked)", "temporarily blocked"),
     (r"captcha", "CAPTCHA"),
 )
-
-
-class Unmeasurable(Exception):
-    """Raised by a login client when the endpoint cannot be measured; becomes a ProbeFailure."""
-
-    def __init__(self, kind: FailureKind, reason: str) -> None:
-        self.kind = kind
-        self.reason = reason
-        super().__init__(reason)
 
 
 @dataclass(frozen=True)
