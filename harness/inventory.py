@@ -25,6 +25,7 @@ from pydantic import (
 
 from harness.checks import catalogue
 from harness.errors import InventoryError
+from harness.inventory_lines import describe, expanded_size, line_of, locate
 
 MAX_FILE_BYTES = 1_000_000  # a targets file is text written by people; anything bigger is a mistake
 MAX_NODES = 200_000  # values after alias expansion; thousands of targets fit well below this
@@ -378,6 +379,21 @@ class Inventory(_Model):
 # ------------------------------------------------------------------------------------- loading
 
 
+# where each model sits in the file, so an unknown key's message can list the allowed ones
+MODELS_BY_PATH: dict[tuple[str, ...], type[BaseModel]] = {
+    (): Inventory,
+    ("defaults",): Defaults,
+    ("targets",): Target,
+    ("targets", "ports"): PortsSpec,
+    ("targets", "tls"): TlsEndpoint,
+    ("targets", "http"): HttpEndpoint,
+    ("targets", "logins"): LoginEndpoint,
+    ("targets", "logins", "credentials"): Credential,
+    ("targets", "logins", "password_policy"): PasswordPolicyEndpoint,
+    ("waivers",): Waiver,
+}
+
+
 def load(path: str | Path) -> Inventory:
     """Read and validate a targets file, or raise InventoryError with every defect named."""
     path = Path(path)
@@ -414,7 +430,7 @@ def loads(text: str, shown: str = "<string>", base_dir: Path | None = None) -> I
         ) from None
     except yaml.YAMLError as exc:
         raise InventoryError(shown, [f"broken YAML: {exc}"]) from None
-    if node is not None and _expanded_size(node, MAX_NODES) > MAX_NODES:
+    if node is not None and expanded_size(node, MAX_NODES) > MAX_NODES:
         raise InventoryError(
             shown,
             [
@@ -430,7 +446,9 @@ def loads(text: str, shown: str = "<string>", base_dir: Path | None = None) -> I
     try:
         inv = Inventory.model_validate(data)
     except ValidationError as exc:
-        raise InventoryError(shown, [_describe(e, data, node) for e in exc.errors()]) from None
+        raise InventoryError(
+            shown, [describe(e, data, node, MODELS_BY_PATH) for e in exc.errors()]
+        ) from None
     except (TypeError, ValueError, RecursionError) as exc:  # pragma: no cover - defensive
         raise InventoryError(shown, [f"cannot validate the file: {exc}"]) from None
     problems = _cross_checks(inv, data, node, base_dir)
@@ -444,12 +462,12 @@ def loads(text: str, shown: str = "<string>", base_dir: Path | None = None) -> I
 def _lines(inv: Inventory, node: yaml.Node | None) -> dict[str, int]:
     lines: dict[str, int] = {}
     for i, target in enumerate(inv.targets):
-        line = _line_of(("targets", i), node)
+        line = line_of(("targets", i), node)
         if line:
             lines[target.name] = line
         for area in ("tls", "logins"):
             for j in range(len(getattr(target, area))):
-                line = _line_of(("targets", i, area, j), node)
+                line = line_of(("targets", i, area, j), node)
                 if line:
                     lines[f"{target.name}/{area}/{j}"] = line
     return lines
@@ -466,23 +484,6 @@ def declared_line(inv: Inventory, target: Target, endpoint: object = None) -> in
     return inv.lines.get(target.name)
 
 
-def _expanded_size(node: yaml.Node, budget: int) -> int:
-    """Values the document holds once aliases are expanded, counted up to budget + 1.
-
-    An alias bomb is small on disk but makes validation walk billions of values."""
-    count = 0
-    stack = [node]
-    while stack and count <= budget:
-        current = stack.pop()
-        count += 1
-        if isinstance(current, yaml.SequenceNode):
-            stack.extend(current.value)
-        elif isinstance(current, yaml.MappingNode):
-            for key, value in current.value:
-                stack.extend((key, value))
-    return count
-
-
 def _cross_checks(
     inv: Inventory, data: dict[str, Any], node: yaml.Node | None, base_dir: Path | None
 ) -> list[str]:
@@ -491,7 +492,7 @@ def _cross_checks(
     for i, target in enumerate(inv.targets):
         if target.name in seen:
             problems.append(
-                _where(("targets", i, "name"), data, node)
+                locate(("targets", i, "name"), data, node)
                 + f"duplicate target name {target.name!r} (first used by targets[{seen[target.name]}])"
                 ". Fix: give every target a unique name"
             )
@@ -510,7 +511,7 @@ def _cross_checks(
                 )
             if login.kind.startswith("http") and login.url is None:
                 problems.append(
-                    _where(("targets", i, "logins", j, "kind"), data, node)
+                    locate(("targets", i, "logins", j, "kind"), data, node)
                     + f"a {login.kind} login needs 'url'. Fix: add url: https://host/path"
                 )
     ca_paths: list[tuple[tuple[Any, ...], Path]] = []
@@ -530,7 +531,7 @@ def _cross_checks(
         resolved = ca if ca.is_absolute() or base_dir is None else base_dir / ca
         if not resolved.is_file():
             problems.append(
-                _where(loc, data, node)
+                locate(loc, data, node)
                 + f"{loc[-1]} file {str(ca)!r} does not exist. Fix: point it at "
                 + ("a PEM file" if loc[-1] == "ca_bundle" else "a known_hosts file")
             )
@@ -538,105 +539,16 @@ def _cross_checks(
     for k, waiver in enumerate(inv.waivers):
         if waiver.check not in known:
             problems.append(
-                _where(("waivers", k, "check"), data, node)
+                locate(("waivers", k, "check"), data, node)
                 + f"unknown check id {waiver.check!r}. Fix: use an id from the catalogue "
                 "(harness checks)"
             )
         if waiver.target not in seen:
             problems.append(
-                _where(("waivers", k, "target"), data, node)
+                locate(("waivers", k, "target"), data, node)
                 + f"waiver names target {waiver.target!r}, which is not declared"
             )
     return problems
-
-
-def _describe(err: Any, data: Any, node: yaml.Node | None) -> str:
-    loc = tuple(err["loc"])
-    kind = err["type"]
-    msg = str(err["msg"])
-    if kind == "extra_forbidden":
-        key = loc[-1]
-        allowed = _allowed_keys(loc[:-1], data)
-        what = f"unknown key {key!r}"
-        fix = f"Fix: correct or remove it; allowed here: {', '.join(allowed)}" if allowed else ""
-        return f"{_where(loc, data, node)}{what}. {fix}".rstrip()
-    if kind == "missing":
-        return f"{_where(loc, data, node)}required key is missing. Fix: add it"
-    msg = msg.removeprefix("Value error, ").replace("Input should be", "expected")
-    got = err.get("input")
-    shown_got = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-    return f"{_where(loc, data, node)}{msg}{shown_got}"
-
-
-def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
-    path = [p for p in loc if isinstance(p, str)]
-    fields_by_path: dict[tuple[str, ...], type[BaseModel]] = {
-        (): Inventory,
-        ("defaults",): Defaults,
-        ("targets",): Target,
-        ("targets", "ports"): PortsSpec,
-        ("targets", "tls"): TlsEndpoint,
-        ("targets", "http"): HttpEndpoint,
-        ("targets", "logins"): LoginEndpoint,
-        ("targets", "logins", "credentials"): Credential,
-        ("targets", "logins", "password_policy"): PasswordPolicyEndpoint,
-        ("waivers",): Waiver,
-    }
-    model = fields_by_path.get(tuple(path), Inventory)
-    return sorted(k for k in model.model_fields if k not in ("path", "lines"))
-
-
-def _where(loc: tuple[Any, ...], data: Any, node: yaml.Node | None) -> str:
-    """'line 12: target 'web-01', key tls[0].prot: ' for a pydantic location."""
-    parts: list[str] = []
-    target = ""
-    if len(loc) >= 2 and loc[0] == "targets" and isinstance(loc[1], int):
-        try:
-            name = data["targets"][loc[1]].get("name")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            name = None
-        target = f"target {name!r}" if isinstance(name, str) else f"targets[{loc[1]}]"
-        rest = loc[2:]
-    else:
-        rest = loc
-    for p in rest:
-        if isinstance(p, int):
-            parts.append(f"[{p}]")
-        elif p in ("int", "str", "list[union[int,str]]") or "[" in str(p):
-            continue  # pydantic's union branch tags, not YAML keys
-        else:
-            parts.append(("." if parts else "") + str(p))
-    key = "".join(parts)
-    line = _line_of(loc, node)
-    out = f"line {line}: " if line else ""
-    if target:
-        out += target + (", " if key else ": ")
-    if key:
-        out += f"key {key!r}: "
-    return out
-
-
-def _line_of(loc: tuple[Any, ...], node: yaml.Node | None) -> int | None:
-    line: int | None = None
-    for p in loc:
-        if node is None:
-            break
-        if isinstance(node, yaml.MappingNode) and isinstance(p, str):
-            nxt = None
-            for k, v in node.value:
-                if isinstance(k, yaml.ScalarNode) and k.value == p:
-                    line = k.start_mark.line + 1
-                    nxt = v
-                    break
-            node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(p, int):
-            if 0 <= p < len(node.value):
-                node = node.value[p]
-                line = node.start_mark.line + 1
-            else:
-                node = None
-        # union branch tags leave the node where it is
-    return line
 
 
 def summary(inv: Inventory) -> str:
