@@ -95,7 +95,7 @@ def main() -> int:
         jobs = subjects(inv, "ports")
         budget = Budget.of(jobs[0].settings)
         base = nmap_argv(nmap, HOST, port_args("all"), budget)
-        own = [*base[:-1], "-sV", "--version-intensity", str(VERSION_INTENSITY), base[-1]]
+        own = [*base, "-sV", "--version-intensity", str(VERSION_INTENSITY)]
         print("nmap alone: " + " ".join(own[1:]))
         suite = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
         suite += ["-p", "no:hypothesispytest", "--targets", "targets.yaml"]

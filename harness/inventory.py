@@ -501,12 +501,12 @@ def _cross_checks(
         for j, login in enumerate(target.logins):
             if login.snmp_write_check and login.kind != "snmp":
                 problems.append(
-                    _where(("targets", i, "logins", j, "snmp_write_check"), data, node)
+                    locate(("targets", i, "logins", j, "snmp_write_check"), data, node)
                     + f"snmp_write_check applies to kind snmp only, not {login.kind}. Fix: remove it"
                 )
             if login.kind == "snmp" and login.url is not None:
                 problems.append(
-                    _where(("targets", i, "logins", j, "url"), data, node)
+                    locate(("targets", i, "logins", j, "url"), data, node)
                     + "an snmp login takes 'port' (default 161/udp), not 'url'. Fix: use port"
                 )
             if login.kind.startswith("http") and login.url is None:

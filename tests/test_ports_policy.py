@@ -25,7 +25,8 @@ def test_port_specs_become_nmap_port_flags() -> None:
 def test_argv_is_ours_and_takes_only_an_address() -> None:
     budget = Budget.of(Settings(timeout=10))
     argv = nmap_argv("/usr/bin/nmap", "127.0.0.1", port_args("top-10"), budget)
-    assert argv[:3] == ["/usr/bin/nmap", "-sT", "-Pn"] and argv[-1] == "127.0.0.1"
+    # as python-nmap composes it: nmap -oX - <hosts> <arguments>
+    assert argv[:6] == ["/usr/bin/nmap", "-oX", "-", "127.0.0.1", "-sT", "-Pn"]
     assert "-sV" not in argv and argv[argv.index("--host-timeout") + 1] == "300000ms"
     assert argv[argv.index("--max-retries") + 1] == "2"
     sv = nmap_argv("nmap", "::1", ["-p", "22"], budget, versions=True)

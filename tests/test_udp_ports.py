@@ -179,7 +179,8 @@ def test_udp_argv_is_ours_and_bounded() -> None:
     shown, ports = udp_port_args("risky")
     assert shown == "53,69,123,137,161,623,1900,11211"
     argv = udp_argv("nmap", "127.0.0.1", ports, budget, privileged=False)
-    assert argv[:3] == ["nmap", "-sU", "-Pn"] and argv[-1] == "127.0.0.1"
+    # as python-nmap composes it: nmap -oX - <hosts> <arguments>
+    assert argv[:6] == ["nmap", "-oX", "-", "127.0.0.1", "-sU", "-Pn"]
     assert argv[argv.index("--host-timeout") + 1] == "30s" and "--privileged" not in argv
     assert "--privileged" in udp_argv("nmap", "::1", ports, budget, privileged=True)
     sv = udp_argv("nmap", "127.0.0.1", ["-p", "161"], budget, versions=True)

@@ -1,9 +1,15 @@
 """Port probe: an nmap connect scan per host, then version detection per open port.
 
-We build every nmap argument ourselves and run nmap without a shell; the only things taken from
-targets.yaml are the validated host (resolved to an address here) and the validated port spec.
-nmap's XML is parsed here, not by python-nmap, which keeps only one CPE per port and shows a
-host that timed out as up with no ports: a timed-out host is a ProbeFailure, never "no ports".
+python-nmap drives nmap: `nmap.PortScanner().scan(hosts=<address>, arguments=<our flags>)`,
+with a timeout. We build every flag ourselves; the only things taken from targets.yaml are the
+validated host (resolved to an IP address here) and the validated port spec, and python-nmap
+splits both strings with shlex, so that validation is what keeps the argv ours.
+
+The ports are read from python-nmap's raw XML (`get_nmap_last_output()`), not its dictionary:
+the dictionary keeps one CPE per port and drops what policy needs (every CPE, whether -sV
+probed or guessed from the port table, an unrecognised fingerprint, the TLS tunnel, the closed
+and filtered counts) and shows a host that timed out as up with no ports. A timed-out host is a
+ProbeFailure, never "no ports".
 
 Version detection (-sV) runs per open port, so one port that swallows nmap's probes (a tarpit,
 a chatty service) costs only its own identification, bounded by its own host timeout.
@@ -13,14 +19,16 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import re
+import shlex
 import shutil
 import socket
-import subprocess
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+import nmap as nmap_lib
 from defusedxml import ElementTree
 
 from harness.errors import FailureKind, ProbeFailure
@@ -65,21 +73,29 @@ def port_args(spec: str | int | list[int | str]) -> list[str]:
     return ["-p", spec]
 
 
+def nmap_arguments(
+    address: str, ports: list[str], budget: Budget, *, versions: bool = False
+) -> list[str]:
+    """Our flags for one scan of `address` (an IP address; anything else raises ValueError)."""
+    ip = ipaddress.ip_address(address)
+    args = ["-sT", "-Pn", "-n", "-T4", "--noninteractive"]
+    args += ["--max-retries", str(budget.max_retries)]
+    if versions:
+        args += ["-sV", "--version-intensity", str(VERSION_INTENSITY)]
+        args += ["--host-timeout", f"{budget.version_timeout:.0f}s"]
+    else:
+        args += ["--host-timeout", f"{int(budget.host_timeout * 1000)}ms"]
+    if ip.version == 6:
+        args.append("-6")
+    return [*args, *ports]
+
+
 def nmap_argv(
     nmap: str, address: str, ports: list[str], budget: Budget, *, versions: bool = False
 ) -> list[str]:
-    """Every flag is ours; `address` is an IP address we resolved, `ports` from port_args."""
-    ip = ipaddress.ip_address(address)  # raises on anything that is not an address
-    argv = [nmap, "-sT", "-Pn", "-n", "-T4", "--noninteractive", "-oX", "-"]
-    argv += ["--max-retries", str(budget.max_retries)]
-    if versions:
-        argv += ["-sV", "--version-intensity", str(VERSION_INTENSITY)]
-        argv += ["--host-timeout", f"{budget.version_timeout:.0f}s"]
-    else:
-        argv += ["--host-timeout", f"{int(budget.host_timeout * 1000)}ms"]
-    if ip.version == 6:
-        argv.append("-6")
-    return [*argv, *ports, str(ip)]
+    """The argv PortScanner.scan runs for these arguments: nmap -oX - <address> <our flags>."""
+    args = nmap_arguments(address, ports, budget, versions=versions)
+    return [nmap, "-oX", "-", str(ipaddress.ip_address(address)), *args]
 
 
 class _NmapError(Exception):
@@ -89,30 +105,36 @@ class _NmapError(Exception):
         self.reason = reason
 
 
-def run_nmap(argv: list[str], guard: float) -> tuple[str, ElementTree.Element]:
-    """Run nmap (no shell) and return its XML text and the <host> element."""
+def run_nmap(
+    nmap: str, address: str, arguments: list[str], guard: float
+) -> tuple[str, ElementTree.Element]:
+    """Run nmap through python-nmap (no shell) and return its XML text and the <host> element."""
+    ip = str(ipaddress.ip_address(address))  # python-nmap shlex-splits hosts: an address only
     try:
-        proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=guard, stdin=subprocess.DEVNULL
-        )
-    except subprocess.TimeoutExpired:
-        raise _NmapError(FailureKind.TIMEOUT, f"nmap did not finish within {guard:.0f} s") from None
-    except OSError as exc:
+        scanner = nmap_lib.PortScanner(nmap_search_path=(nmap,))  # runs `nmap -V` first
+    except nmap_lib.PortScannerError as exc:
         raise _NmapError(
             FailureKind.TOOL_MISSING, f"cannot run nmap: {exc}. Fix: {INSTALL_HINT}"
         ) from None
-    if proc.returncode != 0 or not proc.stdout.strip():
-        said = [line for line in proc.stderr.splitlines() if line.strip() not in ("", "QUITTING!")]
-        detail = (said or ["no output"])[-1]
-        raise _NmapError(FailureKind.ERROR, f"nmap failed (exit {proc.returncode}): {detail}")
     try:
-        root = ElementTree.fromstring(proc.stdout)
+        scanner.scan(hosts=ip, arguments=shlex.join(arguments), timeout=math.ceil(guard))
+    except nmap_lib.PortScannerTimeout:
+        raise _NmapError(FailureKind.TIMEOUT, f"nmap did not finish within {guard:.0f} s") from None
+    except nmap_lib.PortScannerError as exc:  # no XML came back; the message is nmap's stderr
+        said = [ln for ln in str(exc).splitlines() if ln.strip() not in ("", "QUITTING!")]
+        raise _NmapError(FailureKind.ERROR, f"nmap failed: {(said or ['no output'])[-1]}") from None
+    except (AttributeError, KeyError, ValueError) as exc:  # python-nmap read a cut-short XML
+        raise _NmapError(FailureKind.PROTOCOL, f"nmap wrote incomplete XML: {exc}") from None
+    raw = scanner.get_nmap_last_output()
+    xml = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    try:
+        root = ElementTree.fromstring(xml)
     except ElementTree.ParseError as exc:
         raise _NmapError(FailureKind.PROTOCOL, f"nmap wrote unreadable XML: {exc}") from None
     host = root.find("host")
     if host is None:
         raise _NmapError(FailureKind.ERROR, "nmap reported no result for the host")
-    return proc.stdout, host
+    return xml, host
 
 
 def parse_ports(host: ElementTree.Element) -> tuple[list[OpenPort], int, int]:
@@ -250,11 +272,11 @@ class PortsProbe:
         ctx: ProbeContext,
         udp: Future[UdpScan | ProbeFailure | None],
     ) -> None:
-        argv = nmap_argv(nmap, address, port_args(spec), budget)
+        args = nmap_arguments(address, port_args(spec), budget)
         try:
             # the connect scan touches each port once: one slot of the host's budget
             with GATE.hold(address, 1, job.settings.connections_per_host):
-                xml, host = run_nmap(argv, guard=budget.host_timeout + 30)
+                xml, host = run_nmap(nmap, address, args, guard=budget.host_timeout + 30)
         except _NmapError as exc:
             ctx.publish(job.key, ProbeFailure(exc.kind, job.where, exc.reason))
             return
@@ -326,10 +348,10 @@ class PortsProbe:
         self, nmap: str, address: str, port: OpenPort, budget: Budget, settings: Settings
     ) -> tuple[OpenPort, str]:
         """-sV of one open port; on failure the port stays open with the table's guess."""
-        argv = nmap_argv(nmap, address, ["-p", str(port.port)], budget, versions=True)
+        args = nmap_arguments(address, ["-p", str(port.port)], budget, versions=True)
         try:
             with GATE.hold(address, 1, settings.connections_per_host):
-                xml, host = run_nmap(argv, guard=budget.version_timeout + 30)
+                xml, host = run_nmap(nmap, address, args, guard=budget.version_timeout + 30)
         except _NmapError:
             return _with_status(port, "failed"), ""
         body = re.sub(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<\?xml-stylesheet[^>]*\?>", "", xml)

@@ -69,6 +69,31 @@ def udp_port_args(spec: str) -> tuple[str, list[str]]:
     return spec, ["-p", spec]
 
 
+def udp_arguments(
+    address: str,
+    ports: list[str],
+    budget: UdpBudget,
+    *,
+    versions: bool = False,
+    privileged: bool | None = None,
+) -> list[str]:
+    """Our flags for one UDP scan of `address` (an IP address; anything else raises ValueError),
+    `ports` from udp_port_args."""
+    ip = ipaddress.ip_address(address)
+    args = ["-sU", "-Pn", "-n", "-T4", "--noninteractive"]
+    if privileged if privileged is not None else os.geteuid() != 0:
+        # not root: nmap only uses raw sockets it was granted (setcap) when told so
+        args.append("--privileged")
+    args += ["--max-retries", str(budget.max_retries)]
+    timeout = budget.version_timeout if versions else budget.scan_timeout
+    if versions:
+        args += ["-sV", "--version-intensity", str(VERSION_INTENSITY)]
+    args += ["--host-timeout", f"{timeout:.0f}s"]
+    if ip.version == 6:
+        args.append("-6")
+    return [*args, *ports]
+
+
 def udp_argv(
     nmap: str,
     address: str,
@@ -78,20 +103,9 @@ def udp_argv(
     versions: bool = False,
     privileged: bool | None = None,
 ) -> list[str]:
-    """Every flag is ours; `address` is an IP address we resolved, `ports` from udp_port_args."""
-    ip = ipaddress.ip_address(address)  # raises on anything that is not an address
-    argv = [nmap, "-sU", "-Pn", "-n", "-T4", "--noninteractive", "-oX", "-"]
-    if privileged if privileged is not None else os.geteuid() != 0:
-        # not root: nmap only uses raw sockets it was granted (setcap) when told so
-        argv.append("--privileged")
-    argv += ["--max-retries", str(budget.max_retries)]
-    timeout = budget.version_timeout if versions else budget.scan_timeout
-    if versions:
-        argv += ["-sV", "--version-intensity", str(VERSION_INTENSITY)]
-    argv += ["--host-timeout", f"{timeout:.0f}s"]
-    if ip.version == 6:
-        argv.append("-6")
-    return [*argv, *ports, str(ip)]
+    """The argv PortScanner.scan runs for these arguments: nmap -oX - <address> <our flags>."""
+    args = udp_arguments(address, ports, budget, versions=versions, privileged=privileged)
+    return [nmap, "-oX", "-", str(ipaddress.ip_address(address)), *args]
 
 
 def _listed(host: ElementTree.Element, wanted: str) -> list[int]:
@@ -124,9 +138,10 @@ def scan_udp(
     started = time.monotonic()
     shown, selection = udp_port_args(spec)
     try:
+        args = udp_arguments(address, selection, budget)
         # like the connect scan, one slot of the host's budget shared by every probe kind
         with GATE.hold(address, 1, settings.connections_per_host):
-            _, host = run_nmap(udp_argv(nmap, address, selection, budget), budget.scan_timeout + 30)
+            _, host = run_nmap(nmap, address, args, budget.scan_timeout + 30)
     except _NmapError as exc:
         if any(marker in exc.reason for marker in _NO_PRIVILEGE):
             return ProbeFailure(FailureKind.ERROR, where, f"{exc.reason}. {RAW_SOCKET_HINT}")
@@ -151,10 +166,10 @@ def scan_udp(
         )
     maybe = sorted({*found, *silent})
     if maybe:  # one bounded -sV run: nmap's UDP probes may draw an answer from a silent port
-        argv = udp_argv(nmap, address, ["-p", ",".join(map(str, maybe))], budget, versions=True)
+        args = udp_arguments(address, ["-p", ",".join(map(str, maybe))], budget, versions=True)
         try:
             with GATE.hold(address, 1, settings.connections_per_host):
-                _, vhost = run_nmap(argv, budget.version_timeout + 30)
+                _, vhost = run_nmap(nmap, address, args, budget.version_timeout + 30)
         except _NmapError as exc:
             notes.append(f"UDP version detection failed ({exc.reason}); states from the -sU pass")
         else:
