@@ -21,14 +21,7 @@ from harness.policy.tls_cert import (
     cert_validity,
 )
 from harness.policy.tls_profile import compliance, grade
-from harness.policy.tls_rules import (
-    ec_groups,
-    forward_secret,
-    need,
-    profile,
-    profiles,
-    weaknesses,
-)
+from harness.policy.tls_rules import ec_groups, forward_secret, need, profile, profiles, weaknesses
 from harness.policy.tls_vuln import (
     ccs_injection,
     compression,
