@@ -38,13 +38,20 @@ _RANK = {
     Severity.CRITICAL: 4,
 }
 
-AREAS = ("tls", "ports", "banners", "logins")
+
+class Area(StrEnum):
+    """The areas checks belong to; harness/subjects.py says what each one probes and tests."""
+
+    TLS = "tls"
+    PORTS = "ports"
+    BANNERS = "banners"
+    LOGINS = "logins"
 
 
 @dataclass(frozen=True)
 class Check:
     id: str
-    area: str
+    area: Area
     title: str
     severity: Severity
     description: str
@@ -57,11 +64,11 @@ def catalogue() -> dict[str, Check]:
     raw = load_yaml(resources.files("harness.data").joinpath("checks.yaml").read_text())
     checks: dict[str, Check] = {}
     for check_id, entry in raw["checks"].items():
-        if entry["area"] not in AREAS:
+        if entry["area"] not in set(Area):
             raise ValueError(f"check {check_id}: unknown area {entry['area']!r}")
         checks[check_id] = Check(
             id=check_id,
-            area=entry["area"],
+            area=Area(entry["area"]),
             title=entry["title"],
             severity=Severity(entry["severity"]),
             description=" ".join(entry["description"].split()),

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from harness.checks import Area
 from harness.errors import InventoryError
 
 
@@ -68,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", default="targets.yaml")
     p.set_defaults(func=_validate)
     p = sub.add_parser("checks", help="list the check catalogue")
-    p.add_argument("--area", choices=["tls", "ports", "banners", "logins"])
+    p.add_argument("--area", choices=[a.value for a in Area])
     p.set_defaults(func=_checks)
     p = sub.add_parser("lab", help="start, stop or inspect the demo lab on loopback")
     p.add_argument("action", choices=["up", "down", "status"])

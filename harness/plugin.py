@@ -20,7 +20,7 @@ import allure_commons
 import pytest
 
 from harness import allure_files, known, per_address, reporting, shard, verdicts
-from harness.checks import AREAS, Check, Severity, get_check
+from harness.checks import Area, Check, Severity, get_check
 from harness.errors import CouldNotMeasure, InventoryError, ProbeFailure
 from harness.interrupts import SigtermAsInterrupt
 from harness.inventory import Inventory, declared_line, load
@@ -28,10 +28,9 @@ from harness.outcome import Verdict
 from harness.probes import Job, Timing, prewarm
 from harness.probes.addresses import Addresses, resolve_all
 from harness.runner import ProbeRunner
-from harness.subjects import AREA_PROBES, PER_ADDRESS, per_address_jobs, probe_jobs, subjects
+from harness.subjects import AREAS, per_address_jobs, probe_jobs, subjects
 from harness.summary import Record, RunSummary
 
-PRIMARY_PROBE = {"tls": "tls", "ports": "ports", "banners": "banners", "logins": "logins"}
 TARGETS_HELP = "targets file to probe (default: ./targets.yaml; ini: harness_targets)"
 
 
@@ -110,7 +109,7 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and workerinput.get("harness_loadgroup"):
         config.option.loadgroup = True  # workers re-parse the original args, which lack --dist
-    for area in AREAS:
+    for area in Area:
         config.addinivalue_line("markers", f"{area}: the {area} area of the harness")
     config.addinivalue_line("markers", "check(id): the catalogue check id a suite test asserts")
     cli = config.getoption("harness_targets")
@@ -159,7 +158,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     inv = _inventory(metafunc.config)
     jobs = subjects(inv, check.area) if inv is not None else []
     if jobs and not metafunc.config.option.collectonly:
-        for probe in AREA_PROBES[check.area]:
+        for probe in AREAS[check.area].probes:
             prewarm(probe)
     metafunc.parametrize("subject", jobs, ids=[j.key for j in jobs])
 
@@ -181,7 +180,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         check = _check_of(item)
         item.stash[_JOB] = job
         item.stash[_CHECK] = check
-        item.add_marker(check.area)
+        item.add_marker(check.area.value)
         item.add_marker(pytest.mark.xdist_group(job.target.name))
         func = getattr(item, "obj", None)
         if func is not None and not hasattr(func, "__allure_display_name__"):
@@ -246,17 +245,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     chosen = {
         (area, probe): probe_jobs(inv, area, probe, keys)
         for area, keys in wanted.items()
-        for probe in AREA_PROBES[area]
+        for probe in AREAS[Area(area)].probes
     }
     # every address of every name, resolved once here: probes get one job per address
     named = {
-        j.target.name: j.target for (_, p), js in chosen.items() if p in PER_ADDRESS for j in js
+        j.target.name: j.target
+        for (a, _), js in chosen.items()
+        if AREAS[Area(a)].per_address
+        for j in js
     }
     state.addresses = resolve_all(named.values(), inv.defaults.max_concurrent_hosts or 10)
     plan: dict[str, dict[str, Job]] = {}
-    for (_, probe), jobs in chosen.items():
+    for (area, probe), jobs in chosen.items():
         for job in jobs:
-            for one in per_address_jobs(job, probe, state.addresses.get(job.target.name)):
+            for one in per_address_jobs(job, area, state.addresses.get(job.target.name)):
                 plan.setdefault(probe, {})[one.key] = one
     state.runner = ProbeRunner(
         inv,
@@ -317,18 +319,19 @@ def measurement(request: pytest.FixtureRequest, subject: Job) -> Any:
     state = config.stash[_STATE]
     runner = state.runner
     check = request.node.stash[_CHECK]
-    probe = PRIMARY_PROBE[check.area]
+    probe = AREAS[check.area].main
     assert runner is not None, "the harness plugin planned no probes"
-    addresses = state.addresses.get(subject.target.name) if probe in PER_ADDRESS else None
+    spread = AREAS[check.area].per_address
+    addresses = state.addresses.get(subject.target.name) if spread else None
     results: dict[str, Any] = {}
-    for job in per_address_jobs(subject, probe, addresses):
+    for job in per_address_jobs(subject, check.area, addresses):
         address = job.address or subject.target.host
         results[address] = runner.get(probe, job.key, wait=lambda: _print_progress(config))
     _print_progress(config)
     if addresses is not None:
         reporting.addresses(addresses.probed or (subject.target.host,))
     answered = next((getattr(r, "address", "") for r in results.values()), "")
-    if probe not in PER_ADDRESS and answered:  # logins: on the name, and which address answered
+    if not spread and answered:  # logins: on the name, and which address answered
         reporting.addresses((answered,))
         if answered != subject.target.host:
             request.node.stash[_NOTES] = (f"{subject.target.host} answered at {answered}",)
@@ -502,7 +505,7 @@ def pytest_runtest_makereport(
                 {
                     "target": job.target.name,
                     "key": job.key,
-                    "area": check.area,
+                    "area": check.area.value,
                     "check": check.id,
                     "severity": props.get("harness_finding")
                     or props.get("harness_waived")
@@ -526,13 +529,13 @@ def _present(item: pytest.Item, job: Job, check: Check) -> None:
     state = item.config.stash[_STATE]
     runner = state.runner
     addresses = state.addresses.get(job.target.name)
-    per_address = PRIMARY_PROBE[check.area] in PER_ADDRESS and addresses is not None
+    per_address = AREAS[check.area].per_address and addresses is not None
     reporting.parameters(job, addresses.probed if per_address and addresses else ())
     if runner is None:
         return
     timings: list[Timing] = []
-    for probe in AREA_PROBES[check.area]:
-        for one in per_address_jobs(job, probe, addresses):  # a step per address probed
+    for probe in AREAS[check.area].probes:
+        for one in per_address_jobs(job, check.area, addresses):  # a step per address probed
             timing = runner.timing(probe, one.key)
             if timing is None:
                 continue  # not reached: the run ended before this probe published

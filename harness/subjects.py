@@ -2,38 +2,60 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from harness.inventory import Inventory, LoginEndpoint
-from harness.probes import Job
+from harness.checks import Area
+from harness.inventory import Inventory, LoginEndpoint, Target
+from harness.probes import Job, ProbeKind
 from harness.probes.addresses import Addresses
 
-# banners read nmap's -sV output as well as their own grabs
-AREA_PROBES: dict[str, tuple[str, ...]] = {
-    "tls": ("tls",),
-    "ports": ("ports",),
-    "banners": ("ports", "banners"),
-    "logins": ("logins",),
+
+@dataclass(frozen=True)
+class AreaSpec:
+    """One area: the probes its checks need (run in this order), the one whose result its checks
+    judge, its subjects on one target (keys double as pytest ids), and whether its probes
+    connect to every address of a name (logins stay on the name, as a client would)."""
+
+    probes: tuple[ProbeKind, ...]
+    main: ProbeKind
+    subjects: Callable[[Inventory, Target], list[Job]]
+    per_address: bool
+
+
+def _tls(inv: Inventory, t: Target) -> list[Job]:
+    return [Job(f"{t.name}:{ep.label}", t, ep, inv.settings(t, ep)) for ep in t.tls]
+
+
+def _ports(inv: Inventory, t: Target) -> list[Job]:
+    return [Job(t.name, t, None, inv.settings(t))] if t.ports is not None else []
+
+
+def _banners(inv: Inventory, t: Target) -> list[Job]:
+    return [Job(t.name, t, None, inv.settings(t))] if t.ports is not None or t.http else []
+
+
+def _logins(inv: Inventory, t: Target) -> list[Job]:
+    keys = _login_keys(t.name, t.logins)
+    return [Job(key, t, ep, inv.settings(t, ep)) for ep, key in zip(t.logins, keys, strict=True)]
+
+
+# the one registry of areas; banners read nmap's -sV output as well as their own grabs
+AREAS: dict[Area, AreaSpec] = {
+    Area.TLS: AreaSpec((ProbeKind.TLS,), ProbeKind.TLS, _tls, per_address=True),
+    Area.PORTS: AreaSpec((ProbeKind.PORTS,), ProbeKind.PORTS, _ports, per_address=True),
+    Area.BANNERS: AreaSpec(
+        (ProbeKind.PORTS, ProbeKind.BANNERS), ProbeKind.BANNERS, _banners, per_address=True
+    ),
+    Area.LOGINS: AreaSpec((ProbeKind.LOGINS,), ProbeKind.LOGINS, _logins, per_address=False),
 }
-# probes that connect to every address of a name; logins stay on the name, as a client would
-PER_ADDRESS: frozenset[str] = frozenset({"tls", "ports", "banners"})
 
 
 def subjects(inv: Inventory, area: str) -> list[Job]:
-    """Every subject of an area, in file order. Keys double as pytest ids."""
-    jobs: list[Job] = []
-    for t in inv.targets:
-        if area == "tls":
-            for ep in t.tls:
-                jobs.append(Job(f"{t.name}:{ep.label}", t, ep, inv.settings(t, ep)))
-        elif area == "ports" and t.ports is not None:
-            jobs.append(Job(t.name, t, None, inv.settings(t)))
-        elif area == "banners" and (t.ports is not None or t.http):
-            jobs.append(Job(t.name, t, None, inv.settings(t)))
-        elif area == "logins":
-            for login, key in zip(t.logins, _login_keys(t.name, t.logins), strict=True):
-                jobs.append(Job(key, t, login, inv.settings(t, login)))
-    return jobs
+    """Every subject of an area, in file order."""
+    spec = AREAS[Area(area)]
+    return [job for t in inv.targets for job in spec.subjects(inv, t)]
 
 
 def probe_jobs(inv: Inventory, area: str, probe: str, subject_keys: set[str]) -> list[Job]:
@@ -60,9 +82,9 @@ def _login_keys(target: str, logins: list[LoginEndpoint]) -> list[str]:
     return out
 
 
-def per_address_jobs(job: Job, probe: str, addresses: Addresses | None) -> list[Job]:
-    """The probe jobs of one subject: one per address for PER_ADDRESS probes; the job itself
+def per_address_jobs(job: Job, area: str, addresses: Addresses | None) -> list[Job]:
+    """The probe jobs of one subject: one per address in a per-address area; the job itself
     (address None) for logins, and for a name that did not resolve, so the probe says so."""
-    if probe not in PER_ADDRESS or addresses is None or not addresses.probed:
+    if not AREAS[Area(area)].per_address or addresses is None or not addresses.probed:
         return [job]
     return [job.at(a) for a in addresses.probed]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from harness import known
-from harness.checks import AREAS, Severity
+from harness.checks import Area, Severity
 from harness.inventory import Inventory
 from harness.policy import catalogue
 
@@ -109,11 +109,11 @@ class RunSummary:
         records = self.records
         targets = sorted({r.target for r in records})
         width = max([len(t) for t in targets] + [6]) + 2
-        head = f"{'target':<{width}}" + "".join(f"{a:<16}" for a in AREAS)
+        head = f"{'target':<{width}}" + "".join(f"{a:<16}" for a in Area)
         lines = ["", f"harness summary ({self.targets_path}): {len(records)} results", head]
         for target in targets:
             row = f"{target:<{width}}"
-            for area in AREAS:
+            for area in Area:
                 row += f"{self._cell([r for r in records if r.target == target and r.area == area]):<16}"
             lines.append(row.rstrip())
         lines.append(

@@ -56,7 +56,8 @@ class CountingProbe:
 
 CONFTEST = """
 import harness.probes
-harness.probes._REGISTRY["ports"] = "countingprobe:CountingProbe"
+from countingprobe import CountingProbe
+harness.probes.IMPLEMENTATIONS[harness.probes.ProbeKind.PORTS] = lambda: CountingProbe
 """
 
 SUITE = """

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from harness.errors import ProbeFailure
@@ -102,42 +103,68 @@ class Probe(Protocol):
     def run(self, jobs: list[Job], ctx: ProbeContext) -> None: ...
 
 
-ProbeFactory = Callable[[], Probe]
-_REGISTRY: dict[str, str] = {
-    # probe name -> "module:factory"; imported lazily so a missing tool only breaks its own area
-    "tls": "harness.probes.tls:TlsProbe",
-    "ports": "harness.probes.ports:PortsProbe",
-    "banners": "harness.probes.banners:BannersProbe",
-    "logins": "harness.probes.logins:LoginsProbe",
+class ProbeKind(StrEnum):
+    """The probes, one per tool; each kind names its implementation class below."""
+
+    TLS = "tls"
+    PORTS = "ports"
+    BANNERS = "banners"
+    LOGINS = "logins"
+
+
+# Each kind's class, imported on first use so that loading the plugin does not load every tool's
+# library (sslyze, paramiko) and a broken one only breaks its own area.
+def _tls() -> type[Probe]:
+    from harness.probes.tls import TlsProbe
+
+    return TlsProbe
+
+
+def _ports() -> type[Probe]:
+    from harness.probes.ports import PortsProbe
+
+    return PortsProbe
+
+
+def _banners() -> type[Probe]:
+    from harness.probes.banners import BannersProbe
+
+    return BannersProbe
+
+
+def _logins() -> type[Probe]:
+    from harness.probes.logins import LoginsProbe
+
+    return LoginsProbe
+
+
+IMPLEMENTATIONS: dict[ProbeKind, Callable[[], type[Probe]]] = {
+    ProbeKind.TLS: _tls,
+    ProbeKind.PORTS: _ports,
+    ProbeKind.BANNERS: _banners,
+    ProbeKind.LOGINS: _logins,
 }
 
 
-_prewarmed: set[str] = set()
+_prewarmed: set[ProbeKind] = set()
 
 
-def prewarm(name: str) -> None:
+def prewarm(kind: str) -> None:
     """Import a probe's module in the background, so its imports (sslyze: about half a second)
     overlap pytest's collection instead of delaying the probe's first connection."""
-    if name in _prewarmed or name not in _REGISTRY:
+    if kind not in {k.value for k in ProbeKind} or ProbeKind(kind) in _prewarmed:
         return
-    _prewarmed.add(name)
+    probe = ProbeKind(kind)
+    _prewarmed.add(probe)
     import contextlib
-    import importlib
     import threading
-
-    module = _REGISTRY[name].partition(":")[0]
 
     def load() -> None:
         with contextlib.suppress(Exception):  # load_probe reports a broken probe when needed
-            importlib.import_module(module)
+            IMPLEMENTATIONS[probe]()
 
-    threading.Thread(target=load, name=f"prewarm-{name}", daemon=True).start()
+    threading.Thread(target=load, name=f"prewarm-{probe}", daemon=True).start()
 
 
-def load_probe(name: str) -> Probe:
-    import importlib
-
-    module_name, _, attr = _REGISTRY[name].partition(":")
-    module = importlib.import_module(module_name)
-    factory: ProbeFactory = getattr(module, attr)
-    return factory()
+def load_probe(kind: str) -> Probe:
+    return IMPLEMENTATIONS[ProbeKind(kind)]()()
