@@ -29,8 +29,8 @@ from harness.errors import ProbeFailure
 from harness.inventory import loads
 from harness.lab.net_services import http_banner, tcp_service
 from harness.lab.pki import make_ca, make_leaf
+from harness.probes.nmap_scan import VERSION_INTENSITY
 from harness.probes.ports import (
-    VERSION_INTENSITY,
     Budget,
     PortsProbe,
     nmap_argv,

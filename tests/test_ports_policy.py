@@ -8,7 +8,8 @@ from defusedxml import ElementTree
 from harness.checks import Severity
 from harness.inventory import PortsSpec, Settings
 from harness.policy.ports import risky, risky_services, unexpected
-from harness.probes.ports import Budget, nmap_argv, parse_ports, port_args
+from harness.probes.nmap_scan import parse_ports
+from harness.probes.ports import Budget, nmap_argv, port_args
 from harness.probes.ports_model import OpenPort, PortScan
 
 

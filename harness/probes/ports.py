@@ -1,15 +1,8 @@
 """Port probe: an nmap connect scan per host, then version detection per open port.
 
-python-nmap drives nmap: `nmap.PortScanner().scan(hosts=<address>, arguments=<our flags>)`,
-with a timeout. We build every flag ourselves; the only things taken from targets.yaml are the
-validated host (resolved to an IP address here) and the validated port spec, and python-nmap
-splits both strings with shlex, so that validation is what keeps the argv ours.
-
-The ports are read from python-nmap's raw XML (`get_nmap_last_output()`), not its dictionary:
-the dictionary keeps one CPE per port and drops what policy needs (every CPE, whether -sV
-probed or guessed from the port table, an unrecognised fingerprint, the TLS tunnel, the closed
-and filtered counts) and shows a host that timed out as up with no ports. A timed-out host is a
-ProbeFailure, never "no ports".
+nmap runs through python-nmap (probes/nmap_scan.py). We build every flag ourselves; the only
+things taken from targets.yaml are the validated host (resolved to an IP address here) and the
+validated port spec. A host that timed out is a ProbeFailure, never "no ports".
 
 Version detection (-sV) runs per open port, so one port that swallows nmap's probes (a tarpit,
 a chatty service) costs only its own identification, bounded by its own host timeout.
@@ -19,29 +12,27 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import math
 import re
-import shlex
 import shutil
 import socket
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-import nmap as nmap_lib
-from defusedxml import ElementTree
-
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Settings, check_host, check_port_scan
 from harness.probes import Job, ProbeContext
 from harness.probes.hostgate import GATE
-from harness.probes.ports_model import OpenPort, PortScan, UdpScan
-
-INSTALL_HINT = (
-    "install nmap: apt-get install nmap (Debian/Ubuntu), dnf install nmap (RHEL/Fedora), "
-    "brew install nmap (macOS)"
+from harness.probes.nmap_scan import (
+    INSTALL_HINT,
+    VERSION_INTENSITY,
+    NmapError,
+    parse_ports,
+    run_nmap,
+    scanner_argv,
 )
-VERSION_INTENSITY = 2  # nmap's --version-light: common probes, plus every probe for the port
+from harness.probes.ports_model import OpenPort, PortScan, UdpScan
+from harness.probes.udp import scan_udp
 
 
 @dataclass(frozen=True)
@@ -93,87 +84,8 @@ def nmap_arguments(
 def nmap_argv(
     nmap: str, address: str, ports: list[str], budget: Budget, *, versions: bool = False
 ) -> list[str]:
-    """The argv PortScanner.scan runs for these arguments: nmap -oX - <address> <our flags>."""
-    args = nmap_arguments(address, ports, budget, versions=versions)
-    return [nmap, "-oX", "-", str(ipaddress.ip_address(address)), *args]
-
-
-class _NmapError(Exception):
-    def __init__(self, kind: FailureKind, reason: str) -> None:
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
-
-
-def run_nmap(
-    nmap: str, address: str, arguments: list[str], guard: float
-) -> tuple[str, ElementTree.Element]:
-    """Run nmap through python-nmap (no shell) and return its XML text and the <host> element."""
-    ip = str(ipaddress.ip_address(address))  # python-nmap shlex-splits hosts: an address only
-    try:
-        scanner = nmap_lib.PortScanner(nmap_search_path=(nmap,))  # runs `nmap -V` first
-    except nmap_lib.PortScannerError as exc:
-        raise _NmapError(
-            FailureKind.TOOL_MISSING, f"cannot run nmap: {exc}. Fix: {INSTALL_HINT}"
-        ) from None
-    try:
-        scanner.scan(hosts=ip, arguments=shlex.join(arguments), timeout=math.ceil(guard))
-    except nmap_lib.PortScannerTimeout:
-        raise _NmapError(FailureKind.TIMEOUT, f"nmap did not finish within {guard:.0f} s") from None
-    except nmap_lib.PortScannerError as exc:  # no XML came back; the message is nmap's stderr
-        said = [ln for ln in str(exc).splitlines() if ln.strip() not in ("", "QUITTING!")]
-        raise _NmapError(FailureKind.ERROR, f"nmap failed: {(said or ['no output'])[-1]}") from None
-    except (AttributeError, KeyError, ValueError) as exc:  # python-nmap read a cut-short XML
-        raise _NmapError(FailureKind.PROTOCOL, f"nmap wrote incomplete XML: {exc}") from None
-    raw = scanner.get_nmap_last_output()
-    xml = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    try:
-        root = ElementTree.fromstring(xml)
-    except ElementTree.ParseError as exc:
-        raise _NmapError(FailureKind.PROTOCOL, f"nmap wrote unreadable XML: {exc}") from None
-    host = root.find("host")
-    if host is None:
-        raise _NmapError(FailureKind.ERROR, "nmap reported no result for the host")
-    return xml, host
-
-
-def parse_ports(host: ElementTree.Element) -> tuple[list[OpenPort], int, int]:
-    """Open ports (with every CPE), and the closed and filtered counts, from one <host>."""
-    open_ports: list[OpenPort] = []
-    counts = {"closed": 0, "filtered": 0}
-    ports = host.find("ports")
-    if ports is None:
-        return open_ports, 0, 0
-    for extra in ports.findall("extraports"):
-        state = extra.get("state", "")
-        bucket = "closed" if state == "closed" else "filtered"
-        counts[bucket] += int(extra.get("count", "0"))
-    for port in ports.findall("port"):
-        state_el = port.find("state")
-        state = state_el.get("state", "") if state_el is not None else ""
-        if state != "open":
-            counts["closed" if state == "closed" else "filtered"] += 1
-            continue
-        svc = port.find("service")
-        attrs = svc.attrib if svc is not None else {}
-        probed = attrs.get("method") == "probed"
-        open_ports.append(
-            OpenPort(
-                port=int(port.get("portid", "0")),
-                protocol=port.get("protocol", "tcp"),
-                service="" if attrs.get("name") in (None, "unknown") else attrs["name"],
-                product=attrs.get("product", ""),
-                version=attrs.get("version", ""),
-                extrainfo=attrs.get("extrainfo", ""),
-                tunnel=attrs.get("tunnel", ""),
-                cpes=tuple(c.text or "" for c in svc.findall("cpe")) if svc is not None else (),
-                method=attrs.get("method", "table"),
-                version_status="identified"
-                if probed
-                else ("unrecognised" if "servicefp" in attrs else "not run"),
-            )
-        )
-    return open_ports, counts["closed"], counts["filtered"]
+    """The argv python-nmap runs for one TCP scan (see scanner_argv)."""
+    return scanner_argv(nmap, address, nmap_arguments(address, ports, budget, versions=versions))
 
 
 def resolve(host: str) -> str:
@@ -246,8 +158,6 @@ class PortsProbe:
     def _udp(
         self, nmap: str, address: str, job: Job, ctx: ProbeContext
     ) -> UdpScan | ProbeFailure | None:
-        from harness.probes.udp import scan_udp
-
         spec = job.target.ports.udp if job.target.ports else "risky"
         if spec == "none":
             return None
@@ -277,7 +187,7 @@ class PortsProbe:
             # the connect scan touches each port once: one slot of the host's budget
             with GATE.hold(address, 1, job.settings.connections_per_host):
                 xml, host = run_nmap(nmap, address, args, guard=budget.host_timeout + 30)
-        except _NmapError as exc:
+        except NmapError as exc:
             ctx.publish(job.key, ProbeFailure(exc.kind, job.where, exc.reason))
             return
         ctx.attach(job.key, f"nmap port scan of {job.key}", xml, "application/xml")
@@ -352,7 +262,7 @@ class PortsProbe:
         try:
             with GATE.hold(address, 1, settings.connections_per_host):
                 xml, host = run_nmap(nmap, address, args, guard=budget.version_timeout + 30)
-        except _NmapError:
+        except NmapError:
             return _with_status(port, "failed"), ""
         body = re.sub(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<\?xml-stylesheet[^>]*\?>", "", xml)
         if host.get("timedout") == "true":

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from defusedxml import ElementTree
 
@@ -25,7 +26,13 @@ from harness.data import load_yaml
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Settings, check_udp_scan
 from harness.probes.hostgate import GATE
-from harness.probes.ports import VERSION_INTENSITY, _NmapError, parse_ports, run_nmap
+from harness.probes.nmap_scan import (
+    VERSION_INTENSITY,
+    NmapError,
+    parse_ports,
+    run_nmap,
+    scanner_argv,
+)
 from harness.probes.ports_model import UdpScan
 
 RAW_SOCKET_HINT = (
@@ -95,17 +102,10 @@ def udp_arguments(
 
 
 def udp_argv(
-    nmap: str,
-    address: str,
-    ports: list[str],
-    budget: UdpBudget,
-    *,
-    versions: bool = False,
-    privileged: bool | None = None,
+    nmap: str, address: str, ports: list[str], budget: UdpBudget, **options: Any
 ) -> list[str]:
-    """The argv PortScanner.scan runs for these arguments: nmap -oX - <address> <our flags>."""
-    args = udp_arguments(address, ports, budget, versions=versions, privileged=privileged)
-    return [nmap, "-oX", "-", str(ipaddress.ip_address(address)), *args]
+    """The argv python-nmap runs for one UDP scan (see scanner_argv); options as udp_arguments."""
+    return scanner_argv(nmap, address, udp_arguments(address, ports, budget, **options))
 
 
 def _listed(host: ElementTree.Element, wanted: str) -> list[int]:
@@ -142,7 +142,7 @@ def scan_udp(
         # like the connect scan, one slot of the host's budget shared by every probe kind
         with GATE.hold(address, 1, settings.connections_per_host):
             _, host = run_nmap(nmap, address, args, budget.scan_timeout + 30)
-    except _NmapError as exc:
+    except NmapError as exc:
         if any(marker in exc.reason for marker in _NO_PRIVILEGE):
             return ProbeFailure(FailureKind.ERROR, where, f"{exc.reason}. {RAW_SOCKET_HINT}")
         return ProbeFailure(exc.kind, where, f"UDP scan: {exc.reason}")
@@ -170,7 +170,7 @@ def scan_udp(
         try:
             with GATE.hold(address, 1, settings.connections_per_host):
                 _, vhost = run_nmap(nmap, address, args, budget.version_timeout + 30)
-        except _NmapError as exc:
+        except NmapError as exc:
             notes.append(f"UDP version detection failed ({exc.reason}); states from the -sU pass")
         else:
             if vhost.get("timedout") == "true":

@@ -1,0 +1,113 @@
+"""Running nmap through python-nmap, and reading its XML: shared by the TCP (ports.py) and UDP
+(udp.py) scans.
+
+python-nmap drives nmap: `nmap.PortScanner().scan(hosts=<address>, arguments=<our flags>)`,
+with a timeout. python-nmap splits both strings with shlex, so the callers' validation (an IP
+address we resolved, flags we built) is what keeps the argv ours. The ports are read from its
+raw XML (`get_nmap_last_output()`), not its dictionary, which keeps one CPE per port, drops the
+-sV method, an unrecognised fingerprint, the TLS tunnel and the closed and filtered counts, and
+shows a host that timed out as up with no ports.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import shlex
+
+import nmap as nmap_lib
+from defusedxml import ElementTree
+
+from harness.errors import FailureKind
+from harness.probes.ports_model import OpenPort
+
+INSTALL_HINT = (
+    "install nmap: apt-get install nmap (Debian/Ubuntu), dnf install nmap (RHEL/Fedora), "
+    "brew install nmap (macOS)"
+)
+VERSION_INTENSITY = 2  # nmap's --version-light: common probes, plus every probe for the port
+
+
+def scanner_argv(nmap: str, address: str, arguments: list[str]) -> list[str]:
+    """The argv PortScanner.scan runs: nmap -oX - <hosts> <arguments> (for scope tests)."""
+    return [nmap, "-oX", "-", str(ipaddress.ip_address(address)), *arguments]
+
+
+class NmapError(Exception):
+    """nmap could not give an answer: its kind and a reason that says what to do."""
+
+    def __init__(self, kind: FailureKind, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+def run_nmap(
+    nmap: str, address: str, arguments: list[str], guard: float
+) -> tuple[str, ElementTree.Element]:
+    """Run nmap through python-nmap (no shell) and return its XML text and the <host> element."""
+    ip = str(ipaddress.ip_address(address))  # python-nmap shlex-splits hosts: an address only
+    try:
+        scanner = nmap_lib.PortScanner(nmap_search_path=(nmap,))  # runs `nmap -V` first
+    except nmap_lib.PortScannerError as exc:
+        raise NmapError(
+            FailureKind.TOOL_MISSING, f"cannot run nmap: {exc}. Fix: {INSTALL_HINT}"
+        ) from None
+    try:
+        scanner.scan(hosts=ip, arguments=shlex.join(arguments), timeout=math.ceil(guard))
+    except nmap_lib.PortScannerTimeout:
+        raise NmapError(FailureKind.TIMEOUT, f"nmap did not finish within {guard:.0f} s") from None
+    except nmap_lib.PortScannerError as exc:  # no XML came back; the message is nmap's stderr
+        said = [ln for ln in str(exc).splitlines() if ln.strip() not in ("", "QUITTING!")]
+        raise NmapError(FailureKind.ERROR, f"nmap failed: {(said or ['no output'])[-1]}") from None
+    except (AttributeError, KeyError, ValueError) as exc:  # python-nmap read a cut-short XML
+        raise NmapError(FailureKind.PROTOCOL, f"nmap wrote incomplete XML: {exc}") from None
+    raw = scanner.get_nmap_last_output()
+    xml = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    try:
+        root = ElementTree.fromstring(xml)
+    except ElementTree.ParseError as exc:
+        raise NmapError(FailureKind.PROTOCOL, f"nmap wrote unreadable XML: {exc}") from None
+    host = root.find("host")
+    if host is None:
+        raise NmapError(FailureKind.ERROR, "nmap reported no result for the host")
+    return xml, host
+
+
+def parse_ports(host: ElementTree.Element) -> tuple[list[OpenPort], int, int]:
+    """Open ports (with every CPE), and the closed and filtered counts, from one <host>."""
+    open_ports: list[OpenPort] = []
+    counts = {"closed": 0, "filtered": 0}
+    ports = host.find("ports")
+    if ports is None:
+        return open_ports, 0, 0
+    for extra in ports.findall("extraports"):
+        state = extra.get("state", "")
+        bucket = "closed" if state == "closed" else "filtered"
+        counts[bucket] += int(extra.get("count", "0"))
+    for port in ports.findall("port"):
+        state_el = port.find("state")
+        state = state_el.get("state", "") if state_el is not None else ""
+        if state != "open":
+            counts["closed" if state == "closed" else "filtered"] += 1
+            continue
+        svc = port.find("service")
+        attrs = svc.attrib if svc is not None else {}
+        probed = attrs.get("method") == "probed"
+        open_ports.append(
+            OpenPort(
+                port=int(port.get("portid", "0")),
+                protocol=port.get("protocol", "tcp"),
+                service="" if attrs.get("name") in (None, "unknown") else attrs["name"],
+                product=attrs.get("product", ""),
+                version=attrs.get("version", ""),
+                extrainfo=attrs.get("extrainfo", ""),
+                tunnel=attrs.get("tunnel", ""),
+                cpes=tuple(c.text or "" for c in svc.findall("cpe")) if svc is not None else (),
+                method=attrs.get("method", "table"),
+                version_status="identified"
+                if probed
+                else ("unrecognised" if "servicefp" in attrs else "not run"),
+            )
+        )
+    return open_ports, counts["closed"], counts["filtered"]
