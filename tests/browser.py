@@ -16,7 +16,9 @@ from typing import Any
 
 import websocket
 
-FLAGS = [
+# what every headless Chromium of the tests needs on this offline machine: without the
+# background-networking flags its own calls to Google's hosts are refused, many at a time
+BASE_FLAGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -25,6 +27,9 @@ FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+]
+FLAGS = [
+    *BASE_FLAGS,
     "--disable-default-apps",
     "--disable-extensions",
     "--window-size=1400,1000",

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from browser import BASE_FLAGS
 from plugin_lab import make_lab
 
 from harness import history as hist
@@ -29,16 +30,7 @@ from multiply import multiply
 
 pytest_plugins = ["pytester"]
 needs_allure = pytest.mark.skipif(find_allure() is None, reason="Allure CLI missing: run `npm ci`")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_FLAGS = BASE_FLAGS
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import BASE_FLAGS
 from plugin_lab import make_lab
 
 from harness.report import find_allure
@@ -216,14 +217,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *BASE_FLAGS,
     "--window-size=1400,900",
     "--virtual-time-budget=20000",
 ]
