@@ -55,9 +55,10 @@ def lines(stamps: dict[str, Any], launched: float, ended: float) -> list[str]:
         f"{'probes: start to last result':<58} {at(runner)} {span(runner, last)}",
         f"{'tests (wait for results, verdicts, Allure result files)':<58} "
         f"{at(ph.get('first_test'))} {span(ph.get('first_test'), ph.get('last_test'))}",
-        f"  of which writing Allure results {spent.get('allure_results', 0):.2f} s, "
+        f"  of which handing Allure results to the writer {spent.get('allure_results', 0):.2f} s, "
         f"attachments {spent.get('allure_attachments', 0):.2f} s "
-        f"({stamps.get('allure_files', 0)} files, {stamps.get('allure_bytes', 0) / 1e6:.1f} MB)",
+        f"({stamps.get('allure_files', 0)} files, {stamps.get('allure_bytes', 0) / 1e6:.1f} MB; "
+        f"the writer thread spent {spent.get('allure_writer_thread', 0):.2f} s writing them)",
         f"{'last result to last test done':<58} {at(last)} {span(last, ph.get('last_test'))}",
         f"{'session end (summary, run-level Allure files)':<58} {at(ph.get('last_test'))} "
         f"{span(ph.get('last_test'), ph.get('files_written'))}",

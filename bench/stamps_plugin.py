@@ -5,7 +5,8 @@ Loaded with `-p stamps_plugin` (bench/ on PYTHONPATH); writes JSON to $BENCH_STA
   {"runner_started": t, "published": [[probe, key, t], ...], "scans": [[probe, key, n], ...],
    "phases": {"plugin_loaded": t, "configured": t, "collected": t, "first_test": t,
               "last_test": t, "session_finish": t, "files_written": t},
-   "spent": {"probe_import": s, "tests": s, "allure_results": s, "allure_attachments": s},
+   "spent": {"probe_import": s, "tests": s, "allure_results": s, "allure_attachments": s,
+             "allure_writer_thread": s},
    "allure_files": n, "allure_bytes": n}
 Times are time.monotonic(), which is one clock for every process on Linux, so the launcher can
 relate them to the moment it started pytest. Only observes: wraps methods, changes nothing
@@ -70,16 +71,21 @@ _runner.load_probe = _load_probe
 def _time_allure_writes() -> None:
     try:
         from allure_commons.logger import AllureFileLogger
+
+        from harness.allure_writer import BackgroundFileLogger
     except ImportError:
         return
     # the hook methods carry pluggy markers and are called by argument name: functools.wraps
     # keeps both (the signature through __wrapped__, the marker through __dict__)
-    for method, what in (
-        ("_report_item", "allure_results"),  # results and containers
-        ("report_attached_file", "allure_attachments"),
-        ("report_attached_data", "allure_attachments"),
+    for cls, method, what in (
+        # on the tests' thread: turning a result into data and queueing it
+        (BackgroundFileLogger, "_report_item", "allure_results"),
+        (BackgroundFileLogger, "report_attached_data", "allure_attachments"),
+        (AllureFileLogger, "report_attached_file", "allure_attachments"),
+        # on the writer thread: serialising and writing each file
+        (BackgroundFileLogger, "_write", "allure_writer_thread"),
     ):
-        original = getattr(AllureFileLogger, method)
+        original = getattr(cls, method)
 
         @functools.wraps(original)
         def timed(*args: Any, _o: Any = original, _w: str = what, **kw: Any) -> Any:
@@ -89,7 +95,7 @@ def _time_allure_writes() -> None:
             finally:
                 _add(_w, time.monotonic() - started)
 
-        setattr(AllureFileLogger, method, timed)
+        setattr(cls, method, timed)
 
 
 _time_allure_writes()

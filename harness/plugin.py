@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import gc
 import json
+import sys
 from collections.abc import Callable, Generator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any
 import allure_commons
 import pytest
 
-from harness import allure_files, known, per_address, reporting, shard, verdicts
+from harness import allure_files, allure_writer, known, per_address, reporting, shard, verdicts
 from harness.checks import Area, Check, Severity, get_check
 from harness.errors import CouldNotMeasure, InventoryError, ProbeFailure
 from harness.interrupts import SigtermAsInterrupt
@@ -109,6 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and workerinput.get("harness_loadgroup"):
         config.option.loadgroup = True  # workers re-parse the original args, which lack --dist
+    allure_writer.install()  # before allure-pytest's own pytest_configure creates its logger
     for area in Area:
         config.addinivalue_line("markers", f"{area}: the {area} area of the harness")
     config.addinivalue_line("markers", "check(id): the catalogue check id a suite test asserts")
@@ -279,6 +281,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    allure_writer.close_all()  # a write that failed after the session's end raises here
     state = config.stash.get(_STATE, None)
     if state is not None:
         state.sigterm.restore()
@@ -587,16 +590,31 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if state.runner is not None:
         state.runner.shutdown()
+    write_error = None
+    try:
+        allure_writer.flush_all()  # every result file on disk before the run-level ones
+    except allure_writer.AllureWriteError as exc:
+        write_error = exc
     if hasattr(config, "workerinput"):
+        if write_error is not None:
+            _fail_loudly(session, write_error)
         return  # xdist workers: the controller writes the run's files and applies the gate
     alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir and exitstatus == pytest.ExitCode.INTERRUPTED:
         allure_files.drop_partial(Path(alluredir))
     summary = config.stash[_SUMMARY]
     if not summary.records:
+        if write_error is not None:
+            _fail_loudly(session, write_error)
         return
-    if alluredir:
-        allure_files.write(Path(alluredir), state.targets_path, state.started)
+    if alluredir and write_error is None:
+        try:
+            allure_files.write(Path(alluredir), state.targets_path, state.started)
+        except OSError as exc:
+            write_error = allure_writer.AllureWriteError(
+                f"the run's Allure files could not be written to {alluredir} ({exc}); the "
+                "report would lack its environment and categories. Fix the folder, then rerun."
+            )
     if state.known_path is not None:
         failing = {fid: (r.check, r.key) for r in summary.findings() for fid in r.finding_ids}
         known.save(
@@ -610,3 +628,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         failures=len(stats.get("failed", [])) + len(stats.get("error", [])),
         status=int(session.exitstatus),
     )
+    if write_error is not None:
+        _fail_loudly(session, write_error)
+
+
+def _fail_loudly(session: pytest.Session, error: Exception) -> None:
+    """A report missing results must not pass: say why, and exit as an internal error."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"harness: {error}", red=True, bold=True)
+    else:
+        print(f"harness: {error}", file=sys.stderr)
+    session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
