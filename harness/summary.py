@@ -111,10 +111,13 @@ class RunSummary:
         width = max([len(t) for t in targets] + [6]) + 2
         head = f"{'target':<{width}}" + "".join(f"{a:<16}" for a in Area)
         lines = ["", f"harness summary ({self.targets_path}): {len(records)} results", head]
+        cells: dict[tuple[str, str], list[Record]] = {}
+        for r in records:  # grouped once: a fleet has thousands of targets and results
+            cells.setdefault((r.target, r.area), []).append(r)
         for target in targets:
             row = f"{target:<{width}}"
             for area in Area:
-                row += f"{self._cell([r for r in records if r.target == target and r.area == area]):<16}"
+                row += f"{self._cell(cells.get((target, area), [])):<16}"
             lines.append(row.rstrip())
         lines.append(
             "cells: findings by severity (C critical, H high, M medium, L low, I info), "

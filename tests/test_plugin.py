@@ -231,3 +231,22 @@ def test_a_waiver_that_matches_no_finding_is_a_warning(lab: pytest.Pytester) -> 
         in result.stdout.str()
     )
     assert "risky_service on db-01 matched no finding" not in result.stdout.str()
+
+
+def test_many_failures_get_one_line_each_unless_tb_is_chosen(
+    lab: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harness.plugin
+
+    # pytest's full sections cost failures x reports; past the limit they become one line each
+    monkeypatch.setattr(harness.plugin, "FULL_SECTIONS_UP_TO", 1)
+    result = lab.runpytest("-p", "no:cacheprovider")
+    out = result.stdout.str()
+    assert "harness: 3 failures, over 1: one line each" in out
+    assert "_ test_ports_unexpected[web-01] _" not in out  # no full section header
+    assert "Unexpected open" in out  # the finding is still said, on its line
+    assert "harness summary" in out.split("short test summary info")[-1]  # the table comes last
+
+    chosen = lab.runpytest("-p", "no:cacheprovider", "--tb=short")
+    assert "one line each" not in chosen.stdout.str()
+    assert "_ test_ports_unexpected[web-01] _" in chosen.stdout.str()
