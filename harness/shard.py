@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.inventory import Inventory
 
 
 class ShardError(ValueError):
@@ -59,3 +63,12 @@ def assign(weights: Mapping[str, int], total: int) -> dict[str, int]:
         load[shard] += max(1, weights[name])
         out[name] = shard + 1
     return out
+
+
+def targets_of(inventory: Inventory, spec: str) -> set[str]:
+    """The names of the targets that shard `spec` runs, weighted by the tests each brings."""
+    index, total = parse(spec)
+    weights = {
+        t.name: len(t.tls) + len(t.logins) + 2 * (t.ports is not None) for t in inventory.targets
+    }
+    return {name for name, k in assign(weights, total).items() if k == index}

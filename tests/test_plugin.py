@@ -188,6 +188,20 @@ def test_shards_partition_the_run_and_merge_to_the_unsharded_results(lab: pytest
     assert parts[0] | parts[1] == _outcomes(lab.path / "all")
 
 
+def test_a_shard_never_collects_the_other_shards_tests(lab: pytest.Pytester) -> None:
+    # four shards of three targets: one shard has no target at all, and must not show an
+    # "empty parameter set" skip per suite test either
+    seen = []
+    for k in (1, 2, 3, 4):
+        result = lab.runpytest("--collect-only", "-q", "--shard", f"{k}/4")
+        out = result.stdout.str()
+        assert "empty parameter set" not in out and "NOTSET" not in out
+        seen.append({line for line in out.splitlines() if "::" in line})
+    assert sorted(len(s) for s in seen) == [0, 2, 2, 2]  # 2 checks x 1 target, one shard idle
+    everything = lab.runpytest("--collect-only", "-q").stdout.str()
+    assert set().union(*seen) == {line for line in everything.splitlines() if "::" in line}
+
+
 def test_shard_auto_reads_gitlab_variables(
     lab: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
