@@ -11,12 +11,14 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from test_tls_policy import SETTINGS, deployment, scan, texts
 from tls_servers import make_pki
 
+from harness.errors import CouldNotMeasure
 from harness.policy import tls as policy
 from harness.policy.grade import grade
 from harness.policy.tls_profile import grade_inputs
@@ -132,3 +134,35 @@ def test_strict_is_in_the_catalogue_and_sarif(tmp_path: Path) -> None:
     assert rules["tls.cert.strict"]["properties"]["security-severity"] == "5.5"
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert "tls.cert.strict" in readme
+
+
+def test_a_verifier_that_cannot_run_gives_no_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen at 200 endpoints: one run in three called a trusted chain untrusted. A verifier
+    that did not run (missing, hung, not started) is no distrust: the checks are broken."""
+    pki = make_pki(tmp_path)
+    clean = _chain(pki.leaf("clean", ["clean.test"]))
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "openssl").write_text("#!/bin/sh\necho 'openssl: cannot allocate memory' >&2\nexit 1\n")
+    (fake / "openssl").chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake))
+    crashed = openssl_verify(clean, pki.bundle, strict=False)
+    assert not crashed.measured and "cannot allocate memory" in (crashed.error or "")
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    missing = openssl_verify(clean, pki.bundle, strict=True)
+    assert not missing.measured and "not installed" in (missing.error or "")
+
+    d = dataclasses.replace(
+        deployment(trusted=False), trust_unmeasured=crashed.error, trust_error=crashed.error
+    )
+    unmeasured = scan(certificates=(d,))
+    for decide in (policy.cert_trust, policy.compliance):
+        with pytest.raises(CouldNotMeasure, match=r"gave no verdict.*cannot allocate memory"):
+            decide(unmeasured, SETTINGS)
+    with pytest.raises(CouldNotMeasure, match="gave no verdict"):
+        grade_inputs(unmeasured)
+    strict_silent = dataclasses.replace(deployment(), strict=(missing,))
+    with pytest.raises(CouldNotMeasure, match=r"X509_STRICT.*gave no verdict.*not installed"):
+        policy.cert_strict(scan(certificates=(strict_silent,)), SETTINGS)

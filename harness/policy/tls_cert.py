@@ -6,7 +6,7 @@ from harness.checks import decides
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
-from harness.policy.tls_rules import need
+from harness.policy.tls_rules import need, trusted
 from harness.probes.tls_model import CertDeployment, Certificate, TlsScan
 
 WEAK_HASHES = {"sha1": "SHA-1", "md5": "MD5", "md2": "MD2", "md4": "MD4", "unknown": "unknown"}
@@ -89,7 +89,7 @@ def cert_trust(scan: TlsScan, settings: Settings) -> Verdict:
     stores = "the system trust store" + (" and the ca_bundle" if settings.ca_bundle else "")
     for d in _deployments(scan):
         leaf = d.leaf
-        if d.chain_trusted:
+        if trusted(scan, d):
             notes.append(f"{_who(leaf)}: trusted by {d.trusted_by} ({stores})")
         elif leaf.self_signed:
             texts.append(
@@ -125,8 +125,7 @@ def cert_strict(scan: TlsScan, settings: Settings) -> Verdict:
     one defect is not reported twice.
     """
     texts, notes = [], []
-    trusted = [d for d in _deployments(scan) if d.chain_trusted]
-    if not trusted:
+    if not [d for d in _deployments(scan) if trusted(scan, d)]:
         return Verdict.skip(
             "no served chain is trusted by standard clients (tls.cert.trust reports it), "
             "so strict validation is not judged on top"
@@ -135,6 +134,17 @@ def cert_strict(scan: TlsScan, settings: Settings) -> Verdict:
         if not d.chain_trusted:
             notes.append(f"{_who(d.leaf)}: not trusted by standard clients, see tls.cert.trust")
             continue
+        silent = [c for c in d.strict if not c.measured]
+        if silent:  # a strict verifier that did not run would read as a defect
+            raise CouldNotMeasure(
+                ProbeFailure(
+                    FailureKind.ERROR,
+                    scan.where,
+                    "; ".join(f"{c.store} gave no verdict ({c.error})" for c in silent)
+                    + ". Fix: make sure the openssl command is installed and runs where the "
+                    "harness runs, then rerun",
+                )
+            )
         rejected = [
             c for c in d.strict if not c.ok and not (c.error or "").startswith(_STORE_DIFFERENCE)
         ]

@@ -21,6 +21,7 @@ from harness.policy.tls_rules import (
     need,
     profile,
     profiles,
+    trusted,
     weaknesses,
 )
 from harness.policy.tls_vuln import ROBOT_VULNERABLE
@@ -69,7 +70,7 @@ def profile_issues(scan: TlsScan, settings: Settings) -> list[str]:
             issues.append(
                 f"certificate lifespan of {lifespan} days, over {prof.maximum_certificate_lifespan}"
             )
-        if not d.chain_trusted:
+        if not trusted(scan, d):
             issues.append("certificate chain not trusted (system stores and ca_bundle)")
         if not leaf.not_before <= scan.scanned_at <= leaf.not_after:
             issues.append("certificate outside its validity period")
@@ -118,7 +119,7 @@ def grade_inputs(scan: TlsScan) -> grading.GradeInputs:
     kex = [*cert_bits, *dh, *(grading.ec_rsa_equivalent(b) for b in ec.values())]
     trust: list[str] = []
     for d in scan.certificates or ():
-        if not d.chain_trusted:
+        if not trusted(scan, d):
             trust.append("self-signed" if d.leaf.self_signed else "untrusted chain")
         if not d.leaf.not_before <= scan.scanned_at <= d.leaf.not_after:
             trust.append("outside its validity period")

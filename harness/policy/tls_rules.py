@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
-from harness.probes.tls_model import Suite, TlsScan
+from harness.probes.tls_model import CertDeployment, Suite, TlsScan
 
 
 class Weakness(StrEnum):
@@ -179,3 +179,20 @@ def need(scan: TlsScan, *parts: str) -> None:
     reasons = [scan.error(p) or f"no {p} result" for p in missing]
     reasons = [r for r in reasons if r] or [f"sslyze returned no {', '.join(missing)}"]
     raise CouldNotMeasure(ProbeFailure(FailureKind.PROTOCOL, scan.where, "; ".join(reasons)))
+
+
+def trusted(scan: TlsScan, deployment: CertDeployment) -> bool:
+    """Whether standard clients trust this chain; CouldNotMeasure when OpenSSL gave no verdict
+    (a verifier that did not run says nothing about the chain)."""
+    __tracebackhide__ = True
+    if deployment.trust_unmeasured:
+        raise CouldNotMeasure(
+            ProbeFailure(
+                FailureKind.ERROR,
+                scan.where,
+                "OpenSSL's verification of the served chain gave no verdict "
+                f"({deployment.trust_unmeasured}). Fix: make sure the openssl command is "
+                "installed and runs where the harness runs, then rerun",
+            )
+        )
+    return deployment.chain_trusted

@@ -48,6 +48,7 @@ def _deployment(deployment: Any, ca_bundle: Path | None) -> CertDeployment:
         chain_trusted=client.ok,
         trusted_by=client.store if client.ok else None,
         trust_error=client.error,
+        trust_unmeasured=None if client.measured else client.error,
         strict=strict,
         strict_defects=strict_defects(received),
     )

@@ -72,6 +72,8 @@ class TrustCheck:
     store: str
     ok: bool
     error: str | None = None
+    # False when the verifier could not run (missing, hung, failed to start): no verdict then
+    measured: bool = True
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class CertDeployment:
     chain_trusted: bool
     trusted_by: str | None = None
     trust_error: str | None = None
+    trust_unmeasured: str | None = None  # why OpenSSL's verification gave no verdict, if so
     # strict validators' verdicts (name and dates left aside) and the profile defects named
     strict: tuple[TrustCheck, ...] = ()
     strict_defects: tuple[str, ...] = ()

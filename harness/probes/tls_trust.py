@@ -57,7 +57,7 @@ def openssl_verify(
     name = OPENSSL_STRICT if strict else OPENSSL_DEFAULT
     binary = shutil.which("openssl")
     if binary is None:
-        return TrustCheck(name, False, "the openssl command is not installed")
+        return TrustCheck(name, False, "the openssl command is not installed", measured=False)
     with tempfile.TemporaryDirectory(prefix="harness-verify-") as tmp:
         d = Path(tmp)
         anchors = _system_anchors()
@@ -76,11 +76,16 @@ def openssl_verify(
                 [*args, "leaf.pem"], cwd=d, capture_output=True, text=True, timeout=VERIFY_SECONDS
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            return TrustCheck(name, False, f"openssl verify did not run: {exc}")
+            # no verdict, not a distrusted chain: a false "untrusted" would be an alarm no
+            # client meets
+            return TrustCheck(name, False, f"openssl verify did not run: {exc}", measured=False)
     if run.returncode == 0:
         return TrustCheck(name, True)
     lines = [ln for ln in (run.stdout + run.stderr).splitlines() if ln.startswith("error ")]
-    first = lines[0] if lines else (run.stderr.strip() or "verification failed")
+    if not lines:  # OpenSSL names every verification error; without one it failed otherwise
+        said = run.stderr.strip() or run.stdout.strip() or f"exit status {run.returncode}"
+        return TrustCheck(name, False, f"openssl verify failed: {said[:300]}", measured=False)
+    first = lines[0]
     # "error 20 at 0 depth lookup: unable to get local issuer certificate"
     return TrustCheck(name, False, first.split("lookup: ", 1)[-1].strip())
 
