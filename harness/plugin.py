@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import gc
 import json
+import os
 import sys
 from collections.abc import Callable, Generator
 from contextlib import nullcontext
@@ -597,7 +598,9 @@ def pytest_terminal_summary(
     failed = len(terminalreporter.stats.get("failed", ())) + len(
         terminalreporter.stats.get("error", ())
     )
-    chosen = any(a == "--tb" or a.startswith("--tb=") for a in config.invocation_params.args)
+    given = [*config.invocation_params.args, *config.getini("addopts")]
+    given += os.environ.get("PYTEST_ADDOPTS", "").split()
+    chosen = any(a == "--tb" or a.startswith("--tb=") for a in given)  # the user's choice holds
     if failed > FULL_SECTIONS_UP_TO and not chosen and config.option.tbstyle not in ("no", "line"):
         config.option.tbstyle = "line"
         terminalreporter.write_line(
