@@ -116,3 +116,37 @@ def test_hosts_and_connections_per_host_stay_within_the_limits(
     assert max(counting.peak.values()) <= per_host, counting.peak
     assert counting.hosts_peak <= 3, counting.hosts_peak
     assert not +counting.open, f"connections left open: {+counting.open}"
+
+
+def test_a_dead_endpoint_fails_beside_a_port_scan_instead_of_waiting_for_it() -> None:
+    """The scan takes the host's whole budget; a port scan holding one slot (60 s on a silent
+    host) used to make even a dead TLS port wait for it. The reachability check needs one."""
+    from harness.probes.hostgate import GATE
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]  # nothing listens once this closes
+    inv = loads(
+        "version: 1\ndefaults: {timeout: 5}\ntargets:\n"
+        f"  - {{name: dead, host: 127.0.0.1, tls: [{{port: {closed}}}]}}\n"
+    )
+    ctx = RecordingContext(inv)
+    holding, release, gave_back = threading.Event(), threading.Event(), threading.Event()
+
+    def port_scan() -> None:
+        with GATE.hold("127.0.0.1", 1, 5):
+            holding.set()
+            release.wait(60)
+        gave_back.set()
+
+    scanner = threading.Thread(target=port_scan, daemon=True)
+    scanner.start()
+    assert holding.wait(30)
+    try:
+        TlsProbe().run(subjects(inv, "tls"), ctx)
+        assert not gave_back.is_set()  # it did not wait for the port scan's slot
+        (failure,) = ctx.results.values()
+        assert "connection refused" in str(failure)
+    finally:
+        release.set()
+        scanner.join(30)

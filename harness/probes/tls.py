@@ -64,7 +64,7 @@ from harness.probes.tls_certs import deployments
 from harness.probes.tls_fallback import with_fallback_scsv
 from harness.probes.tls_groups import enumerate_groups
 from harness.probes.tls_model import Hsts, ProtocolSupport, Robot, Suite, TlsScan
-from harness.probes.tls_preflight import preflight
+from harness.probes.tls_preflight import preflight, reachable
 from harness.probes.tls_trust import evidence as trust_evidence
 from harness.probes.tls_versions import (
     VERSIONS,
@@ -195,7 +195,15 @@ def _measure(job: Job, request: ServerScanRequest, ctx: ProbeContext) -> TlsScan
     connect. The connection pool is as wide as the slots held, so the budget holds at the socket."""
     settings = job.settings
     slots = max(1, min(settings.tls_connections_per_host, settings.connections_per_host))
-    with GATE.hold(str(request.server_location.ip_address), slots, settings.connections_per_host):
+    address = str(request.server_location.ip_address)
+    # By default the scan holds the host's whole budget, so it waits for a port scan that
+    # holds one slot, 60 s on a silent host. One slot answers "is anyone there" beside it.
+    with GATE.hold(address, 1, settings.connections_per_host):
+        silent = reachable(address, request.server_location.port, settings.timeout, job.where)
+    if silent is not None:
+        ctx.begin(job.key)
+        return silent
+    with GATE.hold(address, slots, settings.connections_per_host):
         ctx.begin(job.key)  # after the wait for the budget: the probe step shows its own time
         return _scan(job, request, ctx, slots)
 

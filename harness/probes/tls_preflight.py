@@ -14,11 +14,9 @@ import ssl
 from harness.errors import FailureKind, ProbeFailure
 
 
-def preflight(
-    ip: str, port: int, server_name: str, timeout: float, where: str, starttls: bool
-) -> ProbeFailure | None:
+def _connect(ip: str, port: int, timeout: float, where: str) -> socket.socket | ProbeFailure:
     try:
-        sock = socket.create_connection((ip, port), timeout=timeout)
+        return socket.create_connection((ip, port), timeout=timeout)
     except ConnectionRefusedError:
         return ProbeFailure(FailureKind.REFUSED, where, f"connection refused on port {port}")
     except TimeoutError:
@@ -27,6 +25,25 @@ def preflight(
         )
     except OSError as exc:
         return ProbeFailure(FailureKind.REFUSED, where, f"cannot connect: {exc.strerror or exc}")
+
+
+def reachable(ip: str, port: int, timeout: float, where: str) -> ProbeFailure | None:
+    """Does anything accept a TCP connection? Closed at once: a server that serves one
+    connection at a time only meets an empty connection later, so this can run beside the
+    host's other probes, and a silent host fails in one timeout instead of waiting for them."""
+    sock = _connect(ip, port, timeout, where)
+    if isinstance(sock, ProbeFailure):
+        return sock
+    sock.close()
+    return None
+
+
+def preflight(
+    ip: str, port: int, server_name: str, timeout: float, where: str, starttls: bool
+) -> ProbeFailure | None:
+    sock = _connect(ip, port, timeout, where)
+    if isinstance(sock, ProbeFailure):
+        return sock
     if starttls:  # the plain-text greeting differs per protocol; sslyze speaks them all
         sock.close()
         return None
