@@ -7,7 +7,9 @@ of 5, so at most 5 are ever open on its side; another process samples `ss` every
 bench/run.py's sampler does, and keeps the largest count of established connections. Two modes:
   - quiet:  only the connections;
   - spawn:  the same, while two more threads start short subprocesses (`openssl version`),
-            as the TLS probe starts `openssl verify` and the other probes nmap.
+            as the TLS probe started `openssl verify` and the other probes start nmap;
+  - apart:  the same subprocesses, started by another process: the same load on the machine,
+            but no child can hold a copy of the connecting process's sockets.
 A count over 5 in quiet mode is `ss` itself: one dump is not an atomic snapshot while
 connections churn. A higher count in spawn mode is real: a child holds copies of the parent's
 sockets from fork until exec, so a socket the parent closed stays open for that moment.
@@ -26,7 +28,7 @@ import time
 LIMIT = 5
 
 
-def load(port: int, spawn: bool, seconds: float) -> None:
+def load(port: int, mode: str, seconds: float) -> None:
     """The connecting side (run in its own process, so the sampler's forks stay out of it)."""
     gate = threading.BoundedSemaphore(LIMIT)
     stop = threading.Event()
@@ -42,8 +44,9 @@ def load(port: int, spawn: bool, seconds: float) -> None:
         while not stop.is_set():
             subprocess.run(["openssl", "version"], capture_output=True, check=False)
 
-    threads = [threading.Thread(target=connect, daemon=True) for _ in range(8)]
-    if spawn:
+    connecting = 0 if mode == "spawner" else 8  # the spawner only starts children
+    threads = [threading.Thread(target=connect, daemon=True) for _ in range(connecting)]
+    if mode in ("spawn", "spawner"):
         threads += [threading.Thread(target=start_children, daemon=True) for _ in range(2)]
     for t in threads:
         t.start()
@@ -60,15 +63,17 @@ def serve(srv: socket.socket) -> None:
         threading.Thread(target=lambda c=conn: (c.recv(1), c.close()), daemon=True).start()
 
 
-def one(spawn: bool, seconds: float) -> int:
+def one(mode: str, seconds: float) -> int:
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(512)
     port = srv.getsockname()[1]
     threading.Thread(target=serve, args=(srv,), daemon=True).start()
-    mode = "spawn" if spawn else "quiet"
     cmd = [sys.executable, __file__, "--load", str(port), mode, str(seconds)]
     loader = subprocess.Popen(cmd)
+    spawner = None
+    if mode == "apart":  # the children's load, from a process without the connections
+        spawner = subprocess.Popen([*cmd[:3], "0", "spawner", str(seconds)])
     peak = 0
     query = ["ss", "-Htn", "state", "established", "dst", f"127.0.0.1:{port}"]
     while loader.poll() is None:
@@ -76,20 +81,21 @@ def one(spawn: bool, seconds: float) -> int:
         peak = max(peak, sum(1 for line in out.splitlines() if line.strip()))
         time.sleep(0.01)
     srv.close()
+    if spawner is not None:
+        spawner.wait()
     return peak
 
 
 def main() -> int:
     if len(sys.argv) == 5 and sys.argv[1] == "--load":
-        load(int(sys.argv[2]), sys.argv[3] == "spawn", float(sys.argv[4]))
+        load(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    for spawn in (False, True):
-        peaks = [one(spawn, args.seconds) for _ in range(args.runs)]
-        mode = "spawn" if spawn else "quiet"
+    for mode in ("quiet", "spawn", "apart"):
+        peaks = [one(mode, args.seconds) for _ in range(args.runs)]
         print(f"{mode}: limit {LIMIT}, most established seen by ss per run: {peaks}", flush=True)
     return 0
 
