@@ -37,7 +37,7 @@ from harness.probes.ports import (
     port_args,
 )
 from harness.probes.ports_model import PortScan
-from harness.subjects import subjects
+from harness.session.subjects import subjects
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.60.1"

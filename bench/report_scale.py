@@ -8,7 +8,7 @@ kept with --keep-results). bench/multiply.py multiplies it to --results results 
 targets. Then, measured with bench/run.py's sampler:
   - `harness report` over them (wall time, peak RSS of the process tree, Allure included);
   - the history after --nights nightly runs: each night changes the status of 1% of the
-    results and goes through harness.history exactly as `harness report` does, with the default
+    results and goes through harness.output.history exactly as `harness report` does, with the default
     limit, so the file's size and line count are those of --nights nights; then `harness report`
     again, reading that history (what every later night costs);
   - headless Chromium: the overview page (wall time of `--dump-dom` until the page has run its
@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from multiply import multiply
 from run import PY, ROOT, measure
 
-from harness import history as hist
-from harness import report_groups
+from harness.output import history as hist
+from harness.output import report_groups
 
 CHROMIUM = [
     "/usr/bin/chromium",

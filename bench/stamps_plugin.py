@@ -28,7 +28,7 @@ import pytest
 _loaded = time.monotonic()
 
 from harness import probes as _probes  # noqa: E402
-from harness import runner as _runner  # noqa: E402
+from harness.session import runner as _runner  # noqa: E402
 
 _runners: list[_runner.ProbeRunner] = []
 _published: list[tuple[str, str, float]] = []

@@ -43,14 +43,14 @@ def _lab(args: argparse.Namespace) -> int:
 
 # Subcommands owned by other modules, imported only when used; they parse their own options.
 DELEGATED = {
-    "report": ("harness.report:main", "generate the Allure HTML report, keeping history"),
-    "sarif": ("harness.sarif:main", "export findings from allure-results as SARIF"),
+    "report": ("harness.output.report:main", "generate the Allure HTML report, keeping history"),
+    "sarif": ("harness.output.sarif:main", "export findings from allure-results as SARIF"),
     "catalogue": (
         "harness.policy.catalogue_cli:catalogue_main",
         "show or refresh the version catalogue",
     ),
     "known-hosts": (
-        "harness.knownhosts:main",
+        "harness.session.knownhosts:main",
         "read SSH host keys once and write a known_hosts file to pin them",
     ),
 }

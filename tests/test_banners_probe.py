@@ -24,7 +24,7 @@ from harness.probes.banners import BannersProbe
 from harness.probes.banners_model import BannerScan
 from harness.probes.ports import PortsProbe
 from harness.probes.ports_model import OpenPort, PortScan
-from harness.subjects import probe_jobs, subjects
+from harness.session.subjects import probe_jobs, subjects
 
 MAIL, WEB = "127.0.50.21", "127.0.50.22"
 

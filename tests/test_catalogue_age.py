@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from harness import allure_files
-from harness.summary import Record, RunSummary
+from harness.output import allure_files
+from harness.session.summary import Record, RunSummary
 
 # read straight from the shipped file, not through the code under test
 SNAPSHOT = str(

@@ -32,10 +32,10 @@ from harness.checks import get_check
 from harness.errors import FailureKind, InventoryError, ProbeFailure
 from harness.inventory import Settings, Target, TlsEndpoint, loads
 from harness.outcome import Finding, Verdict
-from harness.per_address import combine
 from harness.probes import Job
 from harness.probes.addresses import resolve
-from harness.verdicts import decide, identities
+from harness.session.per_address import combine
+from harness.session.verdicts import decide, identities
 
 SUITES = Path(__file__).parents[1] / "suites"
 V4, V6 = "127.0.0.1", "::1"

@@ -12,8 +12,8 @@ from harness.inventory import Settings, Target, TlsEndpoint
 from harness.policy.tls_cert import cert_expiry
 from harness.probes import Job
 from harness.probes.tls_model import CertDeployment, Certificate, TlsScan
-from harness.summary import Record, RunSummary
-from harness.verdicts import decide
+from harness.session.summary import Record, RunSummary
+from harness.session.verdicts import decide
 
 DAY1 = dt.datetime(2026, 11, 29, 2, 17, tzinfo=dt.UTC)
 CHECK = get_check("tls.cert.expiry")

@@ -21,9 +21,9 @@ import pytest
 from browser import BASE_FLAGS
 from plugin_lab import make_lab
 
-from harness import history as hist
-from harness import report_groups, sarif
-from harness.report import Job, batches, find_allure
+from harness.output import history as hist
+from harness.output import report_groups, sarif
+from harness.output.report import Job, batches, find_allure
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from multiply import multiply

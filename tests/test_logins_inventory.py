@@ -9,7 +9,7 @@ import pytest
 
 from harness.errors import InventoryError
 from harness.inventory import load, loads
-from harness.subjects import subjects
+from harness.session.subjects import subjects
 
 FP = "SHA256:GdMPX6pBxp+q3YGsb6ObTw1NwsPTF3kFA0daO0cbU3M"
 

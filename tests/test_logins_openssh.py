@@ -18,7 +18,7 @@ from harness.outcome import Verdict
 from harness.policy import logins as policy
 from harness.probes.logins.engine import probe_endpoint
 from harness.probes.logins.model import Category, Guesses, LoginResult
-from harness.subjects import subjects
+from harness.session.subjects import subjects
 
 STRONG = "vX9#qLr2!mTz8@kP"
 DECLARED = "Corp-Ops-" + "e41b7c-declared"

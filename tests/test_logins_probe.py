@@ -21,7 +21,7 @@ from harness.probes.logins import LoginsProbe
 from harness.probes.logins.engine import probe_endpoint
 from harness.probes.logins.lists import Candidate
 from harness.probes.logins.model import Category, Guesses, LoginResult, PasswordPolicyResult
-from harness.subjects import subjects
+from harness.session.subjects import subjects
 
 STRONG = "vX9#qLr2!mTz8@kP"  # never on any list
 

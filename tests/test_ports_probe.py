@@ -19,7 +19,7 @@ from harness.inventory import loads
 from harness.lab.net_services import FilteredPort, http_banner, tarpit, tcp_service
 from harness.probes.ports import PortsProbe
 from harness.probes.ports_model import PortScan
-from harness.subjects import subjects
+from harness.session.subjects import subjects
 
 MAIN, DEBIAN, SLOW = "127.0.50.1", "127.0.50.2", "127.0.50.3"
 

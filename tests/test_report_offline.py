@@ -16,8 +16,8 @@ import pytest
 from browser import browser, off_origin
 from plugin_lab import make_lab
 
-from harness import offline
-from harness.report import find_allure
+from harness.output import offline
+from harness.output.report import find_allure
 
 pytest_plugins = ["pytester"]
 needs_allure = pytest.mark.skipif(find_allure() is None, reason="Allure CLI missing: run `npm ci`")

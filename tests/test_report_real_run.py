@@ -23,7 +23,7 @@ from allure_results import by_target_and_check
 from browser import browser, off_origin
 from tls_servers import HOST, https_server, make_pki, strong_context
 
-from harness.report import find_allure
+from harness.output.report import find_allure
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "suites" / "test_tls.py"

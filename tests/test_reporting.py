@@ -18,7 +18,7 @@ import pytest
 from browser import BASE_FLAGS
 from plugin_lab import make_lab
 
-from harness.report import find_allure
+from harness.output.report import find_allure
 
 pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parent.parent

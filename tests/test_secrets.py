@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, quote, quote_plus
 import pytest
 from tls_servers import HOST, make_pki
 
-from harness.report import find_allure
+from harness.output.report import find_allure
 
 ROOT = Path(__file__).parents[1]
 SECRET = "Corp &Deploy%" + "5be0+d7a4/c3-müst-never-show"

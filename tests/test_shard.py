@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.shard import ShardError, assign, parse
+from harness.session.shard import ShardError, assign, parse
 
 
 def test_parse_explicit_and_auto() -> None:

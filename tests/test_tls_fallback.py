@@ -39,7 +39,7 @@ from harness.policy import tls as policy
 from harness.probes.tls import TlsProbe
 from harness.probes.tls_fallback import Answer, Fallback, measure
 from harness.probes.tls_model import TlsScan
-from harness.subjects import subjects
+from harness.session.subjects import subjects
 
 TLS_1_1 = 0x0302
 

@@ -38,7 +38,7 @@ from harness.inventory import Settings, loads
 from harness.policy import tls as policy
 from harness.probes.tls import TlsProbe, _ca_file, _request, measurement
 from harness.probes.tls_model import TlsScan
-from harness.subjects import subjects
+from harness.session.subjects import subjects
 
 SUITE = Path(__file__).parents[1] / "suites" / "test_tls.py"
 # check id -> policy function, read from the suite itself so a new check is compared too

@@ -126,7 +126,7 @@ def test_a_root_missing_from_sslyzes_store_is_no_strict_defect() -> None:
 
 def test_strict_is_in_the_catalogue_and_sarif(tmp_path: Path) -> None:
     from harness.checks import catalogue
-    from harness.sarif import convert
+    from harness.output.sarif import convert
 
     check = catalogue()["tls.cert.strict"]
     assert check.severity.value == "medium" and check.area == "tls"

@@ -28,7 +28,7 @@ from harness.lab.udp_services import NtpServer, SilentPort
 from harness.policy import ports as policy
 from harness.probes.ports import PortScan, PortsProbe
 from harness.probes.udp import RAW_SOCKET_HINT, UdpBudget, udp_argv, udp_port_args
-from harness.subjects import subjects
+from harness.session.subjects import subjects
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="nmap -sU and ports 53/123/161 need root (run the tests as root)"

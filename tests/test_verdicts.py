@@ -10,8 +10,8 @@ from harness.inventory import Settings, Target, Waiver
 from harness.known import Known
 from harness.outcome import Finding, Verdict
 from harness.probes import Job
-from harness.summary import Record, RunSummary
-from harness.verdicts import decide
+from harness.session.summary import Record, RunSummary
+from harness.session.verdicts import decide
 
 TODAY = dt.date(2026, 11, 29)
 JOB = Job("web-01", Target(name="web-01", host="127.0.0.1"), None, Settings())

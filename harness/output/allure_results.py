@@ -12,10 +12,10 @@ import allure_commons
 from allure_commons.model2 import Parameter, Status, StatusDetails, TestStepResult
 from allure_commons.utils import uuid4
 
-from harness.allure_files import catalogue_properties
 from harness.checks import Check, Severity
 from harness.errors import ProbeFailure
 from harness.inventory import LoginEndpoint, TlsEndpoint
+from harness.output.allure_files import catalogue_properties
 from harness.policy.tls_rules import profiles
 from harness.probes import Evidence, Job, Timing
 

@@ -17,8 +17,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from harness.history import Run
-from harness.report_groups import Group
+from harness.output.history import Run
+from harness.output.report_groups import Group
 
 MAX_ROWS = 300
 STATUSES = ("failed", "broken", "skipped", "passed", "unknown")

@@ -2,11 +2,11 @@
 
 Allure 3 (npm `allure`, pinned in package.json) needs only Node.js, which CI images have; Allure 2
 needs a Java runtime too. History lives in one JSONL file under reports/, which CI carries from
-run to run, so the trend graphs span many runs; harness.history keeps it compact and bounded.
+run to run, so the trend graphs span many runs; harness.output.history keeps it compact and bounded.
 
 Up to SPLIT_ABOVE results the report is one Allure report. Above, one Allure report would not
-open in a browser, so the results are split into groups of whole targets (harness.report_groups),
-one Allure report each, under an overview page (harness.overview) that searches every result.
+open in a browser, so the results are split into groups of whole targets (harness.output.report_groups),
+one Allure report each, under an overview page (harness.output.overview) that searches every result.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import history as hist
-from harness import offline, overview, report_groups
-from harness.allure_files import CATEGORIES
+from harness.output import history as hist
+from harness.output import offline, overview, report_groups
+from harness.output.allure_files import CATEGORIES
 
 # Measured in headless Chromium on this project's 2-core machine (README, "Fleet sizing"): an
 # Allure report of 2,262 results opened in 8.8 s, one of 4,000 whole targets took 24 s; a
@@ -33,7 +33,7 @@ SPLIT_ABOVE = 2500
 GROUP_SIZE = 2000
 SINGLE_FILE_MAX = 1000
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the checkout (harness/output/report.py)
 BATCH_SCRIPT = Path(__file__).resolve().parent / "allure_batch.mjs"
 
 

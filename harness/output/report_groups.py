@@ -10,7 +10,7 @@ both (a fixture's container holds the scanner's raw evidence), and the run-wide 
 `target` puts a target into one of G buckets by a hash of its name (G = results / group size,
 rounded up), so a target stays in its group while the fleet's size does; `tag` groups by a
 target's first tag (split into hash buckets when too big). History does not depend on the
-grouping: harness.history keeps one file for the whole run.
+grouping: harness.output.history keeps one file for the whole run.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.allure_files import CATEGORIES
+from harness.output.allure_files import CATEGORIES
 
 RUN_FILES = ("environment.properties", "categories.json", "executor.json")
 GROUP_BY = ("target", "tag")

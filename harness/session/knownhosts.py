@@ -20,7 +20,7 @@ def main(argv: list[str]) -> int:
     from harness.inventory import load
     from harness.probes.logins.model import Unmeasurable
     from harness.probes.logins.ssh import SshClient
-    from harness.subjects import subjects
+    from harness.session.subjects import subjects
 
     parser = argparse.ArgumentParser(prog="harness known-hosts", description=__doc__)
     parser.add_argument("targets", nargs="?", default="targets.yaml")

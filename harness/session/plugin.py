@@ -21,17 +21,19 @@ from typing import Any
 import allure_commons
 import pytest
 
-from harness import allure_files, allure_writer, known, per_address, reporting, shard, verdicts
+from harness import allure_writer, known
 from harness.checks import Area, Check, Severity, get_check
 from harness.errors import CouldNotMeasure, InventoryError, ProbeFailure
-from harness.interrupts import SigtermAsInterrupt
 from harness.inventory import Inventory, declared_line, load
 from harness.outcome import Verdict
+from harness.output import allure_files, allure_results
 from harness.probes import Job, Timing, prewarm
 from harness.probes.addresses import Addresses, resolve_all
-from harness.runner import ProbeRunner
-from harness.subjects import AREAS, per_address_jobs, probe_jobs, subjects
-from harness.summary import Record, RunSummary
+from harness.session import per_address, shard, verdicts
+from harness.session.interrupts import SigtermAsInterrupt
+from harness.session.runner import ProbeRunner
+from harness.session.subjects import AREAS, per_address_jobs, probe_jobs, subjects
+from harness.session.summary import Record, RunSummary
 
 TARGETS_HELP = "targets file to probe (default: ./targets.yaml; ini: harness_targets)"
 
@@ -47,7 +49,9 @@ class _State:
     runner: ProbeRunner | None = None
     addresses: dict[str, Addresses] = field(default_factory=dict)  # by target name
     sigterm: SigtermAsInterrupt = field(default_factory=SigtermAsInterrupt)
-    hide: reporting.HideInternalFixtures = field(default_factory=reporting.HideInternalFixtures)
+    hide: allure_results.HideInternalFixtures = field(
+        default_factory=allure_results.HideInternalFixtures
+    )
     shard: set[str] | None = None  # --shard: the names of this shard's targets
     emptied: set[str] = field(default_factory=set)  # suite tests --shard left no subject
 
@@ -60,7 +64,7 @@ _CHECK = pytest.StashKey[Check]()
 
 @dataclass(frozen=True)
 class _Measured:
-    """A subject's measurement on each address of its name (see harness.per_address)."""
+    """A subject's measurement on each address of its name (see harness.session.per_address)."""
 
     measured: dict[str, Any]
     unmeasured: dict[str, ProbeFailure]
@@ -290,7 +294,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     summary.inventory = inv
     summary.targets_path = str(state.targets_path)
     state.sigterm.install()
-    reporting.slim_fixture_containers()
+    allure_results.slim_fixture_containers()
     # Everything imported and collected so far lives until the end: keep it out of the
     # cyclic garbage collector, which otherwise walks it on every full collection during the
     # run and five times more at pytest's exit (about 120,000 objects with sslyze loaded).
@@ -324,11 +328,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         job = item.stash[_JOB]
         state = item.config.stash[_STATE]
         state.hide.mark_current()
-        reporting.label(item.stash[_CHECK], job)
+        allure_results.label(item.stash[_CHECK], job)
         inv = state.inventory
         if inv is not None and inv.path is not None:
             where = str(inv.path.resolve())
-            reporting.declared_at(where, declared_line(inv, job.target, job.endpoint))
+            allure_results.declared_at(where, declared_line(inv, job.target, job.endpoint))
 
 
 @pytest.fixture
@@ -351,10 +355,10 @@ def measurement(request: pytest.FixtureRequest, subject: Job) -> Any:
         results[address] = runner.get(probe, job.key, wait=lambda: _print_progress(config))
     _print_progress(config)
     if addresses is not None:
-        reporting.addresses(addresses.probed or (subject.target.host,))
+        allure_results.addresses(addresses.probed or (subject.target.host,))
     answered = next((getattr(r, "address", "") for r in results.values()), "")
     if not spread and answered:  # logins: on the name, and which address answered
-        reporting.addresses((answered,))
+        allure_results.addresses((answered,))
         if answered != subject.target.host:
             request.node.stash[_NOTES] = (f"{subject.target.host} answered at {answered}",)
     measured = {a: r for a, r in results.items() if not isinstance(r, ProbeFailure)}
@@ -421,10 +425,10 @@ class _Judge:
         if self.collecting:
             self.collected = verdict
             return
-        with reporting.step(reporting.judged_against(self.check, self.subject)):
+        with allure_results.step(allure_results.judged_against(self.check, self.subject)):
             decision = self._decide(verdict)
         # the outcome is raised after the step, so the page shows the message once, on top
-        reporting.last_step_status(decision.outcome)
+        allure_results.last_step_status(decision.outcome)
         if decision.outcome == "skip":
             pytest.skip(decision.text)
         if decision.outcome == "fail":
@@ -438,9 +442,9 @@ class _Judge:
             verdict = dataclasses.replace(verdict, notes=(*verdict.notes, *extra))
         inv: Inventory = request.config.stash[_STATE].inventory  # type: ignore[assignment]
         if verdict.title:
-            reporting.set_title(verdict.title)
+            allure_results.set_title(verdict.title)
         for name, value in verdict.labels.items():
-            reporting.extra_label(name, value)
+            allure_results.extra_label(name, value)
         if verdict.left_behind:
             item.user_properties.append(("harness_left_behind", list(verdict.left_behind)))
         state = request.config.stash[_STATE]
@@ -454,10 +458,10 @@ class _Judge:
             track_age=state.known_path is not None,
         )
         if decision.severity is not None:
-            reporting.set_severity(decision.severity)
+            allure_results.set_severity(decision.severity)
         if decision.outcome == "pass":
             if decision.text:  # what was checked, so a green box has its evidence too
-                reporting.note(decision.text)
+                allure_results.note(decision.text)
             return decision
         if decision.outcome == "skip":
             if decision.severity is not None:  # waived: keep the finding's severity for the summary
@@ -467,12 +471,12 @@ class _Judge:
         item.user_properties.append(("harness_finding", decision.severity.value))
         item.user_properties.append(("harness_finding_ids", list(decision.finding_ids)))
         if decision.new is not None:
-            reporting.extra_label("finding", "new" if decision.new else "known")
+            allure_results.extra_label("finding", "new" if decision.new else "known")
             item.user_properties.append(("harness_new", decision.new))
         for fid in dict.fromkeys(decision.finding_ids):  # identities, for SARIF fingerprints
-            reporting.extra_label("finding_id", fid)
+            allure_results.extra_label("finding_id", fid)
         if decision.first_seen is not None:
-            reporting.extra_label("first_seen", decision.first_seen.isoformat())
+            allure_results.extra_label("first_seen", decision.first_seen.isoformat())
         return decision
 
 
@@ -552,7 +556,7 @@ def _present(item: pytest.Item, job: Job, check: Check) -> None:
     runner = state.runner
     addresses = state.addresses.get(job.target.name)
     per_address = AREAS[check.area].per_address and addresses is not None
-    reporting.parameters(job, addresses.probed if per_address and addresses else ())
+    allure_results.parameters(job, addresses.probed if per_address and addresses else ())
     if runner is None:
         return
     timings: list[Timing] = []
@@ -561,16 +565,16 @@ def _present(item: pytest.Item, job: Job, check: Check) -> None:
             timing = runner.timing(probe, one.key)
             if timing is None:
                 continue  # not reached: the run ended before this probe published
-            reporting.probe_step(
+            allure_results.probe_step(
                 len(timings),
-                reporting.probe_title(probe, one),
+                allure_results.probe_title(probe, one),
                 timing,
                 runner.get(probe, one.key),
                 runner.take_evidence(probe, one.key),
             )
             timings.append(timing)
     if timings:
-        reporting.probe_times(min(t.start for t in timings), max(t.stop for t in timings))
+        allure_results.probe_times(min(t.start for t in timings), max(t.stop for t in timings))
 
 
 class _Recorder:
