@@ -2,20 +2,19 @@
 
 Unknown keys are errors: a typo must never silently switch a check off. Hosts are checked to be
 an IP address or a DNS name, so nothing from the file can ever become a command-line option.
+The checks of single values live in inventory_values, the checks across entries in
+inventory_cross, and the mapping of an error to its line in inventory_lines.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,131 +22,28 @@ from pydantic import (
     model_validator,
 )
 
-from harness.checks import catalogue
 from harness.errors import InventoryError
-from harness.inventory_lines import describe, expanded_size, line_of, locate
+from harness.inventory_cross import cross_checks
+from harness.inventory_lines import describe, expanded_size, line_of
+from harness.inventory_values import (
+    DeleteUrl,
+    ExpectedPort,
+    Fingerprint,
+    Grade,
+    Host,
+    LoginKind,
+    Name,
+    Port,
+    PortScan,
+    Profile,
+    Seconds,
+    StartTls,
+    UdpScan,
+    Url,
+)
 
 MAX_FILE_BYTES = 1_000_000  # a targets file is text written by people; anything bigger is a mistake
 MAX_NODES = 200_000  # values after alias expansion; thousands of targets fit well below this
-_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
-_RANGE_LABEL = re.compile(r"^[0-9-]+$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-_PORT_SPEC = re.compile(r"^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$")
-_TOP_N = re.compile(r"^top-(\d{1,5})$")
-_FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
-
-
-def check_host(value: str) -> str:
-    """An IP address or a DNS name. Never a leading '-', never whitespace, never a range."""
-    if value.startswith("-"):
-        raise ValueError(
-            "a host must not start with '-' (it would be read as a command option);"
-            " expected one IP address or DNS name"
-        )
-    if not value or any(c.isspace() for c in value):
-        raise ValueError("expected one IP address or DNS name, without spaces")
-    try:
-        ipaddress.ip_address(value)
-        return value
-    except ValueError:
-        pass
-    if "/" in value:
-        raise ValueError("CIDR ranges are not accepted; declare each host as its own target")
-    if "," in value:
-        raise ValueError("host lists are not accepted; declare each host as its own target")
-    name = value[:-1] if value.endswith(".") else value
-    labels = name.split(".")
-    if len(name) > 253 or not all(_DNS_LABEL.match(label) for label in labels):
-        raise ValueError("not a valid IP address or DNS name")
-    if all(_RANGE_LABEL.match(label) for label in labels) and "-" in name:
-        # nmap reads 10.0.0.1-20 as twenty hosts; as a name it is only ever a mistake
-        raise ValueError("address ranges are not accepted; declare each host as its own target")
-    if labels[-1].isdigit():
-        raise ValueError("looks like an IP address but is not a valid one")
-    return value
-
-
-def check_name(value: str) -> str:
-    if not _NAME.match(value):
-        raise ValueError(
-            "a name must start with a letter or digit and use only letters, digits, '.', '_', '-'"
-            " (at most 63 characters)"
-        )
-    return value
-
-
-def check_port_scan(value: str | int | list[int | str]) -> str:
-    """Normalise ports.scan to 'top-N', 'all' or a port list such as '22,80,8000-8100'."""
-    if isinstance(value, int):
-        value = str(value)
-    if isinstance(value, list):
-        value = ",".join(str(v) for v in value)
-    value = re.sub(r"\s*,\s*", ",", value.strip())  # "22, 443" is fine; "22 80" is no 2280
-    if value == "all":
-        return value
-    top = _TOP_N.match(value)
-    if top:
-        if not 1 <= int(top.group(1)) <= 65535:
-            raise ValueError("top-N needs N between 1 and 65535")
-        return value
-    if not _PORT_SPEC.match(value):
-        raise ValueError("expected 'top-N', 'all', or ports and ranges like '22,80,8000-8100'")
-    for part in value.split(","):
-        lo, _, hi = part.partition("-")
-        if not 1 <= int(lo) <= 65535 or (hi and not int(lo) <= int(hi) <= 65535):
-            raise ValueError(f"port range {part!r} is outside 1-65535 or reversed")
-    return value
-
-
-def check_udp_scan(value: str | int | list[int | str]) -> str:
-    """Normalise ports.udp: 'risky' (the shipped list), 'none', 'top-N' or a port list."""
-    if isinstance(value, str) and value.strip() in ("risky", "none"):
-        return value.strip()
-    if isinstance(value, str) and value.strip() == "all":
-        raise ValueError(
-            "'all' is not accepted for UDP: 65535 UDP ports take hours per host. Fix: use "
-            "'risky', 'top-N' or a port list like '53,161,11211'"
-        )
-    try:
-        return check_port_scan(value)
-    except ValueError:
-        raise ValueError(
-            "expected 'risky', 'none', 'top-N', or ports and ranges like '53,161,11211'"
-        ) from None
-
-
-def check_expected_port(value: int | str) -> int | str:
-    """An allowlist entry: 22 or '22/tcp' (TCP, kept as the int 22) or '53/udp'."""
-    if isinstance(value, bool):
-        raise ValueError("expected a port number, or 'N/udp' for a UDP port")
-    text = str(value).strip().lower()
-    match = re.fullmatch(r"(\d{1,5})(?:/(tcp|udp))?", text)
-    if not match or not 1 <= int(match.group(1)) <= 65535:
-        raise ValueError("expected a port 1-65535, optionally as 'N/tcp' or 'N/udp' (like 53/udp)")
-    number = int(match.group(1))
-    return f"{number}/udp" if match.group(2) == "udp" else number
-
-
-def check_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("expected an http:// or https:// URL with a host")
-    check_host(parts.hostname)
-    return value
-
-
-Host = Annotated[str, AfterValidator(check_host)]
-Name = Annotated[str, AfterValidator(check_name)]
-Url = Annotated[str, AfterValidator(check_url)]
-Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
-PortScan = Annotated[str | int | list[int | str], AfterValidator(check_port_scan)]
-UdpScan = Annotated[str | int | list[int | str], AfterValidator(check_udp_scan)]
-ExpectedPort = Annotated[int | str, AfterValidator(check_expected_port)]
-Profile = Literal["modern", "intermediate", "old"]
-Grade = Literal["A+", "A", "A-", "B", "C", "D", "E", "F"]
-StartTls = Literal["smtp", "imap", "pop3", "ftp", "ldap", "xmpp", "xmpp_server", "postgres", "rdp"]
-LoginKind = Literal["http-basic", "http-digest", "http-form", "http-json", "ssh", "ftp", "snmp"]
-Seconds = Annotated[float, Field(gt=0, le=3600)]
 
 
 class _Model(BaseModel):
@@ -235,25 +131,6 @@ class Credential(_Model):
         return self
 
 
-def check_delete_url(value: str) -> str:
-    if "{username}" not in value:
-        raise ValueError(
-            "a delete_url names the account to delete with {username}, "
-            "e.g. https://host/api/users/{username}"
-        )
-    check_url(value.replace("{username}", "x"))
-    return value
-
-
-def check_fingerprint(value: str) -> str:
-    if not _FINGERPRINT.match(value):
-        raise ValueError(
-            "expected a SHA256 fingerprint as `ssh-keygen -lf` prints it, "
-            "e.g. SHA256:GdMPX6pBxp+q3YGsb6ObTw1NwsPTF3kFA0daO0cbU3M"
-        )
-    return value
-
-
 class PasswordPolicyEndpoint(_Model):
     url: Url
     kind: Literal["form", "json"] = "form"
@@ -264,7 +141,7 @@ class PasswordPolicyEndpoint(_Model):
     success_status: list[int] | None = None
     failure_text: str | None = None
     # where the probe deletes each account it created; {username} is replaced
-    delete_url: Annotated[str, AfterValidator(check_delete_url)] | None = None
+    delete_url: DeleteUrl | None = None
     delete_method: Literal["DELETE", "POST"] = "DELETE"
 
 
@@ -293,7 +170,7 @@ class LoginEndpoint(Overrides):
     lockout_threshold: Annotated[int, Field(ge=1, le=100)] = 5
     password_policy: PasswordPolicyEndpoint | None = None
     known_hosts: Path | None = None  # ssh: a known_hosts file that pins the host key
-    host_key: Annotated[str, AfterValidator(check_fingerprint)] | None = None  # ssh: SHA256:...
+    host_key: Fingerprint | None = None  # ssh: SHA256:...
     snmp_write_check: bool = False  # snmp: try a harmless SET (sysLocation to its own value)
 
     @model_validator(mode="after")
@@ -451,7 +328,7 @@ def loads(text: str, shown: str = "<string>", base_dir: Path | None = None) -> I
         ) from None
     except (TypeError, ValueError, RecursionError) as exc:  # pragma: no cover - defensive
         raise InventoryError(shown, [f"cannot validate the file: {exc}"]) from None
-    problems = _cross_checks(inv, data, node, base_dir)
+    problems = cross_checks(inv, data, node, base_dir)
     if problems:
         raise InventoryError(shown, problems)
     return inv.model_copy(
@@ -482,73 +359,6 @@ def declared_line(inv: Inventory, target: Target, endpoint: object = None) -> in
             if line:
                 return line
     return inv.lines.get(target.name)
-
-
-def _cross_checks(
-    inv: Inventory, data: dict[str, Any], node: yaml.Node | None, base_dir: Path | None
-) -> list[str]:
-    problems: list[str] = []
-    seen: dict[str, int] = {}
-    for i, target in enumerate(inv.targets):
-        if target.name in seen:
-            problems.append(
-                locate(("targets", i, "name"), data, node)
-                + f"duplicate target name {target.name!r} (first used by targets[{seen[target.name]}])"
-                ". Fix: give every target a unique name"
-            )
-        else:
-            seen[target.name] = i
-        for j, login in enumerate(target.logins):
-            if login.snmp_write_check and login.kind != "snmp":
-                problems.append(
-                    locate(("targets", i, "logins", j, "snmp_write_check"), data, node)
-                    + f"snmp_write_check applies to kind snmp only, not {login.kind}. Fix: remove it"
-                )
-            if login.kind == "snmp" and login.url is not None:
-                problems.append(
-                    locate(("targets", i, "logins", j, "url"), data, node)
-                    + "an snmp login takes 'port' (default 161/udp), not 'url'. Fix: use port"
-                )
-            if login.kind.startswith("http") and login.url is None:
-                problems.append(
-                    locate(("targets", i, "logins", j, "kind"), data, node)
-                    + f"a {login.kind} login needs 'url'. Fix: add url: https://host/path"
-                )
-    ca_paths: list[tuple[tuple[Any, ...], Path]] = []
-    if inv.defaults.ca_bundle:
-        ca_paths.append((("defaults", "ca_bundle"), inv.defaults.ca_bundle))
-    for i, target in enumerate(inv.targets):
-        if target.ca_bundle:
-            ca_paths.append((("targets", i, "ca_bundle"), target.ca_bundle))
-        for j, ep in enumerate(target.tls):
-            if ep.ca_bundle:
-                ca_paths.append((("targets", i, "tls", j, "ca_bundle"), ep.ca_bundle))
-    for i, target in enumerate(inv.targets):
-        for j, login in enumerate(target.logins):
-            if login.known_hosts:
-                ca_paths.append((("targets", i, "logins", j, "known_hosts"), login.known_hosts))
-    for loc, ca in ca_paths:
-        resolved = ca if ca.is_absolute() or base_dir is None else base_dir / ca
-        if not resolved.is_file():
-            problems.append(
-                locate(loc, data, node)
-                + f"{loc[-1]} file {str(ca)!r} does not exist. Fix: point it at "
-                + ("a PEM file" if loc[-1] == "ca_bundle" else "a known_hosts file")
-            )
-    known = catalogue()
-    for k, waiver in enumerate(inv.waivers):
-        if waiver.check not in known:
-            problems.append(
-                locate(("waivers", k, "check"), data, node)
-                + f"unknown check id {waiver.check!r}. Fix: use an id from the catalogue "
-                "(harness checks)"
-            )
-        if waiver.target not in seen:
-            problems.append(
-                locate(("waivers", k, "target"), data, node)
-                + f"waiver names target {waiver.target!r}, which is not declared"
-            )
-    return problems
 
 
 def summary(inv: Inventory) -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import InventoryError
-from harness.inventory import check_port_scan, load, loads
+from harness.inventory import load, loads
+from harness.inventory_values import check_port_scan
 
 GOOD = """\
 version: 1
