@@ -36,8 +36,10 @@ from tls_servers import (
 from harness.errors import CouldNotMeasure, ProbeFailure
 from harness.inventory import Settings, loads
 from harness.policy import tls as policy
-from harness.probes.tls import TlsProbe, _ca_file, _request, measurement
+from harness.probes.tls import TlsProbe
 from harness.probes.tls_model import TlsScan
+from harness.probes.tls_reading import measurement
+from harness.probes.tls_request import ca_file, scan_request
 from harness.session.subjects import subjects
 
 SUITE = Path(__file__).parents[1] / "suites" / "test_tls.py"
@@ -179,7 +181,7 @@ def scans(
         # the old plan: sslyze's Scanner, every scan command on every version
         requests = {}
         for job in jobs:
-            request = _request(job, Path.cwd())
+            request = scan_request(job, Path.cwd())
             assert not isinstance(request, ProbeFailure), request
             requests[request.uuid] = (job, request)
         scanner = Scanner(per_server_concurrent_connections_limit=5)
@@ -187,7 +189,7 @@ def scans(
         full = {}
         for result in scanner.get_results():
             job = requests[result.uuid][0]
-            full[job.key] = measurement(job, result, _ca_file(requests[result.uuid][1]))
+            full[job.key] = measurement(job, result, ca_file(requests[result.uuid][1]))
         # the new plan: the probe
         ctx = RecordingContext(inv)
         TlsProbe().run(jobs, ctx)
