@@ -141,6 +141,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         {p: list(jobs.values()) for p, jobs in plan.items()},
         per_target=hasattr(session.config, "workerinput"),
     )
+    session.config.hook.pytest_harness_runner(runner=state.runner)
     summary = session.config.stash[SUMMARY]
     summary.inventory = inv
     summary.targets_path = str(state.targets_path)

@@ -24,7 +24,7 @@ from harness import allure_writer, known
 from harness.checks import Area, Severity
 from harness.inventory import Inventory
 from harness.output import allure_files
-from harness.session import shard
+from harness.session import hooks, shard
 from harness.session.state import STATE, SUMMARY, State, inventory_of, print_progress
 from harness.session.summary import Record, RunSummary
 
@@ -35,6 +35,10 @@ pytest_plugins = [
 ]
 
 TARGETS_HELP = "targets file to probe (default: ./targets.yaml; ini: harness_targets)"
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hooks)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

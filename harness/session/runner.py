@@ -3,6 +3,11 @@
 Probes run in background threads; the pytest main thread waits on one result at a time and
 prints the probes' progress lines while it waits, because only the main thread may write to
 the terminal while pytest captures output.
+
+Observers (`add_observer`) are told, with typed events, when the run starts, when a probe's
+module has loaded, and when each job starts and ends, so a benchmark can time the run without
+reaching into the runner. They are called in the probe threads: they must be quick and must not
+raise.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +36,46 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# Events for observers; `at` is time.monotonic(), one clock for every process on Linux.
+@dataclass(frozen=True)
+class RunStarted:
+    """The first probe batch is being submitted."""
+
+    at: float
+
+
+@dataclass(frozen=True)
+class ProbeLoaded:
+    """A probe kind's module is imported and ready (or failed to import) in `seconds`."""
+
+    probe: str
+    seconds: float
+    at: float
+
+
+@dataclass(frozen=True)
+class JobStarted:
+    """The probe starts work on one job (a probe that never says so: no event)."""
+
+    probe: str
+    key: str
+    at: float
+
+
+@dataclass(frozen=True)
+class JobFinished:
+    """The job's result is published, once: a measurement, or a ProbeFailure (`failed`)."""
+
+    probe: str
+    key: str
+    failed: bool
+    at: float
+
+
+ProbeEvent = RunStarted | ProbeLoaded | JobStarted | JobFinished
+Observer = Callable[[ProbeEvent], None]
+
+
 @dataclass
 class _Context:
     runner: ProbeRunner
@@ -42,7 +87,9 @@ class _Context:
 
     def begin(self, key: str) -> None:
         """The probe starts work on this subject now (a probe that never says so: batch start)."""
-        self.begun.setdefault(key, _now_ms())
+        if key not in self.begun:
+            self.begun[key] = _now_ms()
+            self.runner.notify(JobStarted(self.probe, key, time.monotonic()))
 
     def publish(self, key: str, result: Any | ProbeFailure) -> None:
         self.runner.check_cancelled()
@@ -74,7 +121,11 @@ class ProbeRunner:
     """
 
     def __init__(
-        self, inventory: Inventory, plan: dict[str, list[Job]], per_target: bool = False
+        self,
+        inventory: Inventory,
+        plan: dict[str, list[Job]],
+        per_target: bool = False,
+        observers: Sequence[Observer] = (),
     ) -> None:
         self.inventory = inventory
         self.plan = {p: jobs for p, jobs in plan.items() if jobs}
@@ -90,6 +141,18 @@ class ProbeRunner:
         self._started: set[str | None] = set()  # target names started; None = all of them
         self._started_at = 0.0
         self.cancelled = threading.Event()
+        self._observers: list[Observer] = list(observers)
+
+    def add_observer(self, observer: Observer) -> None:
+        """Tell `observer` of every later event (add it before `start` to see them all)."""
+        with self._lock:
+            self._observers.append(observer)
+
+    def notify(self, event: ProbeEvent) -> None:
+        with self._lock:
+            observers = list(self._observers)
+        for observer in observers:
+            observer(event)
 
     def start(self, target: str | None = None) -> None:
         """Start the planned probes (of one target, in per-target mode) in the background."""
@@ -103,7 +166,12 @@ class ProbeRunner:
                 self._pool = ThreadPoolExecutor(
                     max_workers=max(1, len(self.plan)), thread_name_prefix="probe"
                 )
+                first = True
+            else:
+                first = False
             pool = self._pool
+        if first:
+            self.notify(RunStarted(self._started_at))
         for probe, jobs in self.plan.items():
             chosen = [j for j in jobs if scope is None or j.target.name == scope]
             if not chosen:
@@ -179,11 +247,18 @@ class ProbeRunner:
         if not fut.done():
             self.scans[(probe, key)] += 1
             fut.set_result(result)
+            failed = isinstance(result, ProbeFailure)
+            self.notify(JobFinished(probe, key, failed, time.monotonic()))
 
     def _run(self, probe: str, jobs: list[Job]) -> None:
         ctx = _Context(self, probe, self.inventory)
         try:
-            impl = load_probe(probe)
+            loading = time.monotonic()
+            try:
+                impl = load_probe(probe)
+            finally:
+                done = time.monotonic()
+                self.notify(ProbeLoaded(probe, done - loading, done))
             impl.run(jobs, ctx)
             missing_reason = f"the {probe} probe returned no result for this subject"
             kind = FailureKind.ERROR
