@@ -9,8 +9,9 @@ Loaded with `-p stamps_plugin` (bench/ on PYTHONPATH); writes JSON to $BENCH_STA
              "allure_writer_thread": s},
    "allure_files": n, "allure_bytes": n}
 Times are time.monotonic(), which is one clock for every process on Linux, so the launcher can
-relate them to the moment it started pytest. Only observes: wraps methods, changes nothing
-they do.
+relate them to the moment it started pytest. Only observes: the probe runner's events come
+through its public observers (the harness's pytest_harness_runner hook), the Allure writes and
+socket counts through wrapped methods that change nothing they do.
 """
 
 from __future__ import annotations
@@ -27,45 +28,38 @@ import pytest
 
 _loaded = time.monotonic()
 
-from harness import probes as _probes  # noqa: E402
-from harness.session import runner as _runner  # noqa: E402
+from harness.session.runner import (  # noqa: E402
+    JobFinished,
+    ProbeEvent,
+    ProbeLoaded,
+    ProbeRunner,
+    RunStarted,
+)
 
-_runners: list[_runner.ProbeRunner] = []
+_runners: list[ProbeRunner] = []
+_runner_started: list[float] = []
 _published: list[tuple[str, str, float]] = []
 _phases: dict[str, float] = {"plugin_loaded": _loaded}
 _spent: dict[str, float] = {}
-_orig_init = _runner.ProbeRunner.__init__
-_orig_set = _runner.ProbeRunner._set
-_orig_load = _probes.load_probe
 
 
 def _add(what: str, seconds: float) -> None:
     _spent[what] = _spent.get(what, 0.0) + seconds
 
 
-def _init(self: _runner.ProbeRunner, *args: Any, **kwargs: Any) -> None:
-    _orig_init(self, *args, **kwargs)
-    _runners.append(self)
+def _observe(event: ProbeEvent) -> None:
+    if isinstance(event, JobFinished):
+        _published.append((event.probe, event.key, event.at))
+    elif isinstance(event, ProbeLoaded):
+        _add(f"import_{event.probe}_probe", event.seconds)
+    elif isinstance(event, RunStarted):
+        _runner_started.append(event.at)
 
 
-def _set(self: _runner.ProbeRunner, probe: str, key: str, result: Any) -> None:
-    first = not self._future(probe, key).done()
-    _orig_set(self, probe, key, result)
-    if first:
-        _published.append((probe, key, time.monotonic()))
-
-
-def _load_probe(name: str) -> Any:
-    started = time.monotonic()
-    try:
-        return _orig_load(name)
-    finally:
-        _add(f"import_{name}_probe", time.monotonic() - started)
-
-
-_runner.ProbeRunner.__init__ = _init  # type: ignore[method-assign]
-_runner.ProbeRunner._set = _set  # type: ignore[method-assign]
-_runner.load_probe = _load_probe
+@pytest.hookimpl(optionalhook=True)
+def pytest_harness_runner(runner: ProbeRunner) -> None:
+    _runners.append(runner)
+    runner.add_observer(_observe)
 
 
 def _time_allure_writes() -> None:
@@ -176,7 +170,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     alluredir = getattr(config.option, "allure_report_dir", None)
     files = [p for p in Path(alluredir).iterdir() if p.is_file()] if alluredir else []
     scans = [[p, k, n] for r in _runners for (p, k), n in r.scans.items()]
-    started = min((r._started_at for r in _runners if r._started_at), default=None)
+    started = min(_runner_started, default=None)
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(
             {
