@@ -29,7 +29,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fleet import Fleet
-from run import NETNS_ENV, PY, ROOT, Bench, netns_supported, pytest_cmd, rerun_in_netns
+from measuring import ROOT, Bench
+from namespaces import NETNS_ENV, netns_supported, rerun_in_netns
+from peers import PY, pytest_cmd
 
 MB = 1_000_000
 

@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measuring import ROOT, measure
 from multiply import multiply
-from run import PY, ROOT, measure
+from peers import PY
 
 from harness.output import history as hist
 from harness.output import report_groups
