@@ -40,7 +40,7 @@ _RANK = {
 
 
 class Area(StrEnum):
-    """The areas checks belong to; harness/subjects.py says what each one probes and tests."""
+    """The areas checks belong to; harness/session/subjects.py says what each one probes and tests."""
 
     TLS = "tls"
     PORTS = "ports"

@@ -131,7 +131,7 @@ def _offline(output: Path) -> int:
         print(
             "harness report: the report would load content from other hosts when opened: "
             + ", ".join(remote)
-            + ". Fix: this Allure version added an outside call; remove it in harness/offline.py",
+            + ". Fix: this Allure version added an outside call; remove it in harness/output/offline.py",
             file=sys.stderr,
         )
         return 1
