@@ -5,15 +5,13 @@ and waivers that name a known check and a declared target."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from harness.checks import catalogue
 from harness.inventory_lines import locate
-
-if TYPE_CHECKING:
-    from harness.inventory import Inventory
+from harness.inventory_models import Inventory
 
 
 def cross_checks(
