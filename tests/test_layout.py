@@ -1,9 +1,9 @@
 """The package stays readable: no module in harness/ over 400 lines, and no import circle.
 
 The import graph is read from the source with `ast` (nothing is imported): an edge is an
-import at a module's top level (inside `if TYPE_CHECKING:` aside, which never runs), so a
-circle here is one Python would walk into when the modules load. Imports inside functions are
-left out: they run after every module has loaded (the probe registry imports its probes so).
+import at a module's top level, `if TYPE_CHECKING:` blocks included (a type-only import still
+ties two modules together for a reader). Imports inside functions are left out: they run after
+every module has loaded (the probe registry imports its probes so).
 """
 
 from __future__ import annotations
@@ -26,15 +26,9 @@ def _modules() -> dict[str, Path]:
     return {_module_name(p): p for p in sorted(HARNESS.rglob("*.py"))}
 
 
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
 def _top_level_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
-    """Imports that run when the module loads: the body, and the bodies of its top-level
-    if/try/with blocks (an `if TYPE_CHECKING:` block aside); never a function's."""
+    """Imports at a module's top level: the body, and the bodies of its top-level if/try/with
+    blocks; never a function's."""
     found: list[ast.Import | ast.ImportFrom] = []
     todo: list[ast.stmt] = list(tree.body)
     while todo:
@@ -42,9 +36,7 @@ def _top_level_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
         if isinstance(node, ast.Import | ast.ImportFrom):
             found.append(node)
         elif isinstance(node, ast.If):
-            if not _is_type_checking(node.test):
-                todo.extend(node.body)
-            todo.extend(node.orelse)
+            todo.extend([*node.body, *node.orelse])
         elif isinstance(node, ast.Try):
             todo.extend([*node.body, *node.orelse, *node.finalbody])
             for handler in node.handlers:
@@ -55,7 +47,7 @@ def _top_level_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
 
 
 def import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
-    """module -> the harness modules it imports at load time."""
+    """module -> the harness modules it imports at its top level."""
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
@@ -154,7 +146,10 @@ def test_the_walk_finds_a_circle_and_only_real_ones() -> None:
         ("import harness.x.y\n", {"harness.x.y"}),
         ("from . import y\n", {"harness.x.y"}),
         ("from .y import z\n", {"harness.x.y"}),
-        ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import harness.x.y\n", set()),
+        (
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import harness.x.y\n",
+            {"harness.x.y"},
+        ),
         ("def f():\n    import harness.x.y\n", set()),
         ("try:\n    import harness.x.y\nexcept ImportError:\n    pass\n", {"harness.x.y"}),
     ],
