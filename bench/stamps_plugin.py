@@ -66,7 +66,7 @@ def _time_allure_writes() -> None:
     try:
         from allure_commons.logger import AllureFileLogger
 
-        from harness.allure_writer import BackgroundFileLogger
+        from harness.output.allure_writer import BackgroundFileLogger
     except ImportError:
         return
     # the hook methods carry pluggy markers and are called by argument name: functools.wraps

@@ -11,7 +11,7 @@ from allure_commons import model2 as m
 from allure_commons.logger import AllureFileLogger
 from plugin_lab import make_lab
 
-from harness.allure_writer import AllureWriteError, BackgroundFileLogger
+from harness.output.allure_writer import AllureWriteError, BackgroundFileLogger
 
 pytest_plugins = ["pytester"]
 

@@ -20,10 +20,10 @@ from typing import Any
 import allure_commons
 import pytest
 
-from harness import allure_writer, known
+from harness import known
 from harness.checks import Area, Severity
 from harness.inventory import Inventory
-from harness.output import allure_files
+from harness.output import allure_files, allure_writer
 from harness.session import hooks, shard
 from harness.session.state import STATE, SUMMARY, State, inventory_of, print_progress
 from harness.session.summary import Record, RunSummary
