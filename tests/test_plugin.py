@@ -250,10 +250,10 @@ def test_a_waiver_that_matches_no_finding_is_a_warning(lab: pytest.Pytester) -> 
 def test_many_failures_get_one_line_each_unless_tb_is_chosen(
     lab: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import harness.plugin
+    import harness.session.plugin
 
     # pytest's full sections cost failures x reports; past the limit they become one line each
-    monkeypatch.setattr(harness.plugin, "FULL_SECTIONS_UP_TO", 1)
+    monkeypatch.setattr(harness.session.plugin, "FULL_SECTIONS_UP_TO", 1)
     result = lab.runpytest("-p", "no:cacheprovider")
     out = result.stdout.str()
     assert "harness: 3 failures, over 1: one line each" in out
