@@ -42,7 +42,7 @@ class BackgroundFileLogger(AllureFileLogger):
 
     def __init__(self, report_dir: str, clean: bool = False) -> None:
         super().__init__(report_dir, clean)  # type: ignore[no-untyped-call]
-        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(BACKLOG)
+        self._queue: queue.Queue[tuple[str, dict[str, Any] | bytes] | None] = queue.Queue(BACKLOG)
         self._errors: list[str] = []
         self._thread = threading.Thread(target=self._drain, name="allure-writer", daemon=True)
         self._thread.start()
@@ -60,8 +60,7 @@ class BackgroundFileLogger(AllureFileLogger):
         if not self._thread.is_alive():  # closed, or never started: write it here
             self._write(filename, payload)
             return
-        data = payload if isinstance(payload, bytes) else _json(payload)
-        self._queue.put((filename, data))
+        self._queue.put((filename, payload))  # a snapshot: serialised on the writer's thread
 
     def _write(self, filename: str, payload: dict[str, Any] | bytes) -> None:
         data = payload if isinstance(payload, bytes) else _json(payload)

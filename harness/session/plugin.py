@@ -115,7 +115,7 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    allure_writer.close_all()  # a write that failed after the session's end raises here
+    allure_writer.close_all()  # the writer threads stop; a late failed write goes to stderr
     state = config.stash.get(STATE, None)
     if state is not None:
         state.sigterm.restore()
