@@ -155,3 +155,40 @@ def test_missing_nmap_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_p
     failure = ctx.results["a"]
     assert isinstance(failure, ProbeFailure) and failure.kind is FailureKind.TOOL_MISSING
     assert "nmap is not installed" in failure.reason and "apt-get install nmap" in failure.reason
+
+
+def test_nmap_that_could_not_be_started_is_tried_once_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen once under load: exec of nmap failed with EFAULT, and the check came out broken
+    although nmap never ran. The failure to create the process is simulated (it cannot be
+    caused on purpose); nmap and the listener are real."""
+    import errno
+    import shutil
+    import subprocess
+
+    import nmap as nmap_lib
+
+    from harness.probes.nmap_scan import NmapError, run_nmap
+
+    binary = shutil.which("nmap")
+    assert binary is not None
+    real = subprocess.Popen
+    failures = {"left": 1}
+
+    def popen(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
+        argv = args[0] if args else kwargs.get("args")
+        if failures["left"] and isinstance(argv, list) and "-oX" in argv:  # the scan itself
+            failures["left"] -= 1
+            raise OSError(errno.EFAULT, "Bad address", binary)
+        return real(*args, **kwargs)  # type: ignore[call-overload,no-any-return]
+
+    monkeypatch.setattr(nmap_lib.nmap.subprocess, "Popen", popen)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        _, host = run_nmap(binary, "127.0.0.1", ["-sT", "-Pn", "-n", "-p", str(port)], guard=60)
+    assert failures["left"] == 0
+    state = host.find(f"ports/port[@portid='{port}']/state")
+    assert state is not None and state.get("state") == "open"
+
+    failures["left"] = 2  # fails again on the second try: broken, with the reason
+    with pytest.raises(NmapError, match=r"could not start nmap: .*Bad address"):
+        run_nmap(binary, "127.0.0.1", ["-sT", "-Pn", "-n", "-p", str(port)], guard=60)

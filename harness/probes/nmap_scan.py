@@ -11,15 +11,20 @@ shows a host that timed out as up with no ports.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import math
 import shlex
+from collections.abc import Callable
+from typing import TypeVar
 
 import nmap as nmap_lib
 from defusedxml import ElementTree
 
 from harness.errors import FailureKind
 from harness.probes.ports_model import OpenPort
+
+T = TypeVar("T")
 
 INSTALL_HINT = (
     "install nmap: apt-get install nmap (Debian/Ubuntu), dnf install nmap (RHEL/Fedora), "
@@ -42,19 +47,50 @@ class NmapError(Exception):
         self.reason = reason
 
 
+# The process could not be created (seen once here: EFAULT from exec under load). nmap never
+# ran, so nothing reached the target and one more try is safe.
+NOT_STARTED = {errno.EFAULT, errno.EAGAIN, errno.ENOMEM, errno.EINTR}
+
+
+def _started(start: Callable[[], T]) -> T:
+    """start(), tried once more when the nmap process could not be created; an OSError that
+    remains is an NmapError that says so."""
+    for attempt in (1, 2):
+        try:
+            return start()
+        except OSError as exc:
+            if attempt == 1 and exc.errno in NOT_STARTED:
+                continue
+            raise NmapError(FailureKind.ERROR, f"could not start nmap: {exc}") from None
+    raise AssertionError("unreachable")
+
+
+def _scanner(nmap: str) -> nmap_lib.PortScanner:
+    """python-nmap's scanner, which runs `nmap -V` first and reports any failure to start it as
+    "not found": tried once more before that is believed."""
+    try:
+        return nmap_lib.PortScanner(nmap_search_path=(nmap,))
+    except nmap_lib.PortScannerError:
+        return nmap_lib.PortScanner(nmap_search_path=(nmap,))
+
+
 def run_nmap(
     nmap: str, address: str, arguments: list[str], guard: float
 ) -> tuple[str, ElementTree.Element]:
     """Run nmap through python-nmap (no shell) and return its XML text and the <host> element."""
     ip = str(ipaddress.ip_address(address))  # python-nmap shlex-splits hosts: an address only
     try:
-        scanner = nmap_lib.PortScanner(nmap_search_path=(nmap,))  # runs `nmap -V` first
+        scanner = _scanner(nmap)
     except nmap_lib.PortScannerError as exc:
         raise NmapError(
             FailureKind.TOOL_MISSING, f"cannot run nmap: {exc}. Fix: {INSTALL_HINT}"
         ) from None
     try:
-        scanner.scan(hosts=ip, arguments=shlex.join(arguments), timeout=math.ceil(guard))
+        _started(
+            lambda: scanner.scan(
+                hosts=ip, arguments=shlex.join(arguments), timeout=math.ceil(guard)
+            )
+        )
     except nmap_lib.PortScannerTimeout:
         raise NmapError(FailureKind.TIMEOUT, f"nmap did not finish within {guard:.0f} s") from None
     except nmap_lib.PortScannerError as exc:  # no XML came back; the message is nmap's stderr
