@@ -6,7 +6,7 @@ from harness.checks import decides
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
-from harness.policy.tls_rules import need, trusted
+from harness.policy.tls_rules import need, no_verdict, trusted
 from harness.probes.tls_model import CertDeployment, Certificate, TlsScan
 
 WEAK_HASHES = {"sha1": "SHA-1", "md5": "MD5", "md2": "MD2", "md4": "MD4", "unknown": "unknown"}
@@ -136,14 +136,8 @@ def cert_strict(scan: TlsScan, settings: Settings) -> Verdict:
             continue
         silent = [c for c in d.strict if not c.measured]
         if silent:  # a strict verifier that did not run would read as a defect
-            raise CouldNotMeasure(
-                ProbeFailure(
-                    FailureKind.ERROR,
-                    scan.where,
-                    "; ".join(f"{c.store} gave no verdict ({c.error})" for c in silent)
-                    + ". Fix: make sure the openssl command is installed and runs where the "
-                    "harness runs, then rerun",
-                )
+            raise no_verdict(
+                scan, "; ".join(f"{c.store} gave no verdict ({c.error})" for c in silent)
             )
         rejected = [
             c for c in d.strict if not c.ok and not (c.error or "").startswith(_STORE_DIFFERENCE)

@@ -186,13 +186,21 @@ def trusted(scan: TlsScan, deployment: CertDeployment) -> bool:
     (a verifier that did not run says nothing about the chain)."""
     __tracebackhide__ = True
     if deployment.trust_unmeasured:
-        raise CouldNotMeasure(
-            ProbeFailure(
-                FailureKind.ERROR,
-                scan.where,
-                "OpenSSL's verification of the served chain gave no verdict "
-                f"({deployment.trust_unmeasured}). Fix: make sure the openssl command is "
-                "installed and runs where the harness runs, then rerun",
-            )
+        raise no_verdict(
+            scan,
+            f"OpenSSL's verification of the served chain gave no verdict "
+            f"({deployment.trust_unmeasured})",
         )
     return deployment.chain_trusted
+
+
+def no_verdict(scan: TlsScan, said: str) -> CouldNotMeasure:
+    """A chain verifier that did not run: the check is not measured, and the fix is to let it."""
+    return CouldNotMeasure(
+        ProbeFailure(
+            FailureKind.ERROR,
+            scan.where,
+            f"{said}. Fix: make sure the openssl command is installed and runs where the "
+            "harness runs, then rerun",
+        )
+    )
