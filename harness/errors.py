@@ -39,6 +39,7 @@ class FailureKind(StrEnum):
     TOOL_MISSING = "tool missing"
     AMBIGUOUS = "ambiguous endpoint"
     PROTOCOL = "protocol error"
+    SCOPE = "outside declared scope"  # a server pointed the probe at an undeclared destination
     ERROR = "error"
 
 

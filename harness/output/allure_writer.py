@@ -26,6 +26,8 @@ from allure_commons import hookimpl
 from allure_commons.logger import INDENT, AllureFileLogger
 from attr import asdict
 
+from harness.redact import REDACTOR
+
 BACKLOG = 2_000  # queued files; past it the tests wait, so memory stays bounded
 
 
@@ -63,7 +65,8 @@ class BackgroundFileLogger(AllureFileLogger):
         self._queue.put((filename, payload))  # a snapshot: serialised on the writer's thread
 
     def _write(self, filename: str, payload: dict[str, Any] | bytes) -> None:
-        data = payload if isinstance(payload, bytes) else _json(payload)
+        # the masking boundary for every result and attachment file: written here, or nowhere
+        data = REDACTOR.data(payload if isinstance(payload, bytes) else _json(payload))
         tmp = self._report_dir / f"{filename}.tmp"
         tmp.write_bytes(data)
         os.replace(tmp, self._report_dir / filename)

@@ -20,7 +20,7 @@ from typing import Any
 import allure_commons
 import pytest
 
-from harness import known
+from harness import known, redact
 from harness.checks import Area, Severity
 from harness.inventory import Inventory
 from harness.output import allure_files, allure_writer
@@ -83,6 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is not None and workerinput.get("harness_loadgroup"):
         config.option.loadgroup = True  # workers re-parse the original args, which lack --dist
     allure_writer.install()  # before allure-pytest's own pytest_configure creates its logger
+    redact.guard_streams()  # before the terminal reporter takes sys.stdout as its file
     for area in Area:
         config.addinivalue_line("markers", f"{area}: the {area} area of the harness")
     config.addinivalue_line("markers", "check(id): the catalogue check id a suite test asserts")

@@ -18,6 +18,7 @@ from harness.inventory import Inventory, load
 from harness.output import allure_results
 from harness.probes import Job
 from harness.probes.addresses import Addresses
+from harness.probes.logins import lists
 from harness.session.interrupts import SigtermAsInterrupt
 from harness.session.runner import ProbeRunner
 from harness.session.summary import RunSummary
@@ -67,6 +68,7 @@ def inventory_of(config: pytest.Config) -> Inventory | None:
     if state.inventory is None and state.error is None:
         try:
             state.inventory = load(state.targets_path)
+            lists.register_declared(state.inventory)
         except InventoryError as exc:
             state.error = exc
     return state.inventory

@@ -1,8 +1,9 @@
 """One login endpoint, probed safely: control first, budget, delay, stop rules, lockout.
 
 Every attempt against an endpoint goes through `_Run.attempt`, one at a time, so the budget and
-the delay hold for every kind. Secrets never leave this module: each text it produces passes
-through `_Run.scrub`, and candidates show a mask unless they come from a public list.
+the delay hold for every kind. Its secrets are registered with the masking boundary
+(harness.redact) before the first attempt; each server text it keeps is masked, then clipped,
+and candidates show a mask unless they come from a public list.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from harness import redact
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import LoginEndpoint
-from harness.probes import Job
+from harness.probes import Job, scope
 from harness.probes.logins import lists
 from harness.probes.logins.kinds import (
     ANONYMOUS_ATTEMPTS,
@@ -23,7 +25,6 @@ from harness.probes.logins.kinds import (
     LoginClient,
 )
 from harness.probes.logins.lists import Candidate, ListError, Lists
-from harness.probes.logins.mask import Masker
 from harness.probes.logins.model import (
     Anonymous,
     Answer,
@@ -38,6 +39,7 @@ from harness.probes.logins.model import (
 )
 from harness.probes.logins.setpassword import probe_password_policy
 
+MAX_TEXT = 300  # characters of a server's answer kept in a detail, after masking
 SLOWDOWN_SECONDS = 1.0  # an answer this much slower than the control's counts as throttling
 
 
@@ -58,9 +60,14 @@ class _Run:
         self.failures: Counter[str] = Counter()
         self.latencies: list[float] = []
         self.log: list[str] = []
-        self.scrub = Masker(secrets)  # every text a server produced passes through it
+        redact.REDACTOR.register_all(secrets)  # masked by every output, whatever echoes them
         self.control: Answer | None = None
         self.tried: set[tuple[str, str]] = set()
+
+    @staticmethod
+    def scrub(text: str) -> str:
+        """A server's text for the log: masked, then clipped (never the other way round)."""
+        return redact.clip(text, MAX_TEXT)
 
     def remaining(self) -> int:
         return self.budget - self.attempts
@@ -121,7 +128,8 @@ def probe_endpoint(job: Job, base_dir: Path | None) -> tuple[LoginResult | Probe
     )
     run = _Run(job, client, hidden)
     try:
-        result = _probe(job, ep, client, run, found, base_dir)
+        with scope.declared(declared_urls(ep)):
+            result = _probe(job, ep, client, run, found, base_dir)
     finally:
         client.close()
     if isinstance(result, ProbeFailure):
@@ -132,6 +140,12 @@ def probe_endpoint(job: Job, base_dir: Path | None) -> tuple[LoginResult | Probe
     if isinstance(result, LoginResult) and result.channel.host_key:
         header += f"; SSH host key {result.channel.host_key}"
     return result, "\n".join([header, *run.log]) + "\n"
+
+
+def declared_urls(ep: LoginEndpoint) -> list[str | None]:
+    """The URLs targets.yaml names for this endpoint: the only origins its requests may reach."""
+    pp = ep.password_policy
+    return [ep.url, ep.protected_url, *((pp.url, pp.delete_url) if pp else ())]
 
 
 def _probe(

@@ -11,17 +11,19 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
+from harness import redact
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import LoginEndpoint
-from harness.probes import Job
+from harness.probes import Job, scope
+from harness.probes.logins.html_forms import Form
 from harness.probes.logins.model import Anonymous, Answer, Channel, Unmeasurable
 from harness.probes.logins.web import (
     CSRF_META,
-    Form,
     Page,
     describe,
     fetch,
     has_password_input,
+    in_scope,
     parse_forms,
     session,
     shape,
@@ -81,8 +83,15 @@ class HttpClient:
                     "(a redirect loop?), so what it serves is unknown",
                 )
             here = urljoin(here, page.location)
-            if urlsplit(here).hostname != urlsplit(url).hostname:
-                return Anonymous(False, what, f"{describe(page)}, on another host")
+            if not scope.allows(here):  # never followed off the declared origins
+                return ProbeFailure(
+                    FailureKind.SCOPE,
+                    url,
+                    f"without credentials {url} redirects to {redact.clip(here, 200)}, outside "
+                    "the origins declared for this endpoint, so it was not followed and what "
+                    "a client meets there is unknown. Fix: declare a protected_url whose answer "
+                    "stays on a declared origin",
+                )
             page = self._get(here)
         if page.status in (401, 403) or 300 <= page.status < 400:
             return Anonymous(False, what, describe(page))
@@ -210,6 +219,7 @@ class FormClient(HttpClient):
             if any(
                 (want and n == want) or (not want and t == "password") for n, t, _ in form.inputs
             ):
+                in_scope(form.action, f"the login form at {self.url} posts to it: its action")
                 return form, meta
         raise Unmeasurable(
             FailureKind.PROTOCOL,
@@ -270,7 +280,7 @@ class JsonClient(HttpClient):
         page = fetch(session(), "POST", self.url, self.timeout, self.verify, json=body)
         try:
             doc: Any = json.loads(page.text) if page.text.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than a real answer
             doc = None
         if self.ep.token_field:
             return self.judge(page, default=None, token=bool(_lookup(doc, self.ep.token_field)))

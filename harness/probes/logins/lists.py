@@ -17,9 +17,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from harness import redact
 from harness.data import load_yaml
-from harness.inventory import LoginEndpoint
-from harness.probes.logins.mask import MASK
+from harness.inventory import Inventory, LoginEndpoint
 from harness.probes.logins.model import Category
 
 Pair = tuple[str, str]
@@ -43,7 +43,7 @@ class Candidate:
     @property
     def shown(self) -> str:
         if not self.public:
-            return f"{MASK} ({self.source})"
+            return f"{redact.MASK} ({self.source})"
         return self.password if self.password else "(empty)"
 
 
@@ -117,8 +117,21 @@ def declared(endpoint: LoginEndpoint, base_dir: Path | None) -> list[Candidate]:
                     f"password_file {cred.password_file} (credential {cred.username!r}) "
                     f"cannot be read: {exc.strerror}"
                 ) from None
+        redact.register(value, cred.username)  # masked in every output from now on
         out.append(Candidate(cred.username, value, Category.DECLARED, where, public=False))
     return out
+
+
+def register_declared(inventory: Inventory) -> None:
+    """Read every declared secret once, so the mask knows them before anything is written;
+    a secret that cannot be read is reported by the probe of its endpoint."""
+    base_dir = inventory.path.parent if inventory.path else None
+    for target in inventory.targets:
+        for endpoint in target.logins:
+            try:
+                declared(endpoint, base_dir)
+            except ListError:
+                continue
 
 
 def weak_words(endpoint: LoginEndpoint, base_dir: Path | None) -> tuple[list[str], str, bool]:

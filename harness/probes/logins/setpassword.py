@@ -28,6 +28,7 @@ from harness.probes.logins.web import (
     Page,
     describe,
     fetch,
+    in_scope,
     parse_forms,
     session,
     verify_of,
@@ -144,6 +145,7 @@ def _submit_form(
             data[name] = user
     data[pp.password_field] = password
     data.setdefault(pp.username_field, user)
+    in_scope(form.action, f"the password form at {pp.url} posts to it: its action")
     method = "GET" if form.method == "get" else "POST"
     key = "params" if method == "GET" else "data"
     return fetch(s, method, form.action, timeout, verify, **{key: data})

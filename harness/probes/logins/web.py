@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -15,9 +14,12 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from harness import redact
 from harness.errors import FailureKind
-from harness.probes import Job
+from harness.probes import Job, scope
 from harness.probes.deadline import Watchdog, current, deadline_for
+from harness.probes.logins import html_forms
+from harness.probes.logins.html_forms import Form
 from harness.probes.logins.model import Unmeasurable
 
 MAX_BODY = 256 * 1024  # enough for any login page; a huge answer is not read further
@@ -56,8 +58,15 @@ def verify_of(job: Job, base_dir: Path | None) -> str | bool:
     return str(ca if ca.is_absolute() or base_dir is None else base_dir / ca)
 
 
+class _Session(requests.Session):
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        # the probes read `Location` themselves and never follow it; requests would decode it
+        # as UTF-8 here even so, and a non-UTF-8 byte in it would crash the probe
+        return None
+
+
 def session() -> requests.Session:
-    s = requests.Session()
+    s = _Session()
     s.headers["User-Agent"] = USER_AGENT
     s.trust_env = False  # no proxies or .netrc credentials from the environment
     adapter = _WatchedAdapter()
@@ -106,10 +115,20 @@ def _watch(sock: Any) -> None:
         watchdog.watch(sock)
 
 
+def in_scope(url: str, what: str = "the request") -> None:
+    """The scope gate (harness.probes.scope) as this module's typed failure."""
+    try:
+        scope.check(url, what)
+    except scope.OutOfScope as exc:
+        raise Unmeasurable(exc.kind, exc.reason) from None
+
+
 def fetch(
     s: requests.Session, method: str, url: str, timeout: float, verify: str | bool, **kw: Any
 ) -> Page:
-    """One request, read up to MAX_BODY, within deadline_for(timeout) whatever the server does."""
+    """One request, read up to MAX_BODY, within deadline_for(timeout) whatever the server does;
+    only to a declared origin of the endpoint under probe (every HTTP request passes here)."""
+    in_scope(url)
     netloc = urlsplit(url).netloc
     start = time.monotonic()
     limit = deadline_for(timeout)
@@ -138,7 +157,7 @@ def fetch(
                     f"{netloc} did not finish its answer within {limit:g} s ({_TOO_SLOW})",
                 ) from None
             raise _unmeasurable(exc, url, netloc, timeout) from None
-    text = b"".join(chunks)[:MAX_BODY].decode(resp.encoding or "utf-8", errors="replace")
+    text = _decode(b"".join(chunks)[:MAX_BODY], resp.encoding)
     headers = {k.lower(): v for k, v in resp.headers.items()}
     return Page(
         resp.status_code,
@@ -147,6 +166,13 @@ def fetch(
         text,
         time.monotonic() - start,
     )
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    try:
+        return body.decode(charset or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know: read it as UTF-8
+        return body.decode("utf-8", errors="replace")
 
 
 _TOO_SLOW = "it answers too slowly, a byte at a time, or without end"
@@ -192,11 +218,12 @@ def signals(page: Page) -> tuple[str, ...]:
 
 
 def describe(page: Page, limit: int | None = 120) -> str:
-    """Status, redirect and cookie names. `limit=None` keeps the whole redirect, for a caller
-    that masks secrets first and clips after (a clipped secret would escape the mask)."""
+    """Status, redirect and cookie names; the redirect masked before it is cut to `limit`
+    (a secret cut first would escape the mask). `limit=None` keeps it whole."""
     parts = [f"HTTP {page.status}"]
     if page.location:
-        parts.append(f"redirect to {page.location[:limit]}")
+        where = page.location if limit is None else redact.clip(page.location, limit)
+        parts.append(f"redirect to {where}")
     if page.cookies:
         parts.append("sets cookie " + ", ".join(page.cookies))
     return ", ".join(parts)
@@ -206,44 +233,12 @@ def shape(page: Page) -> tuple[str, ...]:
     return (str(page.status), page.location, *page.cookies)
 
 
-@dataclass
-class Form:
-    action: str
-    method: str
-    inputs: list[tuple[str, str, str]] = field(default_factory=list)  # name, type, value
-
-
-class _FormParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.forms: list[Form] = []
-        self.meta: dict[str, str] = {}
-        self._open: Form | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self._open = Form(a.get("action", ""), (a.get("method") or "get").lower())
-            self.forms.append(self._open)
-        elif tag == "input" and self._open is not None and a.get("name"):
-            self._open.inputs.append(
-                (a["name"], (a.get("type") or "text").lower(), a.get("value", ""))
-            )
-        elif tag == "meta" and a.get("name"):
-            self.meta[a["name"].lower()] = a.get("content", "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._open = None
-
-
-def parse_forms(html: str, base_url: str) -> tuple[list[Form], dict[str, str]]:
-    parser = _FormParser()
-    parser.feed(html)
-    for form in parser.forms:
+def parse_forms(page: str, base_url: str) -> tuple[list[Form], dict[str, str]]:
+    found = html_forms.read(page)
+    for form in found.forms:
         form.action = urljoin(base_url, form.action or base_url)
-    return parser.forms, parser.meta
+    return found.forms, found.meta
 
 
-def has_password_input(html: str) -> bool:
-    return re.search(r"<input[^>]+type\s*=\s*[\"']?password", html, re.IGNORECASE) is not None
+def has_password_input(page: str) -> bool:
+    return html_forms.read(page).password_input
