@@ -32,7 +32,9 @@ ECHOES = {
     "url, doubled": quote(quote(SECRET, safe=""), safe=""),
     "url, latin-1": quote(SECRET, safe="", encoding="latin-1"),
     "base64 of user:secret": base64.b64encode(f"{USER}:{SECRET}".encode()).decode(),
-    "base64 of user:secret, latin-1": base64.b64encode(f"{USER}:{SECRET}".encode("latin-1")).decode(),
+    "base64 of user:secret, latin-1": base64.b64encode(
+        f"{USER}:{SECRET}".encode("latin-1")
+    ).decode(),
     "base64 of the secret, unpadded": base64.b64encode(RAW).decode().rstrip("="),
     "base64url": base64.urlsafe_b64encode(RAW).decode(),
     "hex": RAW.hex(),

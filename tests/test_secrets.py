@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -72,6 +74,12 @@ class EchoApp:
 
             def do_GET(self) -> None:
                 auth = self.headers.get("Authorization", "")
+                if self.path.startswith("/private"):  # the anonymous check: no credential sent
+                    last = app.seen[-1] if app.seen else "nothing-yet"
+                    b64 = base64.b64encode(f"{USER}:{last}".encode()).decode()
+                    said = "&".join(f"{k}={v}" for k, v in spelled(last, b64).items())
+                    self.reply(401, "log in first", {"Location": f"/login?last={said}"})
+                    return
                 if self.path.startswith("/admin"):
                     if not auth.startswith("Basic "):
                         challenge = {"WWW-Authenticate": 'Basic realm="echo"'}
@@ -110,12 +118,22 @@ class EchoApp:
 
 def spelled(password: str, b64: str) -> dict[str, str]:
     """A password as a server may echo it."""
+    raw = password.encode()
+    pct = quote(password, safe="")
     return {
         "plain": password,
-        "pct": quote(password, safe=""),
+        "pct": pct,
+        "pctlow": re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), pct),
+        "pct2": quote(pct, safe=""),
         "plus": quote_plus(password, safe=""),
         "b64": b64,
         "html": html.escape(password),
+        "htmlnum": "".join(f"&#{ord(c)};" for c in password),
+        "htmlhex": "".join(f"&#x{ord(c):x};" for c in password),
+        "json": json.dumps(password, ensure_ascii=True)[1:-1],
+        "hex": raw.hex(),
+        "HEX": raw.hex().upper(),
+        "mojibake": raw.decode("latin-1"),
     }
 
 
@@ -123,6 +141,7 @@ def encodings(secret: str) -> list[bytes]:
     """Every encoding of the secret, and what any base64 text containing one of them (at any
     alignment) must contain."""
     texts = [*spelled(secret, "").values(), f"{USER}:{secret}"]
+    texts += [t[: len(t) // 2] for t in texts if len(t) > 24]  # half a secret is a leak too
     forms = [t.encode() for t in texts if t]
     forms.append(f"{USER}:{secret}".encode("latin-1"))
     forms.append(base64.b64encode(f"{USER}:{secret}".encode("latin-1")))
@@ -163,7 +182,8 @@ def test_a_secret_from_the_environment_reaches_no_output(
         "targets:\n"
         f"  - name: echo\n    host: {HOST}\n    logins:\n"
         f"      - {{kind: http-form, url: '{base}/login', success_redirect: /home, {cred}}}\n"
-        f"      - {{kind: http-basic, url: '{base}/admin', usernames: [{USER}], {cred}}}\n"
+        f"      - {{kind: http-basic, url: '{base}/admin', usernames: [{USER}], {cred},"
+        f" protected_url: '{base}/private'}}\n"
     )
     shutil.copy(ROOT / "suites" / "test_logins.py", run / "test_logins.py")
     env = {**os.environ, ENV: SECRET}
@@ -193,7 +213,7 @@ def test_a_secret_from_the_environment_reaches_no_output(
     assert {"junit.xml", "run.log", "summary.json", "findings.sarif"} <= {f.name for f in written}
     assert any(f.name == "index.html" for f in written)
     evidence = "".join(f.read_text() for f in (run / "allure").glob("*-attachment.txt"))
-    for name in ("plain", "pct", "plus", "b64", "html"):
+    for name in spelled("", ""):
         assert f"{name}=******" in evidence, (name, evidence)
     assert (run / "run.log").stat().st_size > 0
 

@@ -26,8 +26,10 @@ from harness.policy.versions import (
 from harness.probes.banners_model import Banner, BannerScan
 
 _NMAP = "nmap -sV"
-# "Product/1.2.3" and "OpenSSH_7.4" anywhere; "Product 1.2.3" in greetings (not protocol words)
-_SLASHED = re.compile(r"\b([A-Za-z][A-Za-z0-9.+-]*)[/_]v?(\d+\.\d+[A-Za-z0-9.+~-]*)")
+# "Product/1.2.3" and "OpenSSH_7.4" anywhere; "Product 1.2.3" in greetings (not protocol words).
+# Product names are bounded ({0,40}): an unbounded run is retried at every word boundary, which
+# made a 64 KB header of "a." cost 21 s of CPU.
+_SLASHED = re.compile(r"\b([A-Za-z][A-Za-z0-9.+-]{0,40})[/_]v?(\d+\.\d+[A-Za-z0-9.+~-]*)")
 _SPACED = re.compile(r"\b([A-Za-z][A-Za-z0-9.+-]{1,30}):? v?(\d+\.\d+(?:\.\d+)*[A-Za-z0-9+~-]*)")
 _NOT_PRODUCTS = {
     "esmtp", "smtp", "ftp", "server", "service", "ready", "mail", "pop3", "imap", "imap4",
