@@ -225,3 +225,52 @@ def redirect_loop(server: Hostile, conn: socket.socket, index: int) -> None:
                 return
     except OSError:
         return
+
+
+class Sentinel:
+    """A listener nobody declared: it only counts connections. A probe that reaches it was
+    steered off the declared scope by a server's answer."""
+
+    def __init__(self, host: str) -> None:
+        self.server = Hostile(lambda server, conn, index: None, host)
+
+    @property
+    def connections(self) -> int:
+        return self.server.connections
+
+    def url(self, path: str = "/steal") -> str:
+        return self.server.url(path)
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def steer_to(*urls: str) -> Behaviour:
+    """Answers every HTTP request by pointing the client at `urls`: a login form posting there,
+    a meta refresh, links, a `Refresh` header, and for `/admin` a 302 there; anything else gets
+    a line naming them, then the connection closes."""
+    first = urls[0]
+    links = "".join(f'<a href="{u}">x</a><img src="{u}">' for u in urls)
+    page = (
+        f'<html><head><meta http-equiv="refresh" content="0;url={first}"></head><body>'
+        f'<form method="post" action="{first}"><input name="username">'
+        f'<input type="password" name="password"></form>{links}</body></html>'
+    ).encode()
+
+    def behaviour(server: Hostile, conn: socket.socket, index: int) -> None:
+        request = read_request(conn, wait=1.0)
+        if not request.split(b" ", 1)[0].isalpha():
+            server.send(conn, f"220 go to {first}\r\n".encode(), index)
+            return
+        path = request.split(b" ", 2)[1] if request.count(b" ") >= 2 else b"/"
+        if b"admin" in path or request.startswith(b"POST"):
+            head = f"HTTP/1.1 302 Found\r\nLocation: {first}\r\nContent-Length: 0\r\n"
+            server.send(conn, (head + "Connection: close\r\n\r\n").encode(), index)
+            return
+        head = (
+            f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nRefresh: 0; url={first}\r\n"
+            f"Content-Length: {len(page)}\r\nConnection: close\r\n\r\n"
+        )
+        server.send(conn, head.encode() + page, index)
+
+    return behaviour

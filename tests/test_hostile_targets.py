@@ -62,7 +62,11 @@ RAW: dict[str, hs.Behaviour] = {
     "drip": hs.drip,
     "redirect-loop": hs.redirect_loop,
 }
-KINDS = [*RAW, "all-200", "unresolvable"]
+# "steer" points every client at a sentinel (hs.Sentinel) through form actions, redirects, meta
+# refresh and links: the sentinels, on an undeclared address and on an undeclared port of the
+# hostile host, must see no connection from any run
+KINDS = [*RAW, "steer", "all-200", "unresolvable"]
+SENTINEL_HOST = "127.0.0.53"
 # kind -> the status of banner.* on a bare port of that server (target "<kind>-port")
 PORT_ONLY = {"tarpit": "broken", "garbage": "passed"}
 ENDLESS = {"endless-lines", "endless-line", "huge-headers"}
@@ -90,6 +94,15 @@ NOT_BROKEN: dict[tuple[str, str, str], str | set[str]] = {
     ("all-200", "", "banner.outdated"): {"passed", "skipped"},  # as nmap -sV names the server
     ("huge-headers", "", "banner.disclosure"): "failed",
     ("huge-headers", "", "banner.outdated"): "failed",
+    # steer answers HTTP over plain HTTP (a measured finding), declares no protected URL for
+    # the JSON kind, and sends a header block without a product in it
+    ("steer", "http-basic", "login.cleartext"): "failed",
+    ("steer", "http-json", "login.cleartext"): "failed",
+    ("steer", "http-json", "login.anonymous"): "skipped",
+    **{("steer", k, "login.lockout"): "skipped" for k in ("http-basic", "http-json")},
+    **{("steer", k, "login.password_policy"): "skipped" for k in ("http-basic", "http-json")},
+    ("steer", "", "banner.disclosure"): "passed",
+    ("steer", "", "banner.outdated"): {"passed", "skipped"},
     ("redirect-loop", "", "banner.disclosure"): "passed",
     ("redirect-loop", "", "banner.outdated"): {"passed", "skipped"},
 }
@@ -107,6 +120,7 @@ REASONS: dict[str, tuple[str, ...]] = {
     "huge-headers": ("(protocol error)", "(timeout)"),
     "drip": ("(timeout)", "(protocol error)"),
     "redirect-loop": ("(protocol error)", "(ambiguous endpoint)", "(timeout)"),
+    "steer": ("(outside declared scope)", "(ambiguous endpoint)", "(protocol error)", "(timeout)"),
     "all-200": ("(ambiguous endpoint)",),
     "unresolvable": ("(dns)",),
 }
@@ -241,7 +255,9 @@ def _hostile_lines(kind: str, servers: dict[str, str | int]) -> list[str]:
     return lines
 
 
-def _hostile(kind: str) -> tuple[dict[str, str | int], list[hs.Hostile], Callable[[], None]]:
+def _hostile(
+    kind: str, sentinels: list[hs.Sentinel]
+) -> tuple[dict[str, str | int], list[hs.Hostile], Callable[[], None]]:
     if kind == "unresolvable":
         name = hs.UNRESOLVABLE
         endpoints: dict[str, str | int] = {
@@ -261,7 +277,8 @@ def _hostile(kind: str) -> tuple[dict[str, str | int], list[hs.Hostile], Callabl
             "http-json": app.url("/api/login"),
         }
         return endpoints, [], app.close
-    servers = {ep: hs.Hostile(RAW[kind], HOSTILE_HOST) for ep in ENDPOINTS}
+    behaviour = hs.steer_to(*(s.url() for s in sentinels)) if kind == "steer" else RAW[kind]
+    servers = {ep: hs.Hostile(behaviour, HOSTILE_HOST) for ep in ENDPOINTS}
     silent = SilentPort(HOSTILE_HOST)
     endpoints = {
         "tls": servers["tls"].port,
@@ -306,8 +323,19 @@ def start_healthy(pki: Pki) -> Healthy:
 
 
 @pytest.fixture(scope="module")
+def sentinels() -> Iterator[list[hs.Sentinel]]:
+    both = [hs.Sentinel(SENTINEL_HOST), hs.Sentinel(HOSTILE_HOST)]
+    yield both
+    for sentinel in both:
+        sentinel.close()
+
+
+@pytest.fixture(scope="module")
 def runs(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pki: Pki
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    pki: Pki,
+    sentinels: list[hs.Sentinel],
 ) -> Iterator[dict[str, Run]]:
     suites = ["test_tls.py", "test_logins.py", "test_ports.py", "test_banners.py"]
     plans: dict[str, tuple[str, list[hs.Hostile]]] = {}
@@ -319,7 +347,7 @@ def runs(
         lines = _header(pki.bundle) + healthy.lines()
         servers: list[hs.Hostile] = []
         if kind != "alone":
-            endpoints, servers, close = _hostile(kind)
+            endpoints, servers, close = _hostile(kind, sentinels)
             closers.append(close)
             lines += _hostile_lines(kind, endpoints)
             if kind in PORT_ONLY:
@@ -445,3 +473,15 @@ def test_a_bare_port_gives_a_banner_verdict_only_when_it_said_something(
             assert "could not measure " in message and "(timeout)" in message, message
             assert "no source said a single byte" in message, message
             assert f"nmap -sV of port {port}/tcp: " in message, message
+
+
+def test_no_answer_steers_a_probe_off_the_declared_scope(
+    runs: dict[str, Run], sentinels: list[hs.Sentinel]
+) -> None:
+    """Over the whole corpus, and the steering server above all: 0 connections to a sentinel."""
+    assert [s.connections for s in sentinels] == [0, 0]
+    messages = [
+        r.get("statusDetails", {}).get("message", "") for r in runs["steer"].of("steer").values()
+    ]
+    refused = [m for m in messages if "outside declared scope" in m]
+    assert refused and all(sentinels[0].url() in m for m in refused), messages

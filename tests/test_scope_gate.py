@@ -258,3 +258,24 @@ def test_odd_bytes_in_an_answer_do_not_crash_the_probe(
         site.close()
     text = str(result)
     assert "crashed" not in text and "UnicodeDecodeError" not in text, text
+
+
+@pytest.mark.parametrize("kind", ["http-form", "http-json"])
+def test_a_login_answered_by_a_redirect_off_scope_cannot_be_judged(
+    tmp_path: Path, sentinels: list[Sentinel], kind: str
+) -> None:
+    """Every attempt is answered by a redirect to the sentinel: comparing with the control
+    would call every guess rejected, but where a login is decided lies off the declared scope."""
+    away = sentinels[1].url("/sso")
+    site = Site({"/login": (200, {}, _form("/auth"))})
+    site.routes["/auth"] = site.routes["/api/login"] = (302, {"Location": away}, "")
+    path = "/login" if kind == "http-form" else "/api/login"
+    try:
+        result = _probe(tmp_path, f"{{kind: {kind}, url: '{site.url(path)}'}}")
+    finally:
+        site.close()
+    assert sum(s.connections for s in sentinels) == 0
+    assert isinstance(result, LoginResult), result
+    guesses = result.guesses
+    assert isinstance(guesses, ProbeFailure) and guesses.kind is FailureKind.SCOPE, guesses
+    assert f"{sentinels[1].host}:{sentinels[1].port}" in guesses.reason

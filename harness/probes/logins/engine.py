@@ -245,6 +245,20 @@ def _guess(
             )
         if control.accepted:
             raise _Stop(_ambiguous(job, run, user0, control))
+        if control.accepted is None and control.elsewhere:
+            # judged by comparison with the control, but the answer sends the client off the
+            # declared scope: whether a login succeeds is decided where we may not look
+            raise _Stop(
+                _fail(
+                    job,
+                    FailureKind.SCOPE,
+                    f"the endpoint answers a login with a redirect to "
+                    f"{redact.clip(control.elsewhere, 200)}, outside the origins declared for "
+                    "it, which is not followed, so a success cannot be told from a failure. "
+                    "Fix: declare a success signal (success_redirect, success_cookie, "
+                    "success_text or failure_text), or declare that origin if it is yours",
+                )
+            )
         run.control = control
         run.failures[user0] += 1
         for index, cand in enumerate(candidates):

@@ -143,7 +143,10 @@ class HttpClient:
             checks.append(page.status < 400)
         accepted = all(checks) if checks else default
         detail = ", ".join([describe(page, limit=None), *notes])  # the engine masks, then clips
-        return Answer(accepted, detail, shape(page), signals(page), page.latency)
+        # a relative Location stays on the request's (declared) origin; an absolute one may not
+        off = 300 <= page.status < 400 and urlsplit(page.location).netloc != ""
+        elsewhere = page.location if off and not scope.allows(page.location) else ""
+        return Answer(accepted, detail, shape(page), signals(page), page.latency, elsewhere)
 
 
 class BasicClient(HttpClient):

@@ -43,6 +43,7 @@ class Answer:
     shape: tuple[str, ...] = ()
     signals: tuple[str, ...] = ()  # lockout or throttling signals; "text: ..." ones are soft
     latency: float = 0.0
+    elsewhere: str = ""  # an undeclared destination the answer redirects to (never followed)
 
 
 @dataclass(frozen=True)
