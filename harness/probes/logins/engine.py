@@ -1,16 +1,12 @@
 """One login endpoint, probed safely: control first, budget, delay, stop rules, lockout.
 
-Every attempt against an endpoint goes through `_Run.attempt`, one at a time, so the budget and
-the delay hold for every kind. Its secrets are registered with the masking boundary
-(harness.redact) before the first attempt; each server text it keeps is masked, then clipped,
-and candidates show a mask unless they come from a public list.
+Attempts are counted and logged by harness.probes.logins.attempts. The endpoint's secrets are
+registered with the masking boundary (harness.redact) before the first attempt, and
+candidates show a mask unless they come from a public list.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
-from collections import Counter
 from pathlib import Path
 
 from harness import redact
@@ -18,6 +14,7 @@ from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import LoginEndpoint
 from harness.probes import Job, scope
 from harness.probes.logins import lists
+from harness.probes.logins.attempts import Run, Stop, ambiguous, fail
 from harness.probes.logins.kinds import (
     ANONYMOUS_ATTEMPTS,
     DECLARED_OVER_CLEARTEXT,
@@ -39,77 +36,7 @@ from harness.probes.logins.model import (
 )
 from harness.probes.logins.setpassword import probe_password_policy
 
-MAX_TEXT = 300  # characters of a server's answer kept in a detail, after masking
 SLOWDOWN_SECONDS = 1.0  # an answer this much slower than the control's counts as throttling
-
-
-class _Stop(Exception):
-    """Ends guessing early because the guessing part cannot be measured."""
-
-    def __init__(self, failure: ProbeFailure) -> None:
-        self.failure = failure
-
-
-class _Run:
-    def __init__(self, job: Job, client: LoginClient, secrets: list[tuple[str, str]]) -> None:
-        self.job = job
-        self.client = client
-        self.budget = job.settings.login_attempt_budget
-        self.delay = job.settings.login_delay
-        self.attempts = 0
-        self.failures: Counter[str] = Counter()
-        self.latencies: list[float] = []
-        self.log: list[str] = []
-        redact.REDACTOR.register_all(secrets)  # masked by every output, whatever echoes them
-        self.control: Answer | None = None
-        self.tried: set[tuple[str, str]] = set()
-
-    @staticmethod
-    def scrub(text: str) -> str:
-        """A server's text for the log: masked, then clipped (never the other way round)."""
-        return redact.clip(text, MAX_TEXT)
-
-    def remaining(self) -> int:
-        return self.budget - self.attempts
-
-    def attempt(self, username: str, password: str, shown: str, secret: bool = False) -> Answer:
-        """One attempt, after the delay; never more than the budget, never two at once."""
-        assert self.remaining() > 0, "the attempt budget is enforced by the callers"
-        if self.attempts:
-            time.sleep(self.delay)
-        self.attempts += 1
-        try:
-            answer = self.client.attempt(username, password, secret=secret)
-        except Unmeasurable as exc:
-            self.log.append(f"#{self.attempts} {username} / {shown}: {self.scrub(exc.reason)}")
-            raise
-        self.latencies.append(answer.latency)
-        self.log.append(
-            f"#{self.attempts} {username} / {shown}: "
-            f"{self.verdict_word(answer)} ({self.scrub(answer.detail)})"
-        )
-        return answer
-
-    def accepted(self, answer: Answer) -> bool:
-        if answer.accepted is not None or self.control is None:
-            return bool(answer.accepted)
-        # no declared success signal: a different status, redirect or cookie set than the control
-        status = answer.shape[0] if answer.shape else ""
-        return answer.shape != self.control.shape and not status.startswith(("4", "5"))
-
-    def new_signals(self, answer: Answer) -> tuple[str, ...]:
-        baseline = set(self.control.signals) if self.control else set()
-        return tuple(s for s in answer.signals if s not in baseline)
-
-    def verdict_word(self, answer: Answer) -> str:
-        if self.control is None:
-            return "control answer"
-        if self.new_signals(answer):
-            return "lockout signal"
-        return "ACCEPTED" if self.accepted(answer) else "rejected"
-
-    def control_password(self) -> str:
-        return "harness-control-" + secrets.token_urlsafe(12)
 
 
 def probe_endpoint(job: Job, base_dir: Path | None) -> tuple[LoginResult | ProbeFailure, str]:
@@ -126,7 +53,7 @@ def probe_endpoint(job: Job, base_dir: Path | None) -> tuple[LoginResult | Probe
         if isinstance(found, Lists)
         else []
     )
-    run = _Run(job, client, hidden)
+    run = Run(job, client, hidden)
     try:
         with scope.declared(declared_urls(ep)):
             result = _probe(job, ep, client, run, found, base_dir)
@@ -152,7 +79,7 @@ def _probe(
     job: Job,
     ep: LoginEndpoint,
     client: LoginClient,
-    run: _Run,
+    run: Run,
     found: Lists | ListError,
     base_dir: Path | None,
 ) -> LoginResult | ProbeFailure:
@@ -192,7 +119,7 @@ def _probe(
 
 
 def _guess(
-    job: Job, ep: LoginEndpoint, run: _Run, found: Lists, channel: Channel
+    job: Job, ep: LoginEndpoint, run: Run, found: Lists, channel: Channel
 ) -> tuple[Guesses | ProbeFailure, Lockout | ProbeFailure | None]:
     notes: list[str] = []
     candidates = found.plan()
@@ -234,8 +161,8 @@ def _guess(
         control = run.attempt(user0, run.control_password(), "(random control password)")
         hard = [s for s in control.signals if not s.startswith("text:")]
         if hard:
-            raise _Stop(
-                _fail(
+            raise Stop(
+                fail(
                     job,
                     FailureKind.ERROR,
                     "the endpoint signalled lockout or "
@@ -244,12 +171,12 @@ def _guess(
                 )
             )
         if control.accepted:
-            raise _Stop(_ambiguous(job, run, user0, control))
+            raise Stop(ambiguous(job, run, user0, control))
         if control.accepted is None and control.elsewhere:
             # judged by comparison with the control, but the answer sends the client off the
             # declared scope: whether a login succeeds is decided where we may not look
-            raise _Stop(
-                _fail(
+            raise Stop(
+                fail(
                     job,
                     FailureKind.SCOPE,
                     f"the endpoint answers a login with a redirect to "
@@ -281,7 +208,7 @@ def _guess(
             if run.accepted(answer):
                 confirm = run.attempt(user0, run.control_password(), "(second control password)")
                 if run.accepted(confirm):
-                    raise _Stop(_ambiguous(job, run, user0, confirm, after=cand))
+                    raise Stop(ambiguous(job, run, user0, confirm, after=cand))
                 cand = found.as_listed(cand)
                 hit = Hit(
                     cand.username,
@@ -296,7 +223,7 @@ def _guess(
             run.failures[cand.username] += 1
         if ep.lockout and need and hit is None and signal is None:
             signal = _lockout_phase(run, user0, need)
-    except _Stop as stop:
+    except Stop as stop:
         return stop.failure, stop.failure if ep.lockout else None
     guesses = Guesses(
         hit,
@@ -325,7 +252,7 @@ def _guess(
 
 
 def _coverage(
-    found: Lists, run: _Run, candidates: list[Candidate], before: int, need: int, user0: str
+    found: Lists, run: Run, candidates: list[Candidate], before: int, need: int, user0: str
 ) -> Coverage:
     """What the tried pairs cover, and the smallest budget that reaches each list's minimum.
 
@@ -356,7 +283,7 @@ def _coverage(
     )
 
 
-def _attempt(run: _Run, username: str, password: str, shown: str, secret: bool) -> Answer:
+def _attempt(run: Run, username: str, password: str, shown: str, secret: bool) -> Answer:
     """An attempt after the control; a refused connection may be the service throttling."""
     try:
         return run.attempt(username, password, shown, secret)
@@ -368,8 +295,8 @@ def _attempt(run: _Run, username: str, password: str, shown: str, secret: bool) 
         ):
             why = f"the server stopped accepting connections ({run.scrub(exc.reason)})"
             return Answer(False, why, ("closed",), (why,))
-        raise _Stop(
-            _fail(
+        raise Stop(
+            fail(
                 run.job,
                 exc.kind,
                 f"{run.scrub(exc.reason)} at attempt {run.attempts} of {run.budget}",
@@ -377,7 +304,7 @@ def _attempt(run: _Run, username: str, password: str, shown: str, secret: bool) 
         ) from None
 
 
-def _lockout_phase(run: _Run, user: str, need: int) -> str | None:
+def _lockout_phase(run: Run, user: str, need: int) -> str | None:
     """Wrong passwords for one account until it has `need` failures, watching for throttling."""
     while run.failures[user] < need and run.remaining() > 0:
         answer = _attempt(run, user, run.control_password(), "(random wrong password)", False)
@@ -385,7 +312,7 @@ def _lockout_phase(run: _Run, user: str, need: int) -> str | None:
         if sig:
             return ", ".join(sig)
         if run.accepted(answer):
-            raise _Stop(_ambiguous(run.job, run, user, answer))
+            raise Stop(ambiguous(run.job, run, user, answer))
         run.failures[user] += 1
     first, last = run.latencies[0], run.latencies[-1]
     if min(run.latencies) >= SLOWDOWN_SECONDS:
@@ -393,21 +320,3 @@ def _lockout_phase(run: _Run, user: str, need: int) -> str | None:
     if last - first >= SLOWDOWN_SECONDS and last >= 3 * first:
         return f"answers slowed from {first:.2f} s to {last:.2f} s"
     return None
-
-
-def _fail(job: Job, kind: FailureKind, reason: str) -> ProbeFailure:
-    return ProbeFailure(kind, job.where, reason)
-
-
-def _ambiguous(
-    job: Job, run: _Run, user: str, answer: Answer, after: Candidate | None = None
-) -> ProbeFailure:
-    when = f" after it accepted {after.username} / {after.shown}" if after else ""
-    return ProbeFailure(
-        FailureKind.AMBIGUOUS,
-        job.where,
-        f"the endpoint answered a random, certainly wrong password for {user!r}{when} like a "
-        f"success ({run.scrub(answer.detail)}), so its answers cannot tell a right password "
-        "from a wrong one; declare a success or failure signal (failure_text, success_status, "
-        "success_redirect, success_cookie, token_field)",
-    )
