@@ -26,7 +26,7 @@ from harness.output import history as hist
 from harness.output import offline, overview, report_groups
 from harness.output.allure_files import CATEGORIES
 
-# Measured in headless Chromium on this project's 2-core machine (README, "Fleet sizing"): an
+# Measured in headless Chromium on this project's 2-core machine (docs/benchmarks.md, "Fleet sizing"): an
 # Allure report of 2,262 results opened in 8.8 s, one of 4,000 whole targets took 24 s; a
 # single-file report (evidence embedded) of 1,000 results, 30 MB, in 7.9 s, of 2,500 in 14.8 s.
 SPLIT_ABOVE = 2500
