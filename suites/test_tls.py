@@ -103,3 +103,43 @@ def test_tls_profile(subject, measurement, judge):
 @pytest.mark.check("tls.grade")
 def test_tls_grade(subject, measurement, judge):
     judge(policy.grade(measurement, subject.settings))
+
+
+@pytest.mark.check("tls.vuln.sweet32")
+def test_tls_vuln_sweet32(subject, measurement, judge):
+    judge(policy.sweet32(measurement, subject.settings))
+
+
+@pytest.mark.check("tls.vuln.freak")
+def test_tls_vuln_freak(subject, measurement, judge):
+    judge(policy.freak(measurement, subject.settings))
+
+
+@pytest.mark.check("tls.vuln.logjam")
+def test_tls_vuln_logjam(subject, measurement, judge):
+    judge(policy.logjam(measurement, subject.settings))
+
+
+@pytest.mark.check("tls.vuln.drown")
+def test_tls_vuln_drown(subject, measurement, judge):
+    judge(policy.drown(measurement, subject.settings))
+
+
+@pytest.mark.check("tls.vuln.poodle")
+def test_tls_vuln_poodle(subject, measurement, judge):
+    judge(policy.poodle(measurement, subject.settings))
+
+
+@pytest.mark.check("tls.vuln.rc4")
+def test_tls_vuln_rc4(subject, measurement, judge):
+    judge(policy.rc4(measurement, subject.settings))
+
+
+@pytest.mark.check("tls.vuln.beast")
+def test_tls_vuln_beast(subject, measurement, judge):
+    judge(policy.beast(measurement, subject.settings))
+
+
+@pytest.mark.check("tls.vuln.lucky13")
+def test_tls_vuln_lucky13(subject, measurement, judge):
+    judge(policy.lucky13(measurement, subject.settings))

@@ -37,6 +37,7 @@ import pytest
 from login_servers import Config, LoginApp
 from tls_servers import HOST, Pki, https_server, make_pki, strong_context
 
+from harness.checks import catalogue
 from harness.lab.udp_services import SilentPort
 
 SUITES = Path(__file__).parents[1] / "suites"
@@ -47,6 +48,7 @@ KILL_AFTER = 240  # a run still going then has hung: kill it and fail
 MAX_RSS_MB = 512  # a run's peak resident memory (about 100 MB normally; 24 GB once, unbounded)
 MAX_READ_MB = 64  # what any probe may take from one endless connection, socket buffers included
 HOSTILE_HOST = "127.0.0.2"
+TLS_CHECKS = sum(c.area == "tls" for c in catalogue().values())  # results per TLS endpoint
 PARALLEL_RUNS = 6
 STRONG = "vX9#qLr2!mTz8@kP"
 
@@ -135,7 +137,7 @@ class Run:
     output: str = ""
     results: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     servers: list[hs.Hostile] = field(default_factory=list)
-    expected: int = 0  # hostile results: 20 per TLS endpoint, 6 per login, 2 ports, 2 banners
+    expected: int = 0  # hostile results: TLS_CHECKS per TLS endpoint, 6 per login, 2 ports, 2 banners
 
     def of(self, target: str) -> dict[tuple[str, str], dict[str, Any]]:
         return {(k, c): r for (t, k, c), r in _by_target(self.results).items() if t == target}
@@ -360,7 +362,7 @@ def runs(
                     f"    ports: {{expected: [{bare.port}], scan: '{bare.port}'}}",
                 ]
             tls = "tls" in endpoints
-            expected[kind] = 20 * tls + 6 * (len(endpoints) - tls) + 2 + 2
+            expected[kind] = TLS_CHECKS * tls + 6 * (len(endpoints) - tls) + 2 + 2
         plans[kind] = ("\n".join(lines) + "\n", servers)
 
     def one(kind: str) -> Run:
@@ -444,7 +446,7 @@ def test_hostile_checks_are_broken_with_a_reason_never_passed(
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_healthy_target_in_the_same_run_is_unaffected(runs: dict[str, Run], kind: str) -> None:
     alone = runs["alone"].statuses("healthy")
-    assert len(alone) == 20 + 6 + 2 and "broken" not in alone.values(), alone
+    assert len(alone) == TLS_CHECKS + 6 + 2 and "broken" not in alone.values(), alone
     assert runs[kind].statuses("healthy") == alone
 
 

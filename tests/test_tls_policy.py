@@ -114,6 +114,14 @@ CHECKS = [
     policy.renegotiation,
     policy.compression,
     policy.fallback_scsv,
+    policy.sweet32,
+    policy.freak,
+    policy.logjam,
+    policy.drown,
+    policy.poodle,
+    policy.rc4,
+    policy.beast,
+    policy.lucky13,
     policy.hsts,
     policy.compliance,
     policy.grade,
@@ -201,8 +209,13 @@ def test_weak_suites_are_named_under_their_protocol() -> None:
     s = scan(protocols=(tls10, *scan().protocols[3:]))
     message = texts(policy.ciphers(s, SETTINGS))
     assert message.startswith("TLS 1.0: TLS_RSA_WITH_3DES_EDE_CBC_SHA (3DES")
-    assert "TLS_RSA_WITH_RC4_128_MD5 (RC4, MD5 MAC, static RSA key exchange)" in message
-    assert "TLS_RSA_EXPORT_WITH_DES40_CBC_SHA (EXPORT-grade, single DES" in message
+    assert (
+        "TLS_RSA_WITH_RC4_128_MD5 (RC4 [tls.vuln.rc4], MD5 MAC, static RSA key exchange)" in message
+    )
+    assert (
+        "TLS_RSA_EXPORT_WITH_DES40_CBC_SHA (EXPORT-grade [tls.vuln.freak, tls.vuln.logjam], single DES"
+        in message
+    )
     assert "TLS_DH_anon_WITH_AES_128_CBC_SHA (anonymous" in message
     assert "TLS 1.2" not in message
     # under "old", CBC and static RSA are allowed, but 3DES and friends never are
@@ -216,7 +229,7 @@ def test_suite_classification() -> None:
     assert weaknesses(Suite("TLS_AES_256_GCM_SHA384", 256), ("cbc", "static_rsa")) == []
     rc4_md5 = weaknesses(Suite("SSL_CK_RC4_128_WITH_MD5", 128))
     assert rc4_md5 == [Weakness.RC4, Weakness.MD5]
-    assert [w.text for w in rc4_md5] == ["RC4", "MD5 MAC"]
+    assert [w.text for w in rc4_md5] == ["RC4 [tls.vuln.rc4]", "MD5 MAC"]
     assert weaknesses(Suite("TLS_RSA_WITH_NULL_SHA256", 0))[0].text == "NULL encryption"
     cbc = Suite("TLS_RSA_WITH_AES_128_CBC_SHA", 128)
     assert weaknesses(cbc) == []  # CBC and static RSA are weak only where a profile says so

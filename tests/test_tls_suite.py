@@ -48,6 +48,14 @@ CHECKS = [
     "tls.vuln.renegotiation",
     "tls.vuln.compression",
     "tls.vuln.fallback_scsv",
+    "tls.vuln.sweet32",
+    "tls.vuln.freak",
+    "tls.vuln.logjam",
+    "tls.vuln.drown",
+    "tls.vuln.poodle",
+    "tls.vuln.rc4",
+    "tls.vuln.beast",
+    "tls.vuln.lucky13",
     "tls.hsts",
     "tls.profile",
     "tls.grade",
@@ -68,6 +76,9 @@ EXPECTED: dict[str, dict[str, str]] = {
         "tls.cert.key": "failed",
         "tls.cert.signature": "failed",
         "tls.hsts": "failed",
+        "tls.vuln.logjam": "failed",  # its 1024-bit DH group
+        "tls.vuln.beast": "failed",  # CBC over TLS 1.0
+        "tls.vuln.lucky13": "failed",  # CBC at all
         **_PROFILE_AND_GRADE,
     },
     "expired": {"tls.cert.validity": "failed", "tls.cert.expiry": "failed", **_PROFILE_AND_GRADE},

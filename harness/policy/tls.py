@@ -20,6 +20,7 @@ from harness.policy.tls_cert import (
     cert_trust,
     cert_validity,
 )
+from harness.policy.tls_named import beast, drown, freak, logjam, lucky13, poodle, rc4, sweet32
 from harness.policy.tls_profile import compliance, grade
 from harness.policy.tls_rules import ec_groups, forward_secret, need, profile, profiles, weaknesses
 from harness.policy.tls_vuln import (
@@ -48,7 +49,10 @@ def protocols(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "protocols")
     allowed = profile(settings.tls_profile).protocols
     offered = scan.offered_names()
-    found = [Finding(f"{p} is offered", key=p) for p in offered if p not in allowed]
+    named = {"SSLv2": " (see tls.vuln.drown)", "SSLv3": " (see tls.vuln.poodle)"}
+    found = [
+        Finding(f"{p} is offered{named.get(p, '')}", key=p) for p in offered if p not in allowed
+    ]
     modern = [p for p in ("TLS 1.2", "TLS 1.3") if p in allowed]
     if not set(modern) & set(offered):
         found.append(Finding(f"{' or '.join(modern)} is not offered", key="no " + "/".join(modern)))
@@ -110,6 +114,7 @@ def key_exchange(scan: TlsScan, settings: Settings) -> Verdict:
 
 
 __all__ = [
+    "beast",
     "ccs_injection",
     "cert_expiry",
     "cert_hostname",
@@ -121,14 +126,21 @@ __all__ = [
     "ciphers",
     "compliance",
     "compression",
+    "drown",
     "ec_groups",
     "fallback_scsv",
     "forward_secrecy",
+    "freak",
     "grade",
     "heartbleed",
     "hsts",
     "key_exchange",
+    "logjam",
+    "lucky13",
+    "poodle",
     "protocols",
+    "rc4",
     "renegotiation",
     "robot",
+    "sweet32",
 ]

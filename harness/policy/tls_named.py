@@ -1,0 +1,130 @@
+"""Named TLS vulnerabilities, as testssl.sh and SSL Labs name them, judged from the suites the
+scan already enumerated: no handshake of their own.
+
+A reviewer searches a dashboard or code scanning for "SWEET32" or a CVE id; these checks carry
+the name, the CVE ids (references in harness/data/checks.yaml) and who is affected, where
+tls.ciphers and tls.protocols judge suites and versions against a profile and point here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from harness.checks import decides
+from harness.inventory import Settings
+from harness.outcome import Finding, Verdict
+from harness.policy.tls_rules import need
+from harness.probes.tls_model import Suite, TlsScan
+
+LOGJAM_DH_BITS = 1024  # DH groups this small are within reach of a state-level precomputation
+
+
+def block64(suite: Suite) -> bool:
+    """3DES, single DES, IDEA and RC2: 64-bit blocks, open to birthday attacks (Sweet32)."""
+    n = suite.name.upper()
+    return any(c in n for c in ("3DES", "EDE3", "_DES", "DES40", "IDEA", "RC2"))
+
+
+def cbc(suite: Suite) -> bool:
+    n = suite.name.upper()
+    return "_CBC" in n or "CBC_" in n
+
+
+def _rsa_export(suite: Suite) -> bool:
+    n = suite.name.upper()
+    return "RSA_EXPORT" in n or (n.startswith("SSL_CK_") and "EXPORT" in n)
+
+
+def _dh_export(suite: Suite) -> bool:
+    n = suite.name.upper()
+    return "EXPORT" in n and ("DHE_" in n or "DH_" in n)
+
+
+def _per_protocol(
+    scan: TlsScan, pick: Callable[[Suite], bool], versions: tuple[str, ...] | None = None
+) -> list[Finding]:
+    """One finding per protocol version that accepts suites `pick` names; the key is the
+    version and the suite names, so the finding keeps its identity across runs."""
+    found = []
+    for proto in scan.offered():
+        if versions is not None and proto.name not in versions:
+            continue
+        names = [s.name for s in proto.suites if pick(s)]
+        if names:
+            found.append(
+                Finding(f"{proto.name}: {', '.join(names)}", key=f"{proto.name}: {' '.join(names)}")
+            )
+    return found
+
+
+@decides("tls.vuln.sweet32")
+def sweet32(scan: TlsScan, settings: Settings) -> Verdict:
+    need(scan, "protocols")
+    return Verdict(findings=tuple(_per_protocol(scan, block64)))
+
+
+@decides("tls.vuln.freak")
+def freak(scan: TlsScan, settings: Settings) -> Verdict:
+    need(scan, "protocols")
+    return Verdict(findings=tuple(_per_protocol(scan, _rsa_export)))
+
+
+@decides("tls.vuln.logjam")
+def logjam(scan: TlsScan, settings: Settings) -> Verdict:
+    need(scan, "protocols")
+    found = _per_protocol(scan, _dh_export)
+    small = sorted(
+        {
+            s.group_bits
+            for p in scan.offered()
+            for s in p.suites
+            if s.group == "DH" and s.group_bits and s.group_bits <= LOGJAM_DH_BITS
+        }
+    )
+    found += [
+        Finding(f"a DH group of {bits} bits is used for key exchange", key=f"DH-{bits}")
+        for bits in small
+    ]
+    notes = ("Common DH primes are not compared: the scan does not record the prime",)
+    return Verdict(findings=tuple(found), notes=notes)
+
+
+@decides("tls.vuln.drown")
+def drown(scan: TlsScan, settings: Settings) -> Verdict:
+    need(scan, "protocols")
+    if "SSLv2" in scan.offered_names():
+        return Verdict(
+            findings=(
+                Finding(
+                    "SSLv2 is offered: its export-grade RSA lets an attacker decrypt TLS "
+                    "sessions made with the same RSA key",
+                    key="SSLv2",
+                ),
+            )
+        )
+    return Verdict(notes=("SSLv2 is refused on this endpoint",))
+
+
+@decides("tls.vuln.poodle")
+def poodle(scan: TlsScan, settings: Settings) -> Verdict:
+    need(scan, "protocols")
+    return Verdict(findings=tuple(_per_protocol(scan, cbc, ("SSLv3",))))
+
+
+@decides("tls.vuln.rc4")
+def rc4(scan: TlsScan, settings: Settings) -> Verdict:
+    need(scan, "protocols")
+    return Verdict(findings=tuple(_per_protocol(scan, lambda s: "RC4" in s.name.upper())))
+
+
+@decides("tls.vuln.beast")
+def beast(scan: TlsScan, settings: Settings) -> Verdict:
+    need(scan, "protocols")
+    return Verdict(findings=tuple(_per_protocol(scan, cbc, ("SSLv3", "TLS 1.0"))))
+
+
+@decides("tls.vuln.lucky13")
+def lucky13(scan: TlsScan, settings: Settings) -> Verdict:
+    need(scan, "protocols")
+    versions = ("SSLv3", "TLS 1.0", "TLS 1.1", "TLS 1.2")
+    return Verdict(findings=tuple(_per_protocol(scan, cbc, versions)))

@@ -1,0 +1,128 @@
+"""Named TLS vulnerabilities on hand-built measurements: the stacks that offer SSLv2, SSLv3,
+EXPORT, RC4 or 3DES cannot run here (Debian's OpenSSL 3 and the wheels' OpenSSL have none of
+them), so each is fed the suites such a server enumerates. The passes, and the failures a
+Python ssl server can show (1024-bit DH, CBC over TLS 1.0), run against real servers in
+test_tls_suite.py. Each named check is measured from the enumeration: a scan without it is
+broken, never passed."""
+
+from __future__ import annotations
+
+import pytest
+from test_tls_policy import SETTINGS, scan, suites, texts
+
+from harness.errors import CouldNotMeasure
+from harness.policy import tls as policy
+from harness.probes.tls_model import ProtocolSupport
+
+NAMED = [
+    policy.sweet32,
+    policy.freak,
+    policy.logjam,
+    policy.drown,
+    policy.poodle,
+    policy.rc4,
+    policy.beast,
+    policy.lucky13,
+]
+
+SSL2 = (
+    "SSL_CK_RC4_128_WITH_MD5",
+    "SSL_CK_DES_192_EDE3_CBC_WITH_MD5",
+    "SSL_CK_RC4_128_EXPORT40_WITH_MD5",
+)
+SSL3 = ("TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_RC4_128_SHA")
+TLS10 = (
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+    "TLS_RSA_EXPORT_WITH_RC4_40_MD5",
+    "TLS_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA",
+    "TLS_RSA_WITH_IDEA_CBC_SHA",
+)
+
+
+def legacy() -> object:
+    """What a 1.0.1e-era server with every legacy option on enumerates."""
+    return scan(
+        protocols=(
+            ProtocolSupport("SSLv2", True, suites(*SSL2, group=None)),
+            ProtocolSupport("SSLv3", True, suites(*SSL3, group=None)),
+            ProtocolSupport("TLS 1.0", True, suites(*TLS10, group=("DH", 512))),
+            ProtocolSupport("TLS 1.1", False),
+            ProtocolSupport("TLS 1.2", True, suites("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")),
+            ProtocolSupport("TLS 1.3", False),
+        )
+    )
+
+
+EXPECTED = {
+    "sweet32": [
+        "SSL_CK_DES_192_EDE3_CBC_WITH_MD5",
+        "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+        "TLS_RSA_WITH_IDEA_CBC_SHA",
+        "DES40",
+    ],
+    "freak": ["SSL_CK_RC4_128_EXPORT40_WITH_MD5", "TLS_RSA_EXPORT_WITH_RC4_40_MD5"],
+    "logjam": ["TLS_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA", "a DH group of 512 bits"],
+    "drown": ["SSLv2 is offered"],
+    "poodle": ["SSLv3: TLS_RSA_WITH_AES_128_CBC_SHA"],
+    "rc4": ["SSL_CK_RC4_128_WITH_MD5", "SSLv3: TLS_RSA_WITH_RC4_128_SHA"],
+    "beast": ["SSLv3: TLS_RSA_WITH_AES_128_CBC_SHA", "TLS 1.0: TLS_RSA_WITH_3DES_EDE_CBC_SHA"],
+    "lucky13": ["SSLv3: TLS_RSA_WITH_AES_128_CBC_SHA", "TLS 1.0: TLS_RSA_WITH_3DES_EDE_CBC_SHA"],
+}
+
+
+@pytest.mark.parametrize("check", NAMED, ids=lambda c: c.__name__)
+def test_each_named_vulnerability_fails_a_legacy_server(check: object) -> None:
+    verdict = check(legacy(), SETTINGS)  # type: ignore[operator]
+    found = texts(verdict)
+    for fragment in EXPECTED[check.__name__]:  # type: ignore[attr-defined]
+        assert fragment in found, found
+
+
+@pytest.mark.parametrize("check", NAMED, ids=lambda c: c.__name__)
+def test_each_named_vulnerability_passes_a_strong_server(check: object) -> None:
+    assert check(scan(), SETTINGS).ok  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("check", NAMED, ids=lambda c: c.__name__)
+def test_a_scan_without_the_enumeration_is_broken(check: object) -> None:
+    failed = scan(errors=(("tls_1_0_cipher_suites", "the handshakes timed out"),))
+    with pytest.raises(CouldNotMeasure):
+        check(failed, SETTINGS)  # type: ignore[operator]
+
+
+def test_sslv3_without_cbc_is_no_poodle_but_rc4() -> None:
+    only_rc4 = scan(
+        protocols=(
+            *scan().protocols[:1],
+            ProtocolSupport("SSLv3", True, suites("TLS_RSA_WITH_RC4_128_SHA", group=None)),
+            *scan().protocols[2:],
+        )
+    )
+    assert policy.poodle(only_rc4, SETTINGS).ok
+    assert not policy.rc4(only_rc4, SETTINGS).ok
+
+
+def test_a_2048_bit_dh_group_is_no_logjam() -> None:
+    tls12 = ProtocolSupport(
+        "TLS 1.2", True, suites("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", group=("DH", 2048))
+    )
+    assert policy.logjam(
+        scan(protocols=(*scan().protocols[:4], tls12, *scan().protocols[5:])), SETTINGS
+    ).ok
+
+
+def test_finding_identity_is_the_version_and_suites_not_the_prose() -> None:
+    keys = {f.key for f in policy.sweet32(legacy(), SETTINGS).findings}
+    assert (
+        "TLS 1.0: TLS_RSA_WITH_3DES_EDE_CBC_SHA TLS_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA TLS_RSA_WITH_IDEA_CBC_SHA"
+        in keys
+    )
+
+
+def test_tls_ciphers_points_at_the_named_checks() -> None:
+    message = texts(policy.ciphers(legacy(), SETTINGS))
+    assert "[tls.vuln.sweet32]" in message and "[tls.vuln.rc4]" in message
+    assert "[tls.vuln.freak, tls.vuln.logjam]" in message
+    protocols = texts(policy.protocols(legacy(), SETTINGS))
+    assert "SSLv2 is offered (see tls.vuln.drown)" in protocols
+    assert "SSLv3 is offered (see tls.vuln.poodle)" in protocols
