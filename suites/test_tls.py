@@ -143,3 +143,23 @@ def test_tls_vuln_beast(subject, measurement, judge):
 @pytest.mark.check("tls.vuln.lucky13")
 def test_tls_vuln_lucky13(subject, measurement, judge):
     judge(policy.lucky13(measurement, subject.settings))
+
+
+@pytest.mark.check("tls.cert.ocsp_stapling")
+def test_tls_cert_ocsp_stapling(subject, measurement, judge):
+    judge(policy.ocsp_stapling(measurement, subject.settings))
+
+
+@pytest.mark.check("tls.cert.sct")
+def test_tls_cert_sct(subject, measurement, judge):
+    judge(policy.sct(measurement, subject.settings))
+
+
+@pytest.mark.check("tls.cert.chain")
+def test_tls_cert_chain(subject, measurement, judge):
+    judge(policy.chain(measurement, subject.settings))
+
+
+@pytest.mark.check("tls.cert.lifetime")
+def test_tls_cert_lifetime(subject, measurement, judge):
+    judge(policy.lifetime(measurement, subject.settings))

@@ -137,7 +137,9 @@ class Run:
     output: str = ""
     results: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     servers: list[hs.Hostile] = field(default_factory=list)
-    expected: int = 0  # hostile results: TLS_CHECKS per TLS endpoint, 6 per login, 2 ports, 2 banners
+    expected: int = (
+        0  # hostile results: TLS_CHECKS per TLS endpoint, 6 per login, 2 ports, 2 banners
+    )
 
     def of(self, target: str) -> dict[tuple[str, str], dict[str, Any]]:
         return {(k, c): r for (t, k, c), r in _by_target(self.results).items() if t == target}

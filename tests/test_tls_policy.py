@@ -53,7 +53,15 @@ def cert(**kw: object) -> Certificate:
 
 
 def deployment(*chain: Certificate, trusted: bool = True) -> CertDeployment:
-    return CertDeployment(chain=chain or (cert(),), validation=(), chain_trusted=trusted)
+    return CertDeployment(
+        chain=chain or (cert(),),
+        validation=(),
+        chain_trusted=trusted,
+        must_staple=False,
+        ocsp_stapled=False,
+        chain_in_order=True,
+        sends_root=False,
+    )
 
 
 def suites(*names: str, bits: int = 128, group: tuple[str, int] | None = P256) -> tuple[Suite, ...]:
@@ -122,6 +130,10 @@ CHECKS = [
     policy.rc4,
     policy.beast,
     policy.lucky13,
+    policy.ocsp_stapling,
+    policy.sct,
+    policy.chain,
+    policy.lifetime,
     policy.hsts,
     policy.compliance,
     policy.grade,

@@ -20,6 +20,7 @@ from harness.policy.tls_cert import (
     cert_trust,
     cert_validity,
 )
+from harness.policy.tls_deploy import chain, lifetime, ocsp_stapling, sct
 from harness.policy.tls_named import beast, drown, freak, logjam, lucky13, poodle, rc4, sweet32
 from harness.policy.tls_profile import compliance, grade
 from harness.policy.tls_rules import ec_groups, forward_secret, need, profile, profiles, weaknesses
@@ -123,6 +124,7 @@ __all__ = [
     "cert_strict",
     "cert_trust",
     "cert_validity",
+    "chain",
     "ciphers",
     "compliance",
     "compression",
@@ -135,12 +137,15 @@ __all__ = [
     "heartbleed",
     "hsts",
     "key_exchange",
+    "lifetime",
     "logjam",
     "lucky13",
+    "ocsp_stapling",
     "poodle",
     "protocols",
     "rc4",
     "renegotiation",
     "robot",
+    "sct",
     "sweet32",
 ]

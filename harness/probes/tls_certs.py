@@ -51,7 +51,52 @@ def _deployment(deployment: Any, ca_bundle: Path | None) -> CertDeployment:
         trust_unmeasured=None if client.measured else client.error,
         strict=strict,
         strict_defects=strict_defects(received),
+        **_deployment_facts(deployment, received, checks),
     )
+
+
+PUBLIC_STORES = frozenset({"Mozilla", "Apple", "Android", "Windows", "Java"})
+
+
+def _deployment_facts(
+    deployment: Any, received: list[x509.Certificate], checks: tuple[TrustCheck, ...]
+) -> dict[str, Any]:
+    """Stapling, SCTs and the served chain's shape, as sslyze's certificate_info read them."""
+    ocsp = deployment.ocsp_response
+    verified = deployment.verified_certificate_chain or []
+    on_path = {c.fingerprint(hashes.SHA256()) for c in verified}
+    unneeded = tuple(
+        _name(c) for c in received[1:] if verified and c.fingerprint(hashes.SHA256()) not in on_path
+    )
+    return {
+        "publicly_trusted": any(c.ok and c.store in PUBLIC_STORES for c in checks),
+        "must_staple": deployment.leaf_certificate_has_must_staple_extension,
+        "ocsp_stapled": ocsp is not None,
+        "ocsp_status": ocsp.response_status.name if ocsp is not None else None,
+        "ocsp_responder": _ocsp_url(received[0]) if received else None,
+        "sct_count": deployment.leaf_certificate_signed_certificate_timestamps_count,
+        "chain_in_order": deployment.received_chain_has_valid_order,
+        "sends_root": deployment.received_chain_contains_anchor_certificate,
+        "unneeded": unneeded,
+    }
+
+
+def _ocsp_url(leaf: x509.Certificate) -> str | None:
+    try:
+        aia = leaf.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+    for desc in aia:
+        if desc.access_method == x509.oid.AuthorityInformationAccessOID.OCSP:
+            return str(desc.access_location.value)
+    return None
+
+
+def _name(cert: x509.Certificate) -> str:
+    try:
+        return cert.subject.rfc4514_string()
+    except ValueError:
+        return cert.fingerprint(hashes.SHA256()).hex()[:16]
 
 
 def _verify_ignoring_name_and_dates(

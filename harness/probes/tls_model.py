@@ -92,6 +92,16 @@ class CertDeployment:
     # strict validators' verdicts (name and dates left aside) and the profile defects named
     strict: tuple[TrustCheck, ...] = ()
     strict_defects: tuple[str, ...] = ()
+    # deployment facts from the same handshake (sslyze's certificate_info); None: not measured
+    publicly_trusted: bool = False  # valid in one of the public stores sslyze ships
+    must_staple: bool | None = None  # the leaf's TLS Feature extension asks for stapling
+    ocsp_stapled: bool | None = None  # the server stapled an OCSP response
+    ocsp_status: str | None = None  # the stapled response's status ("SUCCESSFUL", ...)
+    ocsp_responder: str | None = None  # the leaf's OCSP URL (AIA), if it names one
+    sct_count: int | None = None  # SCTs embedded in the leaf
+    chain_in_order: bool | None = None  # each certificate signed by the next
+    sends_root: bool | None = None  # the served chain includes the trust anchor
+    unneeded: tuple[str, ...] = ()  # served certificates that are not on the verified path
 
     @property
     def leaf(self) -> Certificate:
