@@ -114,8 +114,8 @@ def grade(i: GradeInputs) -> Grade:
     score = round(0.3 * p_score + 0.3 * k_score + 0.4 * c_score)
     letter = next((lt for limit, lt in LETTERS if score >= limit), "F")
     rules = (
-        ("F", "SSLv2 offered", "SSLv2" in i.protocols),
-        ("F", "EXPORT suites offered", i.export),
+        ("F", "SSLv2 offered (DROWN)", "SSLv2" in i.protocols),
+        ("F", "EXPORT suites offered (FREAK, LOGJAM)", i.export),
         ("F", "NULL suites offered", i.null),
         ("F", "anonymous suites offered", i.anonymous),
         ("F", "vulnerable to Heartbleed", i.heartbleed),
