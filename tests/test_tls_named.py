@@ -7,6 +7,8 @@ broken, never passed."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from test_tls_policy import SETTINGS, scan, suites, texts
 
@@ -126,3 +128,17 @@ def test_tls_ciphers_points_at_the_named_checks() -> None:
     protocols = texts(policy.protocols(legacy(), SETTINGS))
     assert "SSLv2 is offered (see tls.vuln.drown)" in protocols
     assert "SSLv3 is offered (see tls.vuln.poodle)" in protocols
+
+
+def test_a_widely_shared_2048_bit_prime_is_a_note_not_a_finding() -> None:
+    from harness.policy.tls_named import common_primes
+
+    big = next(f for f, (bits, _) in common_primes().items() if bits == 2048)
+    suite = dataclasses.replace(
+        suites("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", group=("DH", 2048))[0], dh_prime_sha256=big
+    )
+    tls12 = ProtocolSupport("TLS 1.2", True, (suite,))
+    verdict = policy.logjam(
+        scan(protocols=(*scan().protocols[:4], tls12, *scan().protocols[5:])), SETTINGS
+    )
+    assert verdict.ok and any("widely shared 2048-bit" in n for n in verdict.notes)

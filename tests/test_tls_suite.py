@@ -285,3 +285,12 @@ def test_strict_defects_are_named_apart_from_trust(run: dict[tuple[str, str], An
     assert "unable to get local issuer certificate" in unknown
     skipped = run[("unknown-ca", "tls.cert.strict")]["statusDetails"]["message"]
     assert "tls.cert.trust reports it" in skipped
+
+
+def test_logjam_names_the_widely_shared_prime_the_server_uses(
+    run: dict[tuple[str, str], Any],
+) -> None:
+    """The legacy server's 1024-bit group is RFC 2409's Oakley Group 2: read from the handshake
+    and found in harness/data/common_dh_primes.yaml."""
+    message = run[("legacy", "tls.vuln.logjam")]["statusDetails"]["message"]
+    assert "widely shared 1024-bit one (RFC2409/Oakley Group 2)" in message, message

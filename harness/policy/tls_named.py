@@ -9,8 +9,11 @@ tls.ciphers and tls.protocols judge suites and versions against a profile and po
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
+from importlib import resources
 
 from harness.checks import decides
+from harness.data import load_yaml
 from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
 from harness.policy.tls_rules import need
@@ -85,8 +88,31 @@ def logjam(scan: TlsScan, settings: Settings) -> Verdict:
         Finding(f"a DH group of {bits} bits is used for key exchange", key=f"DH-{bits}")
         for bits in small
     ]
-    notes = ("Common DH primes are not compared: the scan does not record the prime",)
-    return Verdict(findings=tuple(found), notes=notes)
+    notes: list[str] = []
+    shared = common_primes()
+    seen = {s.dh_prime_sha256 for p in scan.offered() for s in p.suites if s.dh_prime_sha256}
+    for fingerprint in sorted(f for f in seen if f):
+        if fingerprint not in shared:
+            continue
+        bits, name = shared[fingerprint]
+        if bits <= LOGJAM_DH_BITS:
+            found.append(
+                Finding(
+                    f"the DH prime is a widely shared {bits}-bit one ({name}): one precomputation "
+                    "breaks every server that uses it",
+                    key=f"common prime {fingerprint[:16]}",
+                )
+            )
+        else:
+            notes.append(f"the DH prime is a widely shared {bits}-bit one ({name}), large enough")
+    return Verdict(findings=tuple(found), notes=tuple(notes))
+
+
+@cache
+def common_primes() -> dict[str, tuple[int, str]]:
+    """Widely shared DH primes by SHA-256 (harness/data/common_dh_primes.yaml, with its source)."""
+    raw = load_yaml(resources.files("harness.data").joinpath("common_dh_primes.yaml").read_text())
+    return {str(p["sha256"]): (int(p["bits"]), str(p["name"])) for p in raw["primes"]}
 
 
 @decides("tls.vuln.drown")

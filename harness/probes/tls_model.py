@@ -34,6 +34,7 @@ class Suite:
     anonymous: bool = False
     group: str | None = None  # ephemeral group: "X25519", "secp256r1", "DH"
     group_bits: int | None = None  # DH prime bits, or EC field bits (X25519 = 255)
+    dh_prime_sha256: str | None = None  # the DH prime's fingerprint, to spot widely shared ones
 
 
 @dataclass(frozen=True)

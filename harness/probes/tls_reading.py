@@ -5,6 +5,7 @@ connectivity failure turned into a typed `ProbeFailure` that says what to do."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -137,13 +138,16 @@ def _outcome(
 def _suite(accepted: Any) -> Suite:
     cs = accepted.cipher_suite
     key = accepted.ephemeral_key
-    group = group_bits = None
+    group = group_bits = prime = None
     if key is not None:
         curve = getattr(key, "curve_name", None)
         group = curve or "DH"
         # OpenSSL reports X25519/X448 as 253/448 bits of secret; the field sizes are 255/448
         group_bits = 255 if curve == "X25519" else int(key.size)
-    return Suite(cs.name, int(cs.key_size), bool(cs.is_anonymous), group, group_bits)
+        raw = getattr(key, "prime", None) if curve is None else None
+        if raw:
+            prime = hashlib.sha256(bytes(raw).lstrip(b"\0")).hexdigest()
+    return Suite(cs.name, int(cs.key_size), bool(cs.is_anonymous), group, group_bits, prime)
 
 
 def _connectivity_failure(job: Job, result: ServerScanResult) -> ProbeFailure:
