@@ -163,3 +163,8 @@ def test_tls_cert_chain(subject, measurement, judge):
 @pytest.mark.check("tls.cert.lifetime")
 def test_tls_cert_lifetime(subject, measurement, judge):
     judge(policy.lifetime(measurement, subject.settings))
+
+
+@pytest.mark.check("tls.post_quantum")
+def test_tls_post_quantum(subject, measurement, judge):
+    judge(policy.post_quantum(measurement, subject.settings))

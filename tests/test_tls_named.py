@@ -142,3 +142,16 @@ def test_a_widely_shared_2048_bit_prime_is_a_note_not_a_finding() -> None:
         scan(protocols=(*scan().protocols[:4], tls12, *scan().protocols[5:])), SETTINGS
     )
     assert verdict.ok and any("widely shared 2048-bit" in n for n in verdict.notes)
+
+
+def test_post_quantum_judges_what_the_hello_measured() -> None:
+    assert policy.post_quantum(scan(), SETTINGS).ok
+    refused = policy.post_quantum(scan(post_quantum=""), SETTINGS)
+    assert "X25519MLKEM768" in texts(refused) and refused.findings[0].key == "no hybrid group"
+    unanswered = scan(post_quantum=None, errors=(("post_quantum", "no usable answer"),))
+    with pytest.raises(CouldNotMeasure):
+        policy.post_quantum(unanswered, SETTINGS)
+    starttls = policy.post_quantum(scan(post_quantum=None, starttls="smtp"), SETTINGS)
+    assert starttls.not_applicable and "STARTTLS" in starttls.not_applicable
+    tls12_only = scan(protocols=(*scan().protocols[:5], ProtocolSupport("TLS 1.3", False)))
+    assert policy.post_quantum(tls12_only, SETTINGS).not_applicable

@@ -96,6 +96,7 @@ def scan(**kw: object) -> TlsScan:
         fallback_scsv=True,
         extended_master_secret=True,
         hsts=Hsts(True, 63072000),
+        post_quantum="X25519MLKEM768",
     )
     return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
 
@@ -134,6 +135,7 @@ CHECKS = [
     policy.sct,
     policy.chain,
     policy.lifetime,
+    policy.post_quantum,
     policy.hsts,
     policy.compliance,
     policy.grade,

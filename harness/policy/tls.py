@@ -21,7 +21,17 @@ from harness.policy.tls_cert import (
     cert_validity,
 )
 from harness.policy.tls_deploy import chain, lifetime, ocsp_stapling, sct
-from harness.policy.tls_named import beast, drown, freak, logjam, lucky13, poodle, rc4, sweet32
+from harness.policy.tls_named import (
+    beast,
+    drown,
+    freak,
+    logjam,
+    lucky13,
+    poodle,
+    post_quantum,
+    rc4,
+    sweet32,
+)
 from harness.policy.tls_profile import compliance, grade
 from harness.policy.tls_rules import ec_groups, forward_secret, need, profile, profiles, weaknesses
 from harness.policy.tls_vuln import (
@@ -142,6 +152,7 @@ __all__ = [
     "lucky13",
     "ocsp_stapling",
     "poodle",
+    "post_quantum",
     "protocols",
     "rc4",
     "renegotiation",

@@ -154,3 +154,28 @@ def lucky13(scan: TlsScan, settings: Settings) -> Verdict:
     need(scan, "protocols")
     versions = ("SSLv3", "TLS 1.0", "TLS 1.1", "TLS 1.2")
     return Verdict(findings=tuple(_per_protocol(scan, cbc, versions)))
+
+
+@decides("tls.post_quantum")
+def post_quantum(scan: TlsScan, settings: Settings) -> Verdict:
+    need(scan, "protocols")
+    if "TLS 1.3" not in scan.offered_names():
+        return Verdict.skip("hybrid post-quantum key exchange needs TLS 1.3, which is not offered")
+    if scan.post_quantum is None:
+        if scan.starttls:
+            return Verdict.skip(f"not measured over STARTTLS ({scan.starttls}) yet")
+        need(scan, "post_quantum")
+    notes = (scan.post_quantum_note,) if scan.post_quantum_note else ()
+    if not scan.post_quantum:
+        return Verdict(
+            findings=(
+                Finding(
+                    "no hybrid post-quantum key exchange is accepted (X25519MLKEM768, which "
+                    "current Chrome, Firefox and Safari offer): traffic recorded today can be "
+                    "decrypted once a large quantum computer exists",
+                    key="no hybrid group",
+                ),
+            ),
+            notes=notes,
+        )
+    return Verdict(notes=notes)

@@ -139,6 +139,10 @@ class TlsScan:
     hsts: Hsts | None  # None: not measured (see errors) or not an HTTPS endpoint
     errors: tuple[tuple[str, str], ...] = ()  # (scan command, reason)
     fallback_note: str | None = None  # what the fallback SCSV handshakes saw
+    # the hybrid post-quantum group a TLS 1.3 ClientHello offering only those got chosen, "" when
+    # refused; None when not measured (see errors) or not asked (no TLS 1.3, STARTTLS)
+    post_quantum: str | None = None
+    post_quantum_note: str | None = None  # what the server answered, or why it was not asked
 
     @property
     def where(self) -> str:

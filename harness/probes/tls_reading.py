@@ -27,6 +27,7 @@ from harness.probes.tls_answered import silent_rejections, with_answered_vulns
 from harness.probes.tls_certs import deployments
 from harness.probes.tls_fallback import with_fallback_scsv
 from harness.probes.tls_model import Hsts, ProtocolSupport, Robot, Suite, TlsScan
+from harness.probes.tls_pq import with_post_quantum
 from harness.probes.tls_request import SUITE_COMMANDS
 from harness.probes.tls_versions import Answer, VersionCheck
 
@@ -46,6 +47,7 @@ def measurement(
     outcome = _outcome(job, result, ca_file, checks, enumerated, groups)
     if isinstance(outcome, TlsScan):  # measured after the scan: silence is never a verdict
         outcome = with_answered_vulns(with_fallback_scsv(outcome, result), result)
+        outcome = with_post_quantum(outcome, result)
     return outcome
 
 
