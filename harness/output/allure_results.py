@@ -93,6 +93,7 @@ _TOOL = {
     "ports": "nmap scan",
     "banners": "banner reads",
     "logins": "login attempts",
+    "ssh": "SSH algorithm reads",
 }
 
 
@@ -189,6 +190,8 @@ def judged_against(check: Check, job: Job) -> str:
     if check.area == "banners":
         snapshot = catalogue_properties(dt.date.today())["version.catalogue.date"]
         return f"judged against the software catalogue of {snapshot}"
+    if check.area == "ssh":
+        return "judged against the SSH algorithm policy (harness/data/ssh_policy.yaml)"
     return f"judged within a budget of {s.login_attempt_budget} login attempts"
 
 
