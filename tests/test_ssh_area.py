@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import paramiko
 import pytest
 from allure_results import by_target_and_check
 from ssh_servers import (
@@ -123,6 +124,35 @@ def test_terrapin_fails_without_strict_kex_and_passes_with_it() -> None:
     assert policy.terrapin(closed_scan).ok
     # paramiko's own host key is read with a key exchange, from an implementation not OpenSSH
     assert [(k.key_type, k.bits) for k in open_scan.host_keys] == [("ssh-ed25519", 256)]
+
+
+# RFC 2409 6.2's 1024-bit MODP group (Oakley group 2), the group of diffie-hellman-group1-sha1
+OAKLEY_2 = int(
+    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E"
+    "3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF"
+    "5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381FFFFFFFFFFFFFFFF",
+    16,
+)
+
+
+def test_a_group_exchange_that_hands_out_1024_bit_groups_fails_kex(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenSSH 9.2 refuses groups under 2048 bits whatever its moduli file says; paramiko's
+    server hands out what its moduli file holds (its group list is process-wide: restored)."""
+    moduli = tmp_path / "moduli"
+    moduli.write_text(f"20240101000000 2 6 100 1023 2 {OAKLEY_2:X}\n")
+    monkeypatch.setattr(paramiko.Transport, "_modulus_pack", None)
+    assert paramiko.Transport.load_server_moduli(str(moduli))
+    server = ParamikoServer(("aes128-ctr",), ("hmac-sha2-256-etm@openssh.com",))
+    try:
+        scan = _scan(server.port)
+    finally:
+        server.close()
+    assert scan.gex_small_group_bits == 1024 and scan.gex_refused_small is False
+    (finding,) = policy.kex(scan).findings
+    assert finding.text.startswith("diffie-hellman-group-exchange-sha256 hands out a 1024-bit")
+    assert "/etc/ssh/moduli" in finding.text
 
 
 class DripServer(_Listener):

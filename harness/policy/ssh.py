@@ -62,7 +62,7 @@ def kex(scan: SshScan, policy: SshPolicy | None = None) -> Verdict:
             Finding(
                 f"{gex[0]} hands out a {bits}-bit group to a client that asks for 1024 bits "
                 f"(under {p.gex_min_bits}: precomputation of the group breaks its exchanges, "
-                f"Logjam). Fix: {p.gex_fix}",
+                f"Logjam). Fixed by: {p.gex_fix}",
                 Severity.HIGH,
                 key=f"{gex[0]}: {bits}-bit group",
             )
@@ -92,7 +92,7 @@ def host_keys(scan: SshScan, policy: SshPolicy | None = None) -> Verdict:
         limit = p.rsa_fail_below if fails else p.rsa_warn_below
         extra.append(
             Finding(
-                f"holds a {key.bits}-bit RSA host key (under {limit} bits). Fix: {p.key_fix}",
+                f"holds a {key.bits}-bit RSA host key (under {limit} bits). Fixed by: {p.key_fix}",
                 Severity.HIGH if fails else Severity.LOW,
                 key=f"ssh-rsa {key.bits} bits",
             )
@@ -173,7 +173,7 @@ def terrapin(scan: SshScan, policy: SshPolicy | None = None) -> Verdict:
     text = (
         f"offers {' and '.join(exposed)} without strict key exchange ({STRICT_KEX_SERVER}): "
         f"open to Terrapin prefix truncation (CVE-2023-48795). Who is affected: "
-        f"{p.terrapin_affected}. Fix: {p.terrapin_fix}"
+        f"{p.terrapin_affected}. Fixed by: {p.terrapin_fix}"
     )
     return Verdict(
         findings=(Finding(text, key="terrapin: " + "; ".join(exposed)),), labels=_labels(p)
@@ -192,7 +192,7 @@ def post_quantum(scan: SshScan, policy: SshPolicy | None = None) -> Verdict:
         "offers no hybrid post-quantum key exchange ("
         + ", ".join(p.post_quantum[:3])
         + "), so recorded sessions can be decrypted once a quantum computer breaks the "
-        f"classical exchange (harvest now, decrypt later). Fix: {p.post_quantum_fix}"
+        f"classical exchange (harvest now, decrypt later). Fixed by: {p.post_quantum_fix}"
     )
     return Verdict(
         findings=(Finding(text, key="no hybrid post-quantum key exchange"),), labels=_labels(p)
