@@ -282,3 +282,25 @@ def test_the_ssh_suite_runs_in_every_output(hardened: Sshd, legacy: Sshd, tmp_pa
     )
     rules = {r["id"] for r in json.loads(sarif.read_text())["runs"][0]["tool"]["driver"]["rules"]}
     assert {"ssh.kex", "ssh.host_keys", "ssh.ciphers", "ssh.macs"} <= rules
+
+
+def test_the_demo_labs_legacy_ssh_fails_the_transport_checks_and_still_takes_logins() -> None:
+    import logging
+
+    from harness.lab.login_services import LAB_SSH_ACCOUNTS, SshServer
+
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+    server = SshServer(HOST, 0, dict(LAB_SSH_ACCOUNTS), legacy_transport=True)
+    try:
+        scan = _scan(server.port)
+        client = paramiko.Transport((HOST, server.port))
+        try:
+            client.connect(username="deploy", password=LAB_SSH_ACCOUNTS["deploy"])
+            assert client.is_authenticated()
+        finally:
+            client.close()
+    finally:
+        server.close()
+    failed = {c for c, decide in CHECKS.items() if not decide(scan).ok}
+    # paramiko offers no SHA-1 or 1024-bit key exchange, so ssh.kex passes on the lab too
+    assert failed == set(CHECKS) - {"ssh.kex"}, failed
