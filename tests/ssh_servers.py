@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import paramiko
+from paramiko.primes import ModulusPack
 
 HOST = "127.0.0.1"
 SSHD = "/usr/sbin/sshd"
@@ -183,14 +184,26 @@ class ParamikoServer(_Listener):
     unless asked (paramiko 3.4+ offers it by default)."""
 
     def __init__(
-        self, ciphers: tuple[str, ...], macs: tuple[str, ...], strict_kex: bool = False
+        self,
+        ciphers: tuple[str, ...],
+        macs: tuple[str, ...],
+        strict_kex: bool = False,
+        moduli: Path | None = None,
     ) -> None:
         self.key = paramiko.Ed25519Key.from_private_key_file(_ed25519_file())
         self.ciphers, self.macs, self.strict_kex = ciphers, macs, strict_kex
+        # the groups its group exchange hands out (an /etc/ssh/moduli file); paramiko keeps them
+        # process-wide, so they are set on each transport instead
+        self.moduli: ModulusPack | None = None
+        if moduli is not None:
+            self.moduli = ModulusPack()
+            self.moduli.read_file(str(moduli))
         super().__init__()
 
     def serve(self, conn: socket.socket) -> None:
         transport = paramiko.Transport(conn, strict_kex=self.strict_kex)
+        if self.moduli is not None:
+            transport._modulus_pack = self.moduli
         try:
             options = transport.get_security_options()
             options.ciphers = self.ciphers
