@@ -6,12 +6,14 @@ SARIF."""
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from ssh_servers import (
 from harness.errors import CouldNotMeasure, FailureKind
 from harness.outcome import Verdict
 from harness.policy import ssh as policy
+from harness.probes import ssh_wire as wire
 from harness.probes.ssh import measure
 from harness.probes.ssh_model import SshScan
 from harness.probes.ssh_session import SessionError
@@ -152,6 +155,10 @@ def test_a_group_exchange_that_hands_out_1024_bit_groups_fails_kex(tmp_path: Pat
     assert "/etc/ssh/moduli" in finding.text
 
 
+# a well-framed KEXINIT whose key exchange list holds a name with a space
+BAD_KEXINIT = wire.packet(wire.kexinit(bytes(16), {"kex": ("bad name",), "host_key": ("x",)}))
+
+
 class DripServer(_Listener):
     """A version line one byte at a time, each byte within the read timeout: only the
     connection's deadline stops it."""
@@ -182,8 +189,22 @@ class DripServer(_Listener):
         ),
         (lambda: RawServer(b"SSH-2.0-x\r\n"), FailureKind.PROTOCOL, "connection before SSH packet"),
         (DripServer, FailureKind.TIMEOUT, "deadline passed"),
+        (
+            lambda: RawServer(b"SSH-2.0-x\r\n" + BAD_KEXINIT),
+            FailureKind.PROTOCOL,
+            "malformed KEXINIT",
+        ),
     ],
-    ids=["silent", "http", "endless-line", "ssh1", "huge-packet", "no-kexinit", "drip"],
+    ids=[
+        "silent",
+        "http",
+        "endless-line",
+        "ssh1",
+        "huge-packet",
+        "no-kexinit",
+        "drip",
+        "bad-names",
+    ],
 )
 def test_a_server_that_is_not_ssh_is_never_measured(
     make: Callable[[], _Listener], kind: FailureKind, words: str
@@ -302,3 +323,26 @@ def test_the_demo_labs_legacy_ssh_fails_the_transport_checks_and_still_takes_log
     assert failed == set(CHECKS), failed
     # paramiko offers no SHA-1 or 1024-bit key exchange: its kex finding is the low one
     assert [f.key for f in policy.kex(scan).findings] == ["diffie-hellman-group14-sha256"]
+
+
+def test_every_connection_is_closed_on_every_path() -> None:
+    """Good answers, garbage, silence and refusal: every socket of the probe is closed by the
+    probe (an unclosed socket is only freed later, with a ResourceWarning)."""
+    servers: list[_Listener] = [
+        RawServer(b"SSH-2.0-x\r\n" + BAD_KEXINIT),
+        RawServer(b"HTTP/1.1 400 Bad Request\r\n\r\n"),
+        SilentServer(),
+        ParamikoServer(("aes128-ctr",), ("hmac-sha2-256-etm@openssh.com",)),
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for server in servers:
+            try:
+                _scan(server.port, timeout=0.5)
+            except SessionError:
+                pass
+        gc.collect()
+    for server in servers:
+        server.close()
+    leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert leaks == [], leaks

@@ -53,7 +53,10 @@ class Session:
         try:
             self._connect()
             self.version = self._read_version()
-            self.kexinit = wire.parse_kexinit(self.read_packet(wire.MSG_KEXINIT))
+            try:
+                self.kexinit = wire.parse_kexinit(self.read_packet(wire.MSG_KEXINIT))
+            except wire.WireError as exc:
+                raise SessionError(FailureKind.PROTOCOL, f"a malformed KEXINIT: {exc}") from None
         except BaseException:
             self.__exit__(None, None, None)
             raise
