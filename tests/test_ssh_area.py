@@ -111,6 +111,22 @@ def test_legacy_openssh_fails_every_check_9_2_can_fail(legacy: Sshd) -> None:
     assert any(n.startswith("Who is affected:") for n in kex.notes)
 
 
+@NEEDS_SSHD
+def test_host_keys_are_read_from_a_server_with_classic_diffie_hellman_only(tmp_path: Path) -> None:
+    config = "KexAlgorithms diffie-hellman-group14-sha1,diffie-hellman-group1-sha1\n"
+    server = Sshd(tmp_path, {"ed25519": 256, "rsa": 2048}, config)
+    try:
+        scan = _scan(server.port)
+    finally:
+        server.close()
+    assert scan.unread == ()
+    assert {(k.key_type, k.bits) for k in scan.host_keys} == {
+        ("ssh-ed25519", 256),
+        ("ssh-rsa", 2048),
+    }
+    assert [f.key for f in policy.host_keys(scan).findings] == ["ssh-rsa 2048 bits"]
+
+
 def test_terrapin_fails_without_strict_kex_and_passes_with_it() -> None:
     ciphers, macs = ("aes128-ctr", "aes128-cbc"), ("hmac-sha2-256-etm@openssh.com", "hmac-sha2-256")
     loose = ParamikoServer(ciphers, macs, strict_kex=False)

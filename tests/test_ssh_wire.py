@@ -160,3 +160,9 @@ def test_a_disconnect_reason_is_printable_and_bounded() -> None:
     reason = wire.disconnect_reason(payload)
     assert reason.startswith("code 3: bye") and "\x1b" not in reason and len(reason) < 220
     assert wire.disconnect_reason(b"\x01") == "a malformed disconnect message"
+
+
+def test_mpints_are_encoded_as_rfc_4251_says() -> None:
+    assert wire.mpint(0) == bytes(4)
+    assert wire.mpint(0x80) == b"\x00\x00\x00\x02\x00\x80"  # a leading zero keeps it positive
+    assert wire.Reader(wire.mpint(0x1234567)).mpint() == 0x1234567

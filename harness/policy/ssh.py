@@ -106,8 +106,9 @@ def host_keys(scan: SshScan, policy: SshPolicy | None = None) -> Verdict:
             raise _unmeasured(
                 scan,
                 f"some host keys could not be read, so their sizes are unknown ({why}). Fix: "
-                "offer curve25519-sha256 or ecdh-sha2-nistp256 (the exchanges the probe reads "
-                "keys with), or rerun if the server was busy",
+                "rerun if the server was busy; a server that offers none of curve25519, "
+                "ecdh-sha2-nistp256 or a fixed Diffie-Hellman group (the exchanges the probe "
+                "reads keys with) cannot be measured here",
             )
         verdict = _note(verdict, f"not read: {why}")
     return verdict

@@ -10,6 +10,7 @@ connection by a Watchdog deadline, so a silent or dripping server cannot hold th
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
@@ -23,6 +24,17 @@ OUR_VERSION = b"SSH-2.0-harness_probe\r\n"  # no software version: nothing to fi
 MAX_SKIPPED = 8  # IGNORE/DEBUG packets tolerated before the message we wait for
 # the key exchanges we can start: the client half of each is one public key
 ECDH_KEX = ("curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256")
+# classic Diffie-Hellman, for servers without ECDH: the client half is an mpint e, which the
+# server only checks to lie in 1 < e < p - 1 with enough bits set; since the exchange is never
+# finished, e needs no secret exponent behind it, and no group prime is needed here
+DH_KEX = (
+    "diffie-hellman-group14-sha256",
+    "diffie-hellman-group16-sha512",
+    "diffie-hellman-group18-sha512",
+    "diffie-hellman-group14-sha1",
+    "diffie-hellman-group1-sha1",
+)
+KEX_METHODS = ECDH_KEX + DH_KEX
 GEX_REQUEST_BITS = 1024  # min = preferred = max: does the server hand out a 1024-bit group?
 
 
@@ -211,15 +223,16 @@ class Session:
     def host_key(self, algorithm: str) -> wire.HostKeyBlob:
         """The host key the server signs with for `algorithm`, from its key-exchange reply."""
         assert self.kexinit is not None
-        kex = next((k for k in ECDH_KEX if k in self.kexinit.kex), None)
+        kex = next((k for k in KEX_METHODS if k in self.kexinit.kex), None)
         if kex is None:
             raise SessionError(
                 FailureKind.PROTOCOL,
                 "the server offers no key exchange the probe can start "
-                f"({', '.join(ECDH_KEX)}), so its host keys cannot be read",
+                f"({', '.join(KEX_METHODS)}), so its host keys cannot be read",
             )
         self._send_kexinit(kex, algorithm)
-        self.send(wire.packet(bytes([wire.MSG_KEX_ECDH_INIT]) + wire.string(_ephemeral(kex))))
+        half = wire.string(_ephemeral(kex)) if kex in ECDH_KEX else wire.mpint(_dh_value())
+        self.send(wire.packet(bytes([wire.MSG_KEX_ECDH_INIT]) + half))
         try:
             return wire.parse_kex_reply(self.read_packet(wire.MSG_KEX_ECDH_REPLY))
         except wire.WireError as exc:
@@ -243,6 +256,11 @@ class Session:
             raise SessionError(
                 FailureKind.PROTOCOL, f"a malformed group exchange group: {exc}"
             ) from None
+
+
+def _dh_value() -> int:
+    """A 1000-bit e: below every group's prime (1024 bits and up), with many bits set."""
+    return secrets.randbits(1000) | (1 << 999) | 1
 
 
 def _ephemeral(kex: str) -> bytes:

@@ -214,6 +214,11 @@ def uint32(value: int) -> bytes:
     return struct.pack(">I", value)
 
 
+def mpint(value: int) -> bytes:
+    """A non-negative mpint (RFC 4251 5): a leading zero byte when the top bit is set."""
+    return string(value.to_bytes((value.bit_length() + 8) // 8, "big") if value else b"")
+
+
 # ---------------------------------------------------------------------- key exchange replies
 
 _CURVE_BITS = {"nistp256": 256, "nistp384": 384, "nistp521": 521}
