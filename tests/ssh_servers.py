@@ -167,16 +167,25 @@ class SilentServer(_Listener):
 
 
 class RawServer(_Listener):
-    """Sends fixed bytes (an HTTP answer, a broken SSH stream), then closes."""
+    """Sends fixed bytes (an HTTP answer, a broken SSH stream), then closes; or, with `hold`,
+    then says nothing more until the client leaves."""
 
-    def __init__(self, reply: bytes) -> None:
-        self.reply = reply
+    def __init__(self, reply: bytes, hold: bool = False) -> None:
+        self.reply, self.hold = reply, hold
         super().__init__()
 
     def serve(self, conn: socket.socket) -> None:
-        conn.settimeout(2)
+        conn.settimeout(0.2)
         conn.sendall(self.reply)
-        time.sleep(0.1)
+        if not self.hold:
+            time.sleep(0.1)
+            return
+        while not self._stop.is_set():
+            try:
+                if not conn.recv(4096):
+                    return
+            except TimeoutError:
+                continue
 
 
 class ParamikoServer(_Listener):

@@ -236,6 +236,35 @@ def test_a_server_that_is_not_ssh_is_never_measured(
     assert time.monotonic() - started < 5  # the deadline (3 x 0.5 s) bounds every case
 
 
+def test_a_server_that_stalls_after_its_kexinit_costs_two_timeouts_not_one_per_key() -> None:
+    lists = {
+        "kex": ("curve25519-sha256", "diffie-hellman-group-exchange-sha256"),
+        "host_key": ("ssh-ed25519", "rsa-sha2-512", "ecdsa-sha2-nistp256"),
+        "ciphers_c2s": ("aes128-ctr",),
+        "ciphers_s2c": ("aes128-ctr",),
+        "macs_c2s": ("hmac-sha2-256-etm@openssh.com",),
+        "macs_s2c": ("hmac-sha2-256-etm@openssh.com",),
+        "compression_c2s": ("none",),
+        "compression_s2c": ("none",),
+    }
+    kexinit = wire.packet(wire.kexinit(bytes(16), lists))
+    server = RawServer(b"SSH-2.0-stall\r\n" + kexinit, hold=True)
+    started = time.monotonic()
+    try:
+        scan = _scan(server.port, timeout=0.5)
+    finally:
+        server.close()
+    assert time.monotonic() - started < 2.5  # one stalled key exchange (0.5 s), not four
+    assert scan.host_keys == () and len(scan.unread) == 3
+    assert (
+        "not tried, the server left the key exchange for ssh-ed25519 unanswered" in scan.unread[1]
+    )
+    with pytest.raises(CouldNotMeasure, match="sizes are unknown"):
+        policy.host_keys(scan)
+    with pytest.raises(CouldNotMeasure, match="hands out small groups"):
+        policy.kex(scan)
+
+
 def test_a_refused_port_says_refused() -> None:
     with socket.socket() as s:
         s.bind((HOST, 0))

@@ -57,17 +57,26 @@ def measure(host: str, port: int, where: str, timeout: float, budget: int) -> Ss
     keys: list[HostKey] = []
     unread: list[str] = []
     notes = [f"not read (certificate or security-key algorithm): {a}" for a in skipped]
+    stalled = ""  # a server that leaves one key exchange unanswered is not asked again, so a
+    # stalling server costs two timeouts, not one per host key type
     for alg in families.values():
+        if stalled:
+            unread.append(f"{alg}: not tried, {stalled}")
+            continue
         try:
             blob = connected(lambda s, a=alg: s.host_key(a))  # type: ignore[misc]
         except SessionError as exc:
             unread.append(f"{alg}: {exc.reason}")
+            if exc.kind == FailureKind.TIMEOUT:
+                stalled = f"the server left the key exchange for {alg} unanswered"
             continue
         keys.append(HostKey(alg, blob.key_type, blob.bits))
     gex = next((x for x in k.kex if x.startswith("diffie-hellman-group-exchange-")), None)
     small_bits: int | None = None
     refused: bool | None = None
-    if gex is not None:
+    if gex is not None and stalled:
+        notes.append(f"{gex} was not asked for a small group: {stalled}")
+    elif gex is not None:
         try:
             small_bits = connected(lambda s: s.small_group(gex))
             refused = small_bits is None
