@@ -42,7 +42,3 @@ class SshScan:
     @property
     def strict_kex(self) -> bool:
         return STRICT_KEX_SERVER in self.kex
-
-    @property
-    def address(self) -> str:
-        return self.host
