@@ -46,6 +46,7 @@ class Area(StrEnum):
     PORTS = "ports"
     BANNERS = "banners"
     LOGINS = "logins"
+    SSH = "ssh"
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from harness.inventory_models import (
     PasswordPolicyEndpoint,
     PortsSpec,
     Settings,
+    SshEndpoint,
     Target,
     TlsEndpoint,
     Waiver,
@@ -67,6 +68,7 @@ MODELS_BY_PATH: dict[tuple[str, ...], type[BaseModel]] = {
     ("targets", "logins"): LoginEndpoint,
     ("targets", "logins", "credentials"): Credential,
     ("targets", "logins", "password_policy"): PasswordPolicyEndpoint,
+    ("targets", "ssh"): SshEndpoint,
     ("waivers",): Waiver,
 }
 

@@ -1,4 +1,4 @@
-"""The typed model of targets.yaml: targets, their TLS, HTTP and login endpoints, port specs,
+"""The typed model of targets.yaml: targets, their TLS, HTTP, login and SSH endpoints, port specs,
 settings inherited defaults < target < endpoint, and waivers. Unknown keys are errors."""
 
 from __future__ import annotations
@@ -182,6 +182,18 @@ class LoginEndpoint(Overrides):
         return f"{self.kind} {self.url if self.url else f'port {self.effective_port}'}"
 
 
+class SshEndpoint(_Model):
+    """An SSH port whose transport algorithms the ssh area judges (every ssh login endpoint is
+    judged too, without being declared here)."""
+
+    port: Port = 22
+    timeout: Seconds | None = None
+
+    @property
+    def label(self) -> str:
+        return f"ssh port {self.port}"
+
+
 class Target(Overrides):
     name: Name
     host: Host
@@ -192,6 +204,7 @@ class Target(Overrides):
     tls: list[TlsEndpoint] = Field(default_factory=list)
     http: list[HttpEndpoint] = Field(default_factory=list)
     logins: list[LoginEndpoint] = Field(default_factory=list)
+    ssh: list[SshEndpoint] = Field(default_factory=list)
 
 
 class Waiver(_Model):

@@ -148,6 +148,9 @@ def results(
         "login.default_credentials",
         "login.anonymous",
         "login.cleartext",
+        "ssh.ciphers",
+        "ssh.macs",
+        "ssh.terrapin",
     ],
 )
 def test_lab_legacy_has_the_planted_finding(

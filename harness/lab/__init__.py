@@ -34,7 +34,12 @@ SERVICES: tuple[Service, ...] = (
         8080,
         "Apache/2.2.15 + PHP/5.3.3 banners, basic auth admin/admin on /admin, cleartext login",
     ),
-    Service("legacy-ssh", LEGACY_HOST, 2222, "OpenSSH_7.4 banner"),
+    Service(
+        "legacy-ssh",
+        LEGACY_HOST,
+        2222,
+        "OpenSSH_7.4 banner, deploy/123456, CBC/3DES ciphers, MD5 MACs, no strict kex (Terrapin)",
+    ),
     Service("legacy-ftp", LEGACY_HOST, 2121, "vsFTPd 2.3.4 banner, anonymous login"),
     Service("legacy-redis", LEGACY_HOST, 6379, "undeclared Redis-like port"),
 )

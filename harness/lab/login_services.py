@@ -51,8 +51,10 @@ class SshServer:
         ident: str = SSH_IDENT,
         lock_after: int = 1_000_000,
         accept_any: bool = False,
+        legacy_transport: bool = False,
     ) -> None:
         self.accounts = accounts
+        self.legacy_transport = legacy_transport
         self.accept_any = accept_any  # a honeypot-like server: every password "works"
         self.ident = ident
         self.lock_after = lock_after
@@ -77,7 +79,20 @@ class SshServer:
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
-        transport = paramiko.Transport(conn)
+        # the lab's legacy transport: no strict key exchange (Terrapin with CBC + EtM), CBC and
+        # 3DES, MD5 and 96-bit MACs, for the ssh area; a client still negotiates its own first
+        # choice (paramiko's AES-CTR), so logins work as before
+        transport = paramiko.Transport(conn, strict_kex=not self.legacy_transport)
+        if self.legacy_transport:
+            options = transport.get_security_options()
+            options.ciphers = ("aes128-ctr", "aes256-ctr", "aes128-cbc", "aes256-cbc", "3des-cbc")
+            options.digests = (
+                "hmac-sha2-256-etm@openssh.com",
+                "hmac-sha2-256",
+                "hmac-sha1",
+                "hmac-md5",
+                "hmac-sha1-96",
+            )
         transport.local_version = self.ident
         transport.add_server_key(self.key)
         try:
@@ -94,10 +109,11 @@ class SshServer:
 
 
 def ssh_banner(host: str, port: int = 2222) -> Any:
-    """The lab's SSH service: OpenSSH 7.4's identification, and deploy/123456."""
+    """The lab's SSH service: OpenSSH 7.4's identification, a legacy transport (CBC, 3DES, MD5,
+    no strict key exchange), and deploy/123456."""
     # a port scan that hangs up before the banner is not an error worth a log line in the lab
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
-    return SshServer(host, port, dict(LAB_SSH_ACCOUNTS))
+    return SshServer(host, port, dict(LAB_SSH_ACCOUNTS), legacy_transport=True)
 
 
 def anonymous_ftp(host: str, port: int, root: Path) -> Any:

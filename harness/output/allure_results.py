@@ -15,6 +15,7 @@ from allure_commons.utils import uuid4
 from harness.checks import Check, Severity
 from harness.errors import ProbeFailure
 from harness.inventory import LoginEndpoint, TlsEndpoint
+from harness.inventory_models import SshEndpoint
 from harness.output.allure_files import catalogue_properties
 from harness.policy.tls_rules import profiles
 from harness.probes import Evidence, Job, Timing
@@ -93,6 +94,7 @@ _TOOL = {
     "ports": "nmap scan",
     "banners": "banner reads",
     "logins": "login attempts",
+    "ssh": "SSH algorithm reads",
 }
 
 
@@ -102,6 +104,8 @@ def probe_title(probe: str, job: Job) -> str:
         where = f"{job.target.host}:{ep.label}"
     elif isinstance(ep, LoginEndpoint):
         where = ep.label
+    elif isinstance(ep, SshEndpoint):
+        where = f"{job.target.host}:{ep.port}"
     else:
         where = job.target.host
     at = f" at {job.address}" if job.address and job.address != job.target.host else ""
@@ -189,6 +193,8 @@ def judged_against(check: Check, job: Job) -> str:
     if check.area == "banners":
         snapshot = catalogue_properties(dt.date.today())["version.catalogue.date"]
         return f"judged against the software catalogue of {snapshot}"
+    if check.area == "ssh":
+        return "judged against the SSH algorithm policy (harness/data/ssh_policy.yaml)"
     return f"judged within a budget of {s.login_attempt_budget} login attempts"
 
 

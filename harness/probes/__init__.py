@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from harness.errors import ProbeFailure
 from harness.inventory import Inventory, LoginEndpoint, Settings, Target, TlsEndpoint
+from harness.inventory_models import SshEndpoint
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Job:
 
     key: str
     target: Target
-    endpoint: TlsEndpoint | LoginEndpoint | None
+    endpoint: TlsEndpoint | LoginEndpoint | SshEndpoint | None
     settings: Settings
     address: str | None = None
 
@@ -46,6 +47,8 @@ class Job:
             return f"{self.target.name} ({self.target.host}:{ep.label}{at})"
         if isinstance(ep, LoginEndpoint):
             return f"{self.target.name} ({ep.label})"
+        if isinstance(ep, SshEndpoint):
+            return f"{self.target.name} ({self.target.host}:{ep.port}{at})"
         return f"{self.target.name} ({self.target.host}{at})"
 
     def at(self, address: str) -> Job:
@@ -110,6 +113,7 @@ class ProbeKind(StrEnum):
     PORTS = "ports"
     BANNERS = "banners"
     LOGINS = "logins"
+    SSH = "ssh"
 
 
 # Each kind's class, imported on first use so that loading the plugin does not load every tool's
@@ -138,11 +142,18 @@ def _logins() -> type[Probe]:
     return LoginsProbe
 
 
+def _ssh() -> type[Probe]:
+    from harness.probes.ssh import SshProbe
+
+    return SshProbe
+
+
 IMPLEMENTATIONS: dict[ProbeKind, Callable[[], type[Probe]]] = {
     ProbeKind.TLS: _tls,
     ProbeKind.PORTS: _ports,
     ProbeKind.BANNERS: _banners,
     ProbeKind.LOGINS: _logins,
+    ProbeKind.SSH: _ssh,
 }
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from harness.checks import Area
 from harness.inventory import Inventory, LoginEndpoint, Target
+from harness.inventory_models import Overrides, SshEndpoint
 from harness.probes import Job, ProbeKind
 from harness.probes.addresses import Addresses
 
@@ -41,6 +42,19 @@ def _logins(inv: Inventory, t: Target) -> list[Job]:
     return [Job(key, t, ep, inv.settings(t, ep)) for ep, key in zip(t.logins, keys, strict=True)]
 
 
+def _ssh(inv: Inventory, t: Target) -> list[Job]:
+    """Declared ssh endpoints, then each ssh login endpoint's port not declared already: a
+    server we try logins on is worth knowing the transport of."""
+    endpoints = list(t.ssh)
+    for login in t.logins:
+        if login.kind == "ssh" and all(e.port != login.effective_port for e in endpoints):
+            endpoints.append(SshEndpoint(port=login.effective_port, timeout=login.timeout))
+    return [
+        Job(f"{t.name}:ssh:{ep.port}", t, ep, inv.settings(t, Overrides(timeout=ep.timeout)))
+        for ep in endpoints
+    ]
+
+
 # the one registry of areas; banners read nmap's -sV output as well as their own grabs
 AREAS: dict[Area, AreaSpec] = {
     Area.TLS: AreaSpec((ProbeKind.TLS,), ProbeKind.TLS, _tls, per_address=True),
@@ -49,6 +63,7 @@ AREAS: dict[Area, AreaSpec] = {
         (ProbeKind.PORTS, ProbeKind.BANNERS), ProbeKind.BANNERS, _banners, per_address=True
     ),
     Area.LOGINS: AreaSpec((ProbeKind.LOGINS,), ProbeKind.LOGINS, _logins, per_address=False),
+    Area.SSH: AreaSpec((ProbeKind.SSH,), ProbeKind.SSH, _ssh, per_address=True),
 }
 
 
