@@ -115,6 +115,7 @@ def main() -> None:
         seconds = {}
         for name, port in ports.items():
             theirs[name], seconds[name] = testssl(port, d / f"{name}.json")
+        evidence = tls10_evidence(ports["legacy"])
     finally:
         for _, server in servers.values():
             server.shutdown()
@@ -144,7 +145,7 @@ def main() -> None:
                 disagree += agree != "yes"
             lines.append(f"| {name} | {check} | {status} | {said or '(not reported)'} | {agree} |")
     lines += ["", f"Disagreements: {disagree}.", "", "Evidence for TLS 1.0 on the legacy server:"]
-    lines += ["", "```", tls10_evidence(ports["legacy"]), "```"]
+    lines += ["", "```", evidence, "```"]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.markdown:

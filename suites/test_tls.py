@@ -121,8 +121,8 @@ def test_tls_vuln_logjam(subject, measurement, judge):
 
 
 @pytest.mark.check("tls.vuln.drown")
-def test_tls_vuln_drown(subject, measurement, judge):
-    judge(policy.drown(measurement, subject.settings))
+def test_tls_vuln_drown(subject, measurement, judge, tls_run):
+    judge(policy.drown(measurement, subject.settings, tls_run))
 
 
 @pytest.mark.check("tls.vuln.poodle")

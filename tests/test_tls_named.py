@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from test_tls_policy import SETTINGS, scan, suites, texts
+from test_tls_policy import SETTINGS, cert, deployment, scan, suites, texts
 
 from harness.errors import CouldNotMeasure
 from harness.policy import tls as policy
@@ -155,3 +155,17 @@ def test_post_quantum_judges_what_the_hello_measured() -> None:
     assert starttls.not_applicable and "STARTTLS" in starttls.not_applicable
     tls12_only = scan(protocols=(*scan().protocols[:5], ProtocolSupport("TLS 1.3", False)))
     assert policy.post_quantum(tls12_only, SETTINGS).not_applicable
+
+
+def test_drown_looks_across_the_run_for_the_same_key_over_sslv2() -> None:
+    shared = cert(fingerprint="aa" * 32, key_sha256="bb" * 32)
+    other_cert = cert(fingerprint="cc" * 32, key_sha256="bb" * 32)  # reissued, same key
+    here = scan(certificates=(deployment(shared),))
+    there = dataclasses.replace(legacy(), port=8443, certificates=(deployment(other_cert),))  # type: ignore[type-var]
+    unrelated = dataclasses.replace(
+        there, port=9443, certificates=(deployment(cert(key_sha256="dd" * 32)),)
+    )  # type: ignore[type-var]
+    verdict = policy.drown(here, SETTINGS, [here, there, unrelated])
+    assert [f.key for f in verdict.findings] == ["SSLv2 at 203.0.113.5:8443"]
+    assert "compared with 2 other" in verdict.notes[0]
+    assert policy.drown(here, SETTINGS, [here, unrelated]).ok

@@ -8,7 +8,7 @@ tls.ciphers and tls.protocols judge suites and versions against a profile and po
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from importlib import resources
 
@@ -116,19 +116,40 @@ def common_primes() -> dict[str, tuple[int, str]]:
 
 
 @decides("tls.vuln.drown")
-def drown(scan: TlsScan, settings: Settings) -> Verdict:
+def drown(scan: TlsScan, settings: Settings, run: Sequence[TlsScan] = ()) -> Verdict:
+    """SSLv2 here, or on another endpoint of the run (`run`) that serves the same certificate or
+    RSA key: DROWN decrypts this endpoint's TLS through that one's SSLv2."""
     need(scan, "protocols")
+    found = []
     if "SSLv2" in scan.offered_names():
-        return Verdict(
-            findings=(
-                Finding(
-                    "SSLv2 is offered: its export-grade RSA lets an attacker decrypt TLS "
-                    "sessions made with the same RSA key",
-                    key="SSLv2",
-                ),
+        found.append(
+            Finding(
+                "SSLv2 is offered: its export-grade RSA lets an attacker decrypt TLS sessions "
+                "made with the same RSA key",
+                key="SSLv2",
             )
         )
-    return Verdict(notes=("SSLv2 is refused on this endpoint",))
+    mine = _identities(scan)
+    for other in run:
+        if other.where == scan.where or "SSLv2" not in other.offered_names():
+            continue
+        if mine & _identities(other):
+            found.append(
+                Finding(
+                    f"{other.where} serves the same certificate or key over SSLv2: sessions "
+                    "here can be decrypted through it",
+                    key=f"SSLv2 at {other.where}",
+                )
+            )
+    notes = (f"compared with {len(run) - 1} other TLS endpoint(s) of this run",) if run else ()
+    return Verdict(findings=tuple(found), notes=notes)
+
+
+def _identities(scan: TlsScan) -> set[str]:
+    leaves = [d.leaf for d in scan.certificates or ()]
+    return {c.fingerprint for c in leaves if c.fingerprint} | {
+        c.key_sha256 for c in leaves if c.key_sha256
+    }
 
 
 @decides("tls.vuln.poodle")

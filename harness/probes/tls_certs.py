@@ -9,6 +9,7 @@ validity and for a name the leaf carries, so only profile defects remain in its 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -186,4 +187,9 @@ def certificate(cert: x509.Certificate) -> Certificate:
         ip_addresses=tuple(ips),
         common_name=str(cns[0].value) if cns else None,
         fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
+        key_sha256=hashlib.sha256(
+            key.public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        ).hexdigest(),
     )

@@ -63,6 +63,7 @@ class Certificate:
     ip_addresses: tuple[str, ...] = ()
     common_name: str | None = None
     fingerprint: str = ""  # SHA-256 of the DER encoding: the certificate's identity
+    key_sha256: str = ""  # SHA-256 of the public key (SubjectPublicKeyInfo): one key, many certs
 
 
 @dataclass(frozen=True)

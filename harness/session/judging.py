@@ -60,6 +60,21 @@ def measurement(request: pytest.FixtureRequest, subject: Job) -> Any:
     return next(iter(measured.values()))
 
 
+@pytest.fixture
+def tls_run(request: pytest.FixtureRequest, subject: Job) -> list[Any]:
+    """Every TLS endpoint this run measured, for checks that look across endpoints (DROWN: the
+    same key served over SSLv2 elsewhere). It waits for their scans; an xdist worker, which
+    probes target by target, looks only at its subject's target rather than probe others."""
+    runner = request.config.stash[STATE].runner
+    assert runner is not None, "the harness plugin planned no probes"
+    jobs = runner.plan.get("tls", [])
+    if runner.per_target:
+        jobs = [j for j in jobs if j.target.name == subject.target.name]
+    wait = lambda: print_progress(request.config)  # noqa: E731
+    results = [runner.get("tls", j.key, wait=wait) for j in jobs]
+    return [r for r in results if not isinstance(r, ProbeFailure)]
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """Run a suite test once per address of its subject's name, then judge once."""
