@@ -238,7 +238,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 f"the run manifest could not be written to {alluredir} ({failed}); consumers "
                 "will read this run as not finished. Fix the folder, then rerun."
             )
-    if alluredir and write_error is None and summary.records:
+    if (
+        alluredir
+        and write_error is None
+        and (summary.records or recording.MANIFEST in config.stash)
+    ):
         try:
             allure_files.write(
                 Path(alluredir), state.targets_path, state.started, recording.status_of(config)
