@@ -114,8 +114,8 @@ def end(session: pytest.Session, exitstatus: int) -> OSError | None:
     by_key: dict[str, list[Any]] = {}
     for r in summary.records:
         by_key.setdefault(r.key, []).append(r)
-        if r.key not in record.expected:  # under xdist, a subject may show only here
-            record.expected.append(r.key)
+    expected = set(record.expected)  # under xdist, a subject may show only in the records
+    record.expected += [k for k in by_key if k not in expected]
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop)
     record.measured, record.unmeasured = [], {}
     for key in record.expected:
