@@ -85,7 +85,7 @@ def tls10_evidence(port: int) -> str:
     proc = subprocess.run(
         [
             *("openssl", "s_client", "-connect", f"{HOST}:{port}", "-tls1"),
-            *("-cipher", "AES128-SHA:@SECLEVEL=0", "-brief"),
+            *("-cipher", "ALL:@SECLEVEL=0", "-brief"),
         ],
         input="",
         capture_output=True,

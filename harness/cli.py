@@ -80,11 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+USAGE = 4  # the README's exit code for a usage error; argparse's own is 2, "interrupted" there
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list and args_list[0] in DELEGATED:
-        return _run_delegated(args_list[0], args_list[1:])
-    args = build_parser().parse_args(args_list)
+    try:
+        if args_list and args_list[0] in DELEGATED:
+            return _run_delegated(args_list[0], args_list[1:])
+        args = build_parser().parse_args(args_list)
+    except SystemExit as exc:  # argparse: 0 after --help, 2 after printing a usage error
+        return USAGE if exc.code == 2 else int(exc.code or 0)
     code: int = args.func(args)
     return code
 

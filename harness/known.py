@@ -23,6 +23,7 @@ class Known:
     check: str
     subject: str
     first_seen: dt.date
+    last_seen: dt.date | None = None  # None: from a file written before it was kept
 
 
 def finding_id(check: str, subject: str, key: str = "", address: str | None = None) -> str:
@@ -43,7 +44,10 @@ def load(path: Path | None) -> dict[str, Known] | None:
             return None
         return {
             str(f["id"]): Known(
-                str(f["check"]), str(f["subject"]), dt.date.fromisoformat(f["first_seen"])
+                str(f["check"]),
+                str(f["subject"]),
+                dt.date.fromisoformat(f["first_seen"]),
+                dt.date.fromisoformat(f["last_seen"]) if f.get("last_seen") else None,
             )
             for f in data["findings"]
         }
@@ -64,7 +68,7 @@ def update(
     kept = {fid: k for fid, k in old.items() if (k.check, k.subject) not in judged}
     for fid, (check, subject) in failing.items():
         first = old[fid].first_seen if fid in old else today
-        kept[fid] = Known(check, subject, first)
+        kept[fid] = Known(check, subject, first, today)
     return kept
 
 
@@ -92,7 +96,13 @@ def save(path: Path, findings: dict[str, Known]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     rows = [
-        {"id": fid, "check": k.check, "subject": k.subject, "first_seen": k.first_seen.isoformat()}
+        {
+            "id": fid,
+            "check": k.check,
+            "subject": k.subject,
+            "first_seen": k.first_seen.isoformat(),
+            **({"last_seen": k.last_seen.isoformat()} if k.last_seen else {}),
+        }
         for fid, k in sorted(findings.items())
     ]
     tmp.write_text(json.dumps({"format": FORMAT, "findings": rows}, indent=2))

@@ -149,7 +149,7 @@ def test_known_hosts_command_pins_on_first_use(tmp_path: Path, sshd: OpenSsh) ->
     known = tmp_path / "known_hosts"
     assert f"[{HOST}]:{sshd.port} ssh-ed25519 " in known.read_text()
     again = subprocess.run(cli, capture_output=True, text=True, timeout=120)
-    assert again.returncode == 2 and "--force" in again.stderr  # a pin is never replaced silently
+    assert again.returncode == 4 and "--force" in again.stderr  # a pin is never replaced silently
 
     pinned = login.replace("usernames", "known_hosts: known_hosts, usernames")
     result, log = probe(tmp_path, pinned)

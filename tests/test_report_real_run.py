@@ -102,7 +102,7 @@ def test_every_sarif_result_has_a_physical_location_and_a_fingerprint(run: Path)
         target = result["properties"]["target"]
         assert declared[line - 1].strip().startswith("- {port:"), (line, declared)
         assert declared[line - 4].strip() == f"- name: {target}"
-        assert result["partialFingerprints"]["harnessFinding/v2"]
+        assert result["partialFingerprints"]["harnessFinding/v3"]
         assert result["properties"]["firstSeen"]
         severity = float(rules[result["ruleId"]]["properties"]["security-severity"])
         assert 0.0 <= severity <= 10.0
@@ -117,7 +117,7 @@ def test_every_sarif_result_has_a_physical_location_and_a_fingerprint(run: Path)
         "#sha256:" in expiry["properties"]["finding"]
         and "days" not in expiry["properties"]["finding"]
     )
-    assert len({r["partialFingerprints"]["harnessFinding/v2"] for r in results}) == len(results)
+    assert len({r["partialFingerprints"]["harnessFinding/v3"] for r in results}) == len(results)
 
 
 def _multitool_errors(folder: Path, sarif: str) -> list[str]:

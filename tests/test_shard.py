@@ -16,10 +16,27 @@ def test_parse_explicit_and_auto() -> None:
         parse("auto", {"JOB_COMPLETION_INDEX": "0"})
 
 
-def test_every_target_in_exactly_one_shard_and_balanced() -> None:
-    weights = {f"host-{i:03d}": 1 + (i % 4) for i in range(200)}
-    split = assign(weights, 7)
-    assert set(split) == set(weights)
-    loads = [sum(w for n, w in weights.items() if split[n] == k) for k in range(1, 8)]
-    assert max(loads) - min(loads) <= max(weights.values())
-    assert assign(dict(reversed(list(weights.items()))), 7) == split  # order-independent
+def test_every_target_in_exactly_one_shard_and_balanced_at_fleet_size() -> None:
+    names = [f"host-{i:04d}" for i in range(2000)]
+    split = assign(names, 7)
+    assert set(split) == set(names) and set(split.values()) == set(range(1, 8))
+    counts = [sum(1 for k in split.values() if k == shard) for shard in range(1, 8)]
+    assert max(counts) < 1.15 * 2000 / 7 and min(counts) > 0.85 * 2000 / 7, counts
+    assert assign(list(reversed(names)), 7) == split  # order-independent
+
+
+def test_adding_or_removing_targets_moves_no_other_target() -> None:
+    fleet = [f"web-{i:03d}" for i in range(300)]
+    before = assign(fleet, 4)
+    grown = assign([*fleet[:150], "new-a", *fleet[150:], "new-b", "zz-new"], 4)
+    assert {n: grown[n] for n in fleet} == before
+    shrunk = assign(fleet[::2], 4)
+    assert {n: before[n] for n in fleet[::2]} == shrunk
+
+
+def test_one_more_shard_moves_targets_only_onto_it() -> None:
+    fleet = [f"db-{i:03d}" for i in range(600)]
+    three, four = assign(fleet, 3), assign(fleet, 4)
+    moved = [n for n in fleet if three[n] != four[n]]
+    assert all(four[n] == 4 for n in moved)
+    assert 0.15 * 600 < len(moved) < 0.35 * 600  # about a quarter

@@ -78,7 +78,10 @@ def catalogue_properties(today: dt.date) -> dict[str, str]:
 
 
 def environment(
-    targets_path: Path, started: dt.datetime, today: dt.date | None = None
+    targets_path: Path,
+    started: dt.datetime,
+    today: dt.date | None = None,
+    run_status: str | None = None,
 ) -> dict[str, str]:
     try:
         digest = hashlib.sha256(targets_path.read_bytes()).hexdigest()[:16]
@@ -93,6 +96,7 @@ def environment(
         "targets.file": str(targets_path),
         "targets.sha256": digest,
         "run.started": started.isoformat(timespec="seconds"),
+        **({"run.status": run_status} if run_status else {}),
         **catalogue_properties(today or started.date()),
     }
 
@@ -130,15 +134,28 @@ def executor() -> dict[str, Any] | None:
     return None
 
 
-def write(results_dir: Path, targets_path: Path, started: dt.datetime) -> None:
+def write(
+    results_dir: Path, targets_path: Path, started: dt.datetime, run_status: str | None = None
+) -> None:
     results_dir.mkdir(parents=True, exist_ok=True)
-    props = environment(targets_path, started)
-    lines = [f"{k}={v.replace(chr(10), ' ')}" for k, v in props.items()]
-    _atomic(results_dir / "environment.properties", "\n".join(lines) + "\n")
+    write_environment(results_dir, environment(targets_path, started, run_status=run_status))
     _atomic(results_dir / "categories.json", json.dumps(CATEGORIES, indent=2))
     info = executor()
     if info is not None:
         _atomic(results_dir / "executor.json", json.dumps(info, indent=2))
+
+
+def write_environment(results_dir: Path, props: dict[str, str]) -> None:
+    lines = [f"{k}={v.replace(chr(10), ' ')}" for k, v in props.items()]
+    _atomic(results_dir / "environment.properties", "\n".join(lines) + "\n")
+
+
+def read_environment(results_dir: Path) -> dict[str, str]:
+    try:
+        text = (results_dir / "environment.properties").read_text()
+    except OSError:
+        return {}
+    return dict(line.partition("=")[::2] for line in text.splitlines() if "=" in line)
 
 
 def _atomic(path: Path, text: str) -> None:

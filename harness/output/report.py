@@ -22,8 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.output import completeness, offline, overview, report_groups
 from harness.output import history as hist
-from harness.output import offline, overview, report_groups
 from harness.output.allure_files import CATEGORIES
 
 # Measured in headless Chromium on this project's 2-core machine (docs/benchmarks.md, "Fleet sizing"): an
@@ -35,6 +35,8 @@ SINGLE_FILE_MAX = 1000
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the checkout (harness/output/report.py)
 BATCH_SCRIPT = Path(__file__).resolve().parent / "allure_batch.mjs"
+
+USAGE = 4  # the README's exit code for a usage error (bad option, bad input file)
 
 
 def find_allure() -> str | None:
@@ -247,7 +249,7 @@ def build(
                     "--output a new folder or one an earlier report wrote.",
                     file=sys.stderr,
                 )
-                return 2
+                return USAGE
             shutil.rmtree(output)  # group folders of an earlier run must not linger
         output.mkdir(parents=True, exist_ok=True)
 
@@ -328,22 +330,28 @@ def main(argv: list[str]) -> int:
             f"`pytest suites/ --alluredir {results}` first.",
             file=sys.stderr,
         )
-        return 2
+        return USAGE
     if args.history_limit < 1 or args.group_size < 1:
         print(
             "harness report: --history-limit and --group-size must be at least 1.",
             file=sys.stderr,
         )
-        return 2
+        return USAGE
     history = None if args.history == "none" else Path(args.history)
     index = report_groups.read(results)
+    assessed = completeness.assess(results)
+    name: str = args.name
+    if not assessed.complete:
+        # the title is on every page, the overview's first line included
+        name = f"{name} · INCOMPLETE RUN ({assessed.status().removeprefix('incomplete: ')})"
+        completeness.mark_environment(results, assessed)
     by = args.report_by
     if by == "auto":
         by = "target" if len(index) > SPLIT_ABOVE else "none"
     runs = hist.load(history, args.history_limit - 1)
     output: Path = args.output
     output.parent.mkdir(parents=True, exist_ok=True)
-    code = build(results, output, index, runs, args.name, by, args.group_size, args.jobs)
+    code = build(results, output, index, runs, name, by, args.group_size, args.jobs)
     if code:
         return code
     if history is not None:
@@ -352,6 +360,8 @@ def main(argv: list[str]) -> int:
         hist.save(history, [*runs, this_run], args.history_limit)
     where = "overview" if by != "none" else "report"
     print(f"{where}: {(output / 'index.html').resolve()}")
+    if not args.single_file:
+        return completeness.verdict(assessed, "harness report")
     if args.single_file:
         if len(index) > SINGLE_FILE_MAX:
             print(
@@ -359,15 +369,15 @@ def main(argv: list[str]) -> int:
                 "where one file stops opening well in a browser; publish the report folder.",
                 file=sys.stderr,
             )
-            return 0
+            return completeness.verdict(assessed, "harness report")
         with tempfile.TemporaryDirectory() as tmp:
             h = _allure_history(runs, [r.history_id for r in index], Path(tmp) / "h.jsonl")
             code = generate(
-                results, Path(tmp) / "out", h, args.name, single_file=True, append_history=False
+                results, Path(tmp) / "out", h, name, single_file=True, append_history=False
             )
             if code:
                 return code
             args.single_file.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(Path(tmp) / "out" / "index.html", args.single_file)
         print(f"single-file report: {args.single_file.resolve()}")
-    return 0
+    return completeness.verdict(assessed, "harness report")

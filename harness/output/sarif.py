@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from harness import __version__, known
 from harness.checks import Check, Severity, catalogue
+from harness.output import completeness
 
 LEVEL = {
     Severity.CRITICAL: "error",
@@ -21,6 +23,7 @@ LEVEL = {
 }
 # GitHub code scanning ranks alerts by this property (0.0-10.0)
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
+FINGERPRINT = "harnessFinding/v3"  # v3: list keys (cipher suites) no longer in the hash
 
 
 def _labels(result: dict[str, Any]) -> dict[str, str]:
@@ -64,58 +67,165 @@ def _rule(c: Check) -> dict[str, Any]:
     return rule
 
 
-def convert(results_dir: Path, source_root: Path | None = None) -> dict[str, Any]:
+def _carried(c: completeness.Carried, root: Path, checks: dict[str, Check]) -> dict[str, Any]:
+    """A known finding of a subject this run could not measure: emitted again, so code
+    scanning keeps its alert open, and marked as not re-measured."""
+    k = c.finding
+    severity = checks[k.check].severity.value
+    seen = k.last_seen or "an earlier run"
+    return {
+        "ruleId": k.check,
+        "level": LEVEL[Severity(severity)],
+        "message": {
+            "text": f"{k.check} on {k.subject}: not re-measured in this run (the subject could "
+            f"not be measured); carried forward from the last run that saw it ({seen}), "
+            f"first seen {k.first_seen}."
+        },
+        "locations": [_location(c.targets_file, c.line or 1, k.subject, c.target, root)],
+        "partialFingerprints": {FINGERPRINT: fingerprint(k.id)},
+        "properties": {
+            "finding": k.id,
+            "target": c.target,
+            "severity": severity,
+            "security-severity": SECURITY_SEVERITY[severity],
+            "firstSeen": k.first_seen,
+            "lastSeen": k.last_seen,
+            "notReMeasured": True,
+        },
+    }
+
+
+def _location(targets_file: str, line: int, subject: str, target: str, root: Path) -> Any:
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": _uri(targets_file, root)},
+            "region": {"startLine": max(line, 1)},
+        },
+        "logicalLocations": [
+            {"name": subject, "fullyQualifiedName": f"{target}/{subject}", "kind": "resource"}
+        ],
+    }
+
+
+def _invocation(assessed: completeness.Assessment) -> dict[str, Any]:
+    """SARIF's way to say the run failed: executionSuccessful, and why, one note per cause."""
+    notes = [{"level": "error", "message": {"text": p}} for p in assessed.problems]
+    for u in assessed.unmeasured:
+        note: dict[str, Any] = {
+            "level": "error",
+            "message": {"text": f"could not measure {u.subject}: {u.reason}"},
+        }
+        notes.append(note)
+    return {
+        "executionSuccessful": assessed.complete,
+        **({"toolExecutionNotifications": notes} if notes else {}),
+    }
+
+
+def fingerprint(finding_id: str) -> str:
+    """A hash of the finding's identity, without the evidence lists some keys end in: a TLS
+    cipher finding's key is 'TLS 1.2: <suites>', and removing one suite must not make the
+    alert a new one. Within one check, subject and address, the part before ': ' is unique."""
+    base, _, key = finding_id.partition("#")
+    return hashlib.sha256(f"{base}#{key.partition(': ')[0]}".encode()).hexdigest()
+
+
+def _details(labels: list[dict[str, str]]) -> list[dict[str, str]]:
+    out = []
+    for lb in labels:
+        if lb["name"] == "finding_detail":
+            try:
+                detail = json.loads(lb["value"])
+            except ValueError:
+                continue
+            if isinstance(detail, dict) and detail.get("severity") in SECURITY_SEVERITY:
+                out.append({k: str(v) for k, v in detail.items()})
+    return out
+
+
+def _from_result(
+    result: dict[str, Any], checks: dict[str, Check], root: Path
+) -> list[dict[str, Any]]:
+    """One SARIF result per finding identity of a failed (or waived) Allure result."""
+    labels = _labels(result)
+    check_id = labels.get("check", "")
+    if check_id not in checks:
+        return []
+    waived = result.get("status") == "skipped"
+    details = _details(result.get("labels", []))
+    if waived and not details:
+        return []  # skipped as not applicable: nothing found
+    check = checks[check_id]
+    subject = labels.get("suite", labels.get("target", ""))
+    if not details:  # results of older harness versions: the whole message, the result's risk
+        risk = labels.get("risk", check.severity.value)
+        message = result.get("statusDetails", {}).get("message", "").removeprefix("Failed: ")
+        details = [
+            {"id": fid, "severity": risk, "text": message}
+            for fid in _finding_ids(result, check_id, subject)
+        ]
+    line = int(labels.get("targets_line", "1") or 1)
+    location = _location(
+        labels.get("targets_file", ""), line, subject, labels.get("target", ""), root
+    )
+    out = []
+    for d in details:  # one alert per finding identity, stable across runs
+        sarif: dict[str, Any] = {
+            "ruleId": check_id,
+            "level": LEVEL[Severity(d["severity"])],
+            "message": {"text": f"{check.title} on {subject}: {d['text']}."},
+            "locations": [location],
+            "partialFingerprints": {FINGERPRINT: fingerprint(d["id"])},
+            "properties": {
+                "finding": d["id"],
+                "target": labels.get("target"),
+                "severity": d["severity"],
+                "security-severity": SECURITY_SEVERITY[d["severity"]],
+                **({"firstSeen": labels["first_seen"]} if "first_seen" in labels else {}),
+            },
+        }
+        if waived:
+            sarif["suppressions"] = [_suppression(labels)]
+        out.append(sarif)
+    return out
+
+
+def _suppression(labels: dict[str, str]) -> dict[str, Any]:
+    props = {"owner": labels.get("waiver_owner"), "expires": labels.get("waiver_expires")}
+    return {
+        "kind": "external",  # declared in targets.yaml, outside the scanned thing
+        "status": "accepted",
+        "justification": labels.get("waiver_reason", "waived in targets.yaml"),
+        "properties": {k: v for k, v in props.items() if v},
+    }
+
+
+def information_uri(env: dict[str, str] | None = None) -> str:
+    """Where the harness is documented: its README, in the repository that runs it (the CI
+    templates install the harness from that checkout), or on this disk."""
+    env = dict(os.environ) if env is None else env
+    if env.get("GITHUB_SERVER_URL") and env.get("GITHUB_REPOSITORY"):
+        return f"{env['GITHUB_SERVER_URL']}/{env['GITHUB_REPOSITORY']}#readme"
+    if env.get("CI_PROJECT_URL"):
+        return f"{env['CI_PROJECT_URL']}#readme"
+    return (Path(__file__).resolve().parents[2] / "README.md").as_uri()
+
+
+def convert(
+    results_dir: Path, source_root: Path | None = None, info_uri: str | None = None
+) -> dict[str, Any]:
     root = source_root or Path.cwd()
     checks = catalogue()
-    findings = []
+    findings: list[dict[str, Any]] = []
     for path in sorted(results_dir.glob("*-result.json")):
         try:
             result = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if result.get("status") != "failed":
-            continue
-        labels = _labels(result)
-        check_id = labels.get("check")
-        if check_id not in checks:
-            continue
-        risk = labels.get("risk", checks[check_id].severity.value)
-        message = result.get("statusDetails", {}).get("message", "").removeprefix("Failed: ")
-        subject = labels.get("suite", labels.get("target", ""))
-        line = int(labels.get("targets_line", "1") or 1)
-        location = {
-            "physicalLocation": {
-                "artifactLocation": {"uri": _uri(labels.get("targets_file", ""), root)},
-                "region": {"startLine": max(line, 1)},
-            },
-            "logicalLocations": [
-                {
-                    "name": subject,
-                    "fullyQualifiedName": f"{labels.get('target', '')}/{subject}",
-                    "kind": "resource",
-                }
-            ],
-        }
-        # one alert per finding identity (the known-findings identity), stable across runs
-        for fid in _finding_ids(result, check_id, subject):
-            findings.append(
-                {
-                    "ruleId": check_id,
-                    "level": LEVEL[Severity(risk)],
-                    "message": {"text": message},
-                    "locations": [location],
-                    "partialFingerprints": {
-                        "harnessFinding/v2": hashlib.sha256(fid.encode()).hexdigest()
-                    },
-                    "properties": {
-                        "finding": fid,
-                        "target": labels.get("target"),
-                        "severity": risk,
-                        "security-severity": SECURITY_SEVERITY[risk],
-                        **({"firstSeen": labels["first_seen"]} if "first_seen" in labels else {}),
-                    },
-                }
-            )
+        if result.get("status") in ("failed", "skipped"):
+            findings += _from_result(result, checks, root)
+    assessed = completeness.assess(results_dir, (f["properties"]["finding"] for f in findings))
+    findings += [_carried(c, root, checks) for c in assessed.carried if c.finding.check in checks]
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -125,13 +235,21 @@ def convert(results_dir: Path, source_root: Path | None = None) -> dict[str, Any
                     "driver": {
                         "name": "harness",
                         "version": __version__,
+                        "informationUri": info_uri or information_uri(),
                         "rules": [_rule(c) for c in checks.values()],
                     }
                 },
+                "invocations": [_invocation(assessed)],
                 "results": findings,
+                "properties": {"runStatus": assessed.status(), "standsIn": assessed.stands_in},
             }
         ],
     }
+
+
+# Exit codes beyond the README's table for the run: the SARIF is always written.
+INCOMPLETE = 1  # the run was incomplete; unmeasured subjects' known findings are carried forward
+NO_STAND_IN = 6  # no manifest, or a shard's is missing: the SARIF cannot stand in for the run
 
 
 def main(argv: list[str]) -> int:
@@ -144,15 +262,39 @@ def main(argv: list[str]) -> int:
         type=Path,
         help="repository root that the targets file's path is made relative to (default: .)",
     )
+    parser.add_argument(
+        "--information-uri",
+        metavar="URL",
+        help="the tool's documentation link in the SARIF (default: this repository's README "
+        "under GitHub or GitLab CI, else the README on this disk)",
+    )
     args = parser.parse_args(argv)
     if not args.results.is_dir():
         print(
             f"harness sarif: no results folder {args.results}. Fix: run pytest with --alluredir first.",
             file=sys.stderr,
         )
-        return 2
-    doc = convert(args.results, args.source_root)
+        return 4
+    doc = convert(args.results, args.source_root, args.information_uri)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(doc, indent=2))
-    print(f"sarif: {len(doc['runs'][0]['results'])} findings -> {args.output.resolve()}")
-    return 0
+    run = doc["runs"][0]
+    print(f"sarif: {len(run['results'])} findings -> {args.output.resolve()}")
+    if run["invocations"][0]["executionSuccessful"]:
+        return 0
+    status = run["properties"]["runStatus"]
+    notes = run["invocations"][0].get("toolExecutionNotifications", [])
+    print(f"harness sarif: the run is {status}", file=sys.stderr)
+    for note in notes[:20]:
+        print(f"  {note['message']['text']}", file=sys.stderr)
+    if len(notes) > 20:
+        print(f"  ... and {len(notes) - 20} more in the SARIF's invocations", file=sys.stderr)
+    stands_in = run["properties"].get("standsIn", False)
+    if not stands_in:
+        print(
+            "harness sarif: do not upload this SARIF: without every run manifest it cannot "
+            "say which findings are still open, and code scanning would close them.",
+            file=sys.stderr,
+        )
+        return NO_STAND_IN
+    return INCOMPLETE

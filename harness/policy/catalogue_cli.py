@@ -16,6 +16,8 @@ from harness.policy import catalogue as cat_mod
 from harness.policy import refresh as refresh_mod
 from harness.policy.catalogue import Catalogue
 
+USAGE = 4  # the README's exit code for a usage error (bad option, bad input file)
+
 
 def catalogue_main(argv: list[str]) -> int:
     """`harness catalogue [show|refresh]`: print the snapshot, or refresh it from endoflife.date."""
@@ -42,7 +44,7 @@ def catalogue_main(argv: list[str]) -> int:
         cat = cat_mod.parse(raw, str(path))
     except (OSError, ValueError, yaml.YAMLError) as exc:
         print(f"harness catalogue: cannot load {path}: {exc}", file=sys.stderr)
-        return 2
+        return USAGE
     if args.action == "show":
         _show(cat)
         return 0

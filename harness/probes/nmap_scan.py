@@ -106,6 +106,12 @@ def run_nmap(
         raise NmapError(FailureKind.PROTOCOL, f"nmap wrote unreadable XML: {exc}") from None
     host = root.find("host")
     if host is None:
+        # nmap that stopped on an error (no raw socket in a container without CAP_NET_RAW)
+        # still writes XML, and says why only in runstats
+        finished = root.find("runstats/finished")
+        why = finished.get("errormsg") if finished is not None else None
+        if why:
+            raise NmapError(FailureKind.ERROR, f"nmap failed: {why}")
         raise NmapError(FailureKind.ERROR, "nmap reported no result for the host")
     return xml, host
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -165,6 +166,7 @@ class _Judge:
             if decision.text:  # what was checked, so a green box has its evidence too
                 allure_results.note(decision.text)
             return decision
+        _details(decision)
         if decision.outcome == "skip":
             if decision.severity is not None:  # waived: keep the finding's severity for the summary
                 item.user_properties.append(("harness_waived", decision.severity.value))
@@ -180,6 +182,19 @@ class _Judge:
         if decision.first_seen is not None:
             allure_results.extra_label("first_seen", decision.first_seen.isoformat())
         return decision
+
+
+def _details(decision: verdicts.Decision) -> None:
+    """Each finding's own severity and words, and the waiver in force, as labels for SARIF."""
+    for d in decision.details:
+        detail = {"id": d.id, "severity": d.severity.value, "text": d.text}
+        allure_results.extra_label("finding_detail", json.dumps(detail))
+    w = decision.waiver
+    if w is not None:
+        allure_results.extra_label("waiver_reason", w.reason)
+        allure_results.extra_label("waiver_expires", w.expires.isoformat())
+        if w.owner:
+            allure_results.extra_label("waiver_owner", w.owner)
 
 
 @pytest.fixture

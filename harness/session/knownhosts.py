@@ -15,6 +15,8 @@ from pathlib import Path
 
 from harness.errors import InventoryError
 
+USAGE = 4  # the README's exit code for a usage error (bad option, bad input file)
+
 
 def main(argv: list[str]) -> int:
     from harness.inventory import load
@@ -39,7 +41,7 @@ def main(argv: list[str]) -> int:
     if out.exists() and not args.force:
         # replacing pinned keys silently would undo the pin: only on request
         print(f"{out} exists; pass --force to replace it, or --output PATH", file=sys.stderr)
-        return 2
+        return USAGE
     lines: list[str] = []
     done: set[str] = set()
     failed = 0
@@ -64,7 +66,7 @@ def main(argv: list[str]) -> int:
             print(f"{job.key} {name} {key.get_name()} {key.fingerprint}")
     if not jobs:
         print(f"{args.targets} declares no ssh login", file=sys.stderr)
-        return 2
+        return USAGE
     out.write_text("".join(line + "\n" for line in lines))
     print(
         f"wrote {len(lines)} keys to {out}; check the fingerprints above with the servers' "

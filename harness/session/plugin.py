@@ -24,7 +24,7 @@ from harness import known, redact
 from harness.checks import Area, Severity
 from harness.inventory import Inventory
 from harness.output import allure_files, allure_writer
-from harness.session import hooks, shard
+from harness.session import hooks, recording, shard
 from harness.session.state import STATE, SUMMARY, State, inventory_of, print_progress
 from harness.session.summary import Record, RunSummary
 
@@ -32,6 +32,7 @@ pytest_plugins = [
     "harness.session.collection",
     "harness.session.judging",
     "harness.session.presenting",
+    "harness.session.run_record",
 ]
 
 TARGETS_HELP = "targets file to probe (default: ./targets.yaml; ini: harness_targets)"
@@ -208,31 +209,50 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if alluredir and exitstatus == pytest.ExitCode.INTERRUPTED:
         allure_files.drop_partial(Path(alluredir))
     summary = config.stash[SUMMARY]
-    if not summary.records:
-        if write_error is not None:
-            _fail_loudly(session, write_error)
-        return
-    if alluredir and write_error is None:
+    if summary.records:
+        if state.known_path is not None:
+            failing = {fid: (r.check, r.key) for r in summary.findings() for fid in r.finding_ids}
+            known.save(
+                state.known_path,
+                known.update(state.known, summary.judged(), failing, dt.date.today()),
+            )
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        stats = reporter.stats if reporter is not None else {}
+        session.exitstatus = summary.exit_status(
+            config.getoption("harness_fail_on"),
+            failures=len(stats.get("failed", [])) + len(stats.get("error", [])),
+            status=int(session.exitstatus),
+        )
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and state.shard == set():
+        # the shard's hash gave it no target of this fleet: a finished run with nothing to do
+        session.exitstatus = pytest.ExitCode.OK
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"harness: shard {config.getoption('harness_shard')} has no target")
+    begun = config.stash.get(recording.BEGIN_ERROR, None)
+    if write_error is None and begun is not None:
+        write_error = allure_writer.AllureWriteError(str(begun))
+    if write_error is None:  # results missing: the manifest stays "not finished"
+        failed = recording.end(session, exitstatus)
+        if failed is not None:
+            write_error = allure_writer.AllureWriteError(
+                f"the run manifest could not be written to {alluredir} ({failed}); consumers "
+                "will read this run as not finished. Fix the folder, then rerun."
+            )
+    if (
+        alluredir
+        and write_error is None
+        and (summary.records or recording.MANIFEST in config.stash)
+    ):
         try:
-            allure_files.write(Path(alluredir), state.targets_path, state.started)
+            allure_files.write(
+                Path(alluredir), state.targets_path, state.started, recording.status_of(config)
+            )
         except OSError as exc:
             write_error = allure_writer.AllureWriteError(
                 f"the run's Allure files could not be written to {alluredir} ({exc}); the "
                 "report would lack its environment and categories. Fix the folder, then rerun."
             )
-    if state.known_path is not None:
-        failing = {fid: (r.check, r.key) for r in summary.findings() for fid in r.finding_ids}
-        known.save(
-            state.known_path,
-            known.update(state.known, summary.judged(), failing, dt.date.today()),
-        )
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    stats = reporter.stats if reporter is not None else {}
-    session.exitstatus = summary.exit_status(
-        config.getoption("harness_fail_on"),
-        failures=len(stats.get("failed", [])) + len(stats.get("error", [])),
-        status=int(session.exitstatus),
-    )
     if write_error is not None:
         _fail_loudly(session, write_error)
 

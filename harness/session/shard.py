@@ -1,9 +1,19 @@
-"""--shard K/N: a deterministic, balanced split of targets across CI matrix jobs."""
+"""--shard K/N: a deterministic split of targets across CI matrix jobs that keeps each target
+in its shard when the fleet changes.
+
+A target's shard depends on its name alone (rendezvous hashing: the shard whose hash with the
+name is highest), so adding or removing a target moves no other target, and a target's
+known-findings history (kept per shard) stays with it. Going from N to N+1 shards moves only
+the targets the new shard wins, about 1/(N+1) of them. The split is balanced by count in
+expectation, not exactly: at fleet size (thousands of targets) the shards differ by a few
+percent; a shard of a small fleet may get no target, which is a finished, empty run.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -51,24 +61,17 @@ def _check(index: str, total: str, spec: str) -> tuple[int, int]:
     return k, n
 
 
-def assign(weights: Mapping[str, int], total: int) -> dict[str, int]:
-    """Target name -> shard (1-based). Heaviest first onto the lightest shard; ties by name.
+def _score(name: str, shard: int) -> int:
+    digest = hashlib.sha256(f"{shard}\0{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
 
-    Depends only on the names and weights, so every job of a matrix computes the same split.
-    """
-    load = [0] * total
-    out: dict[str, int] = {}
-    for name in sorted(weights, key=lambda n: (-weights[n], n)):
-        shard = min(range(total), key=lambda i: (load[i], i))
-        load[shard] += max(1, weights[name])
-        out[name] = shard + 1
-    return out
+
+def assign(names: Iterable[str], total: int) -> dict[str, int]:
+    """Target name -> shard (1-based): the shard with the highest score for the name."""
+    return {n: max(range(1, total + 1), key=lambda k: _score(n, k)) for n in names}
 
 
 def targets_of(inventory: Inventory, spec: str) -> set[str]:
-    """The names of the targets that shard `spec` runs, weighted by the tests each brings."""
+    """The names of the targets that shard `spec` runs."""
     index, total = parse(spec)
-    weights = {
-        t.name: len(t.tls) + len(t.logins) + 2 * (t.ports is not None) for t in inventory.targets
-    }
-    return {name for name, k in assign(weights, total).items() if k == index}
+    return {n for n, k in assign((t.name for t in inventory.targets), total).items() if k == index}

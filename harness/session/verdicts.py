@@ -24,6 +24,17 @@ class Decision:
     finding_ids: tuple[str, ...] = ()
     new: bool | None = None  # None: no previous run to compare with
     first_seen: dt.date | None = None  # the oldest finding's first day; None: ages not tracked
+    details: tuple[Detail, ...] = ()  # one per identity, for SARIF (waived findings too)
+    waiver: Waiver | None = None  # the waiver in force, when waived
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One finding identity with that finding's own severity and words."""
+
+    id: str
+    severity: Severity
+    text: str
 
 
 def _sentences(parts: Sequence[str]) -> str:
@@ -67,12 +78,25 @@ def decide(
         return Decision("pass", _sentences(verdict.notes))
     severity = max((f.severity or check.severity for f in verdict.findings), key=lambda s: s.rank)
     text = message(check, job, verdict)
+    details = tuple(
+        Detail(i, f.severity or check.severity, f.text.rstrip("."))
+        for f in verdict.findings
+        for i in dict.fromkeys(finding_identities(check, job, f))
+    )
     waiver = waiver_for(waivers, check.id, job.target.name)
     if waiver is not None:
         if waiver.expires >= today:
             owner = f" by {waiver.owner}" if waiver.owner else ""
             reason = f"waived until {waiver.expires}{owner}: {waiver.reason}"
-            return Decision("skip", reason, severity, waived=True)
+            return Decision(
+                "skip",
+                reason,
+                severity,
+                waived=True,
+                finding_ids=tuple(d.id for d in details),
+                details=details,
+                waiver=waiver,
+            )
         text += (
             f" The waiver for this finding expired on {waiver.expires} ({waiver.reason});"
             " renew it in targets.yaml or fix the finding."
@@ -94,4 +118,6 @@ def decide(
             previous[i].first_seen if previous and i in previous else today for i in ids
         )
         text = f"{text} Finding {known.age(first_seen, today)}."
-    return Decision("fail", text, severity, finding_ids=ids, new=new, first_seen=first_seen)
+    return Decision(
+        "fail", text, severity, finding_ids=ids, new=new, first_seen=first_seen, details=details
+    )
