@@ -205,9 +205,10 @@ def test_a_secret_from_the_environment_reaches_no_output(
         *harness, "report", "--results", "allure", "--output", "report", "--history", "none"
     )
     sarif = call(*harness, "sarif", "--results", "allure", "--output", "findings.sarif")
-    # written either way; 1 says the run was incomplete (here: the login probe crashes with a
-    # UnicodeDecodeError on the echo server's http-form endpoints, which report and SARIF now say)
-    assert report.returncode in (0, 1) and sarif.returncode in (0, 1), out[-2:]
+    # both written; 1 says the run was incomplete: a budget of 4 (kept small on purpose) is too
+    # small for login.weak_password's top 3 per username, which is broken and says so
+    assert report.returncode == 1 and sarif.returncode == 1, out[-2:]
+    assert "could not be measured" in out[-2]
 
     # not vacuous: the secret was sent to both endpoints, and their echo was recorded, masked
     assert server.seen.count(SECRET) == 2, server.seen
