@@ -24,6 +24,7 @@ from harness import known
 from harness.checks import Area, Severity
 from harness.inventory import Inventory
 from harness.output import allure_files, allure_writer
+from harness.probes import stopping
 from harness.session import hooks, shard
 from harness.session.state import STATE, SUMMARY, State, inventory_of, print_progress
 from harness.session.summary import Record, RunSummary
@@ -107,6 +108,7 @@ def pytest_configure(config: pytest.Config) -> None:
     allure_commons.plugin_manager.register(state.hide)
     config.stash[SUMMARY] = RunSummary(previous=state.known)
     config.pluginmanager.register(_Recorder(config.stash[SUMMARY]), "harness-recorder")
+    config.pluginmanager.register(_Interrupts(state), "harness-interrupts")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -118,7 +120,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     allure_writer.close_all()  # the writer threads stop; a late failed write goes to stderr
     state = config.stash.get(STATE, None)
     if state is not None:
-        state.sigterm.restore()
         if allure_commons.plugin_manager.is_registered(state.hide):
             allure_commons.plugin_manager.unregister(state.hide)
 
@@ -140,6 +141,31 @@ class _Recorder:
         data = dict(report.user_properties).get("harness")
         if data is not None:
             self.summary.add(Record.from_report(report, json.loads(str(data))))
+
+
+class _Interrupts:
+    """Where a SIGTERM stops raising (the session finishes) and where, at the very end, it
+    turns the exit status into 2 (interrupted); see harness.session.interrupts."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.session: pytest.Session | None = None
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
+        self.state.sigterm.finishing()  # before any plugin's sessionfinish work starts
+        self.session = session
+        return (yield)
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.state.sigterm.finishing()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self) -> None:
+        # the last hook of the run: pytest exits with the session's status, read after it
+        if self.state.sigterm.received and self.session is not None:
+            self.session.exitstatus = pytest.ExitCode.INTERRUPTED
+        self.state.sigterm.restore()
 
 
 # Above this many failures pytest's own failure sections become one line each: it looks up each
@@ -192,6 +218,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = config.stash.get(STATE, None)
     if state is None:
         return
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or state.sigterm.received
+    if interrupted:  # Ctrl-C too: what the probes still do is cut short, so the exit is quick
+        stopping.stop()
     if state.runner is not None:
         state.runner.shutdown()
     write_error = None
@@ -204,7 +233,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             _fail_loudly(session, write_error)
         return  # xdist workers: the controller writes the run's files and applies the gate
     alluredir = getattr(config.option, "allure_report_dir", None)
-    if alluredir and exitstatus == pytest.ExitCode.INTERRUPTED:
+    if alluredir and interrupted:
         allure_files.drop_partial(Path(alluredir))
     summary = config.stash[SUMMARY]
     if not summary.records:
@@ -232,6 +261,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         failures=len(stats.get("failed", [])) + len(stats.get("error", [])),
         status=int(session.exitstatus),
     )
+    if state.sigterm.received:  # a SIGTERM as the session finished, after pytest's own status
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
     if write_error is not None:
         _fail_loudly(session, write_error)
 
