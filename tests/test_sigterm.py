@@ -3,9 +3,10 @@ no new connection reached the target after it, no nmap is left running, and ever
 on disk is valid JSON. A SIGTERM at the very end of a run (while the session finishes, the
 summary is written or the plugins unconfigure) also exits 2, without a traceback.
 
-The mid-run test scans and logs in to a real slow server on its own loopback address: it
-answers an HTTP request after a pause and a silent connection never, so nmap -sV and the login
-attempts are both at work when the signal comes. The server timestamps every accept.
+The mid-run test scans, logs in to and TLS-probes a real slow server on its own loopback
+address: it answers an HTTP request after a pause and anything else never, so nmap -sV, the
+login attempts and sslyze are all at work when the signal comes. The server timestamps every
+accept.
 """
 
 from __future__ import annotations
@@ -155,14 +156,15 @@ def test_sigterm_mid_run_stops_connections_and_nmap_within_5_s(
         "targets:\n"
         f"  - name: slow\n    host: {address}\n"
         f"    ports: {{scan: '{server.port}', udp: none, expected: [{server.port}]}}\n"
+        f"    tls: [{{port: {server.port}}}]\n"
         f"    logins: [{logins}]\n"
     )
-    for suite in ("test_ports.py", "test_logins.py"):
+    for suite in ("test_ports.py", "test_logins.py", "test_tls.py"):
         shutil.copy(SUITES / suite, tmp_path / suite)
     out = tmp_path / "output.txt"
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "pytest", "test_ports.py", "test_logins.py"),
+            *(sys.executable, "-m", "pytest", "test_ports.py", "test_logins.py", "test_tls.py"),
             *("--targets", "targets.yaml", "--alluredir", "allure"),
             *("-p", "no:cacheprovider", "-p", "no:timeout"),
         ],
