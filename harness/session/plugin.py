@@ -151,6 +151,11 @@ class _Interrupts:
         self.state = state
         self.session: pytest.Session | None = None
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if session.config.pluginmanager.has_plugin("dsession"):  # the xdist controller
+            self.session = session
+            self.state.sigterm.install(forward=True)
+
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
         self.state.sigterm.finishing()  # before any plugin's sessionfinish work starts
