@@ -37,7 +37,7 @@ class SigtermAsInterrupt:
         self._raise = True  # while tests run: the first SIGTERM interrupts pytest
         self._forward = False
         self._acted = False
-        self._raised = False
+        self.raised: KeyboardInterrupt | None = None  # the one this handler raised
         self._lock = threading.RLock()  # the handler may interrupt the main thread inside _act
         self._watcher: _Watcher | None = None
 
@@ -49,7 +49,8 @@ class SigtermAsInterrupt:
         self._forward = forward
         self.received = False
         self._raise = True
-        self._acted = self._raised = False
+        self._acted = False
+        self.raised = None
         stopping.arm()
         previous = signal.signal(signal.SIGTERM, self._on_sigterm)
         self._previous = (
@@ -91,9 +92,9 @@ class SigtermAsInterrupt:
             self._act()
         else:  # the watcher acts; here a second delivery could interrupt its work half-way
             self.received = True
-        if self._raise and not self._raised:
-            self._raised = True
-            raise KeyboardInterrupt("SIGTERM")
+        if self._raise and self.raised is None:
+            self.raised = KeyboardInterrupt("SIGTERM")
+            raise self.raised
 
 
 class _Watcher:

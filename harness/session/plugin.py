@@ -108,7 +108,7 @@ def pytest_configure(config: pytest.Config) -> None:
     allure_commons.plugin_manager.register(state.hide)
     config.stash[SUMMARY] = RunSummary(previous=state.known)
     config.pluginmanager.register(_Recorder(config.stash[SUMMARY]), "harness-recorder")
-    config.pluginmanager.register(_Interrupts(state), "harness-interrupts")
+    config.pluginmanager.register(_Interrupts(config, state), "harness-interrupts")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -147,14 +147,20 @@ class _Interrupts:
     """Where a SIGTERM stops raising (the session finishes) and where, at the very end, it
     turns the exit status into 2 (interrupted); see harness.session.interrupts."""
 
-    def __init__(self, state: State) -> None:
+    def __init__(self, config: pytest.Config, state: State) -> None:
+        self.config = config
         self.state = state
         self.session: pytest.Session | None = None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        if session.config.pluginmanager.has_plugin("dsession"):  # the xdist controller
+        # under xdist, from the start: a worker that died of the signal while it collects would
+        # be replaced by a new one, which collects and probes again
+        if session.config.pluginmanager.has_plugin("dsession"):  # the controller
             self.session = session
             self.state.sigterm.install(forward=True)
+        elif hasattr(session.config, "workerinput"):
+            self.session = session
+            self.state.sigterm.install()
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
@@ -162,8 +168,13 @@ class _Interrupts:
         self.session = session
         return (yield)
 
-    def pytest_keyboard_interrupt(self) -> None:
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         self.state.sigterm.finishing()
+        if excinfo.value is self.state.sigterm.raised and not self.config.option.fulltrace:
+            # where the signal landed says nothing, and pytest renders every frame of it with
+            # its arguments next (seconds of CPU under xdist): only the handler's frame is left
+            excinfo.traceback = excinfo.traceback[-1:]
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self) -> None:
