@@ -102,6 +102,7 @@ class _Watcher:
 
     def __init__(self, act: Any, reader: socket.socket, writer: socket.socket) -> None:
         self._reader, self._writer = reader, writer
+        self._closing = False  # then the handler may be the previous one: never signal
         self._thread = threading.Thread(
             target=self._run, args=(act,), name="harness-sigterm", daemon=True
         )
@@ -133,13 +134,14 @@ class _Watcher:
                     return
                 if signal.SIGTERM in data:
                     act()
-                    if not woken:  # once: the main thread's own delivery comes back here
+                    if not woken and not self._closing:  # once: it comes back here too
                         woken = True
                         main = threading.main_thread().ident
                         if main is not None:
                             signal.pthread_kill(main, signal.SIGTERM)
 
     def close(self) -> None:
+        self._closing = True
         signal.set_wakeup_fd(-1)
         self._writer.close()  # the watcher reads end-of-file and ends
         self._thread.join(timeout=5)
