@@ -262,3 +262,17 @@ def test_sigterm_at_the_end_of_a_run_exits_2_without_a_traceback(
     assert code == pytest.ExitCode.INTERRUPTED, text[-3000:]
     assert "Traceback" not in text and "KeyboardInterrupt" not in text, text[-3000:]
     assert _check_allure(lab.path / "allure") > 0
+
+
+def test_children_of_lists_live_children_only() -> None:
+    """What an xdist controller passes the signal on to: its own children, found in /proc."""
+    from harness.session.interrupts import children_of
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert child.pid in children_of(os.getpid())
+        assert child.pid not in children_of(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.pid not in children_of(os.getpid())

@@ -8,8 +8,9 @@ pytest then finishes the session, so the summary is printed and allure-results i
 Python runs a signal handler only in the main thread, and only once that thread runs Python
 code again; an xdist worker's main thread can sit for seconds in a wait that the signal does not
 end. So a watcher thread reads the wakeup descriptor that Python's C-level handler writes to the
-moment the signal arrives, stops the probes from there, and delivers the signal once more to the
-main thread itself, which ends its wait.
+moment the signal arrives, delivers the signal once more to the main thread itself, which ends
+its wait, and stops the probes. An xdist controller passes the signal on to its workers, which
+do the probing: a CI runner may signal the controller alone.
 
 Once the session is finishing (`finishing()`: summary, Allure files, unconfigure) an exception
 would only cut that work short and end in a traceback, so a SIGTERM then is recorded
@@ -133,12 +134,14 @@ class _Watcher:
                 if not data:  # close(): the run is over
                     return
                 if signal.SIGTERM in data:
-                    act()
+                    # the main thread first: its KeyboardInterrupt then lands before any result
+                    # the stop below cuts short reaches a test
                     if not woken and not self._closing:  # once: it comes back here too
                         woken = True
                         main = threading.main_thread().ident
                         if main is not None:
                             signal.pthread_kill(main, signal.SIGTERM)
+                    act()
 
     def close(self) -> None:
         self._closing = True
