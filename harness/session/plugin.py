@@ -143,6 +143,9 @@ class _Recorder:
             self.summary.add(Record.from_report(report, json.loads(str(data))))
 
 
+KEPT_AFTER_SIGTERM = (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR)
+
+
 class _Interrupts:
     """Where a SIGTERM stops raising (the session finishes) and where, at the very end, it
     turns the exit status into 2 (interrupted); see harness.session.interrupts."""
@@ -178,9 +181,12 @@ class _Interrupts:
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self) -> None:
-        # the last hook of the run: pytest exits with the session's status, read after it
-        if self.state.sigterm.received and self.session is not None:
-            self.session.exitstatus = pytest.ExitCode.INTERRUPTED
+        # the last hook of the run: pytest exits with the session's status, read after it; an
+        # internal or usage error (a report missing results, a bad targets file) still says so
+        session = self.session
+        if self.state.sigterm.received and session is not None:
+            if session.exitstatus not in KEPT_AFTER_SIGTERM:
+                session.exitstatus = pytest.ExitCode.INTERRUPTED
         self.state.sigterm.restore()
 
 
