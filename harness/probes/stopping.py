@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 GRACE_SECONDS = 1.0  # a terminated child that is still there after this is killed
@@ -93,13 +94,17 @@ def stop() -> None:
     _end(children)
 
 
-def run_child(argv: list[str], timeout: float) -> tuple[int, bytes, bytes]:
+def run_child(argv: list[str], timeout: float, cwd: Path | None = None) -> tuple[int, bytes, bytes]:
     """Run argv to its end (exit status, stdout, stderr), within `timeout` seconds, as a child
     that stop() ends. On timeout it is killed and subprocess.TimeoutExpired raised."""
     with _lock:  # stop() snapshots the children under this lock, so none slips past it
         check(f"starting {argv[0]}")
         proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         _children.add(proc)
     try:
