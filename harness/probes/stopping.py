@@ -6,8 +6,8 @@ connection (a socket connect, a datagram sent), and every new child process outs
 main thread, is refused with `Stopped`, whichever probe or library asks (sslyze, paramiko,
 urllib3, ftplib, nmap): Python's audit hook is the one place all of them pass through, so no
 probe can forget a check. The connections opened during the run are shut down, which wakes
-any read blocked on them, and the child processes started through `run_child` (nmap) are
-terminated, then killed after a grace.
+any read blocked on them, and the child processes started through `run_child` (nmap, openssl
+verify) are terminated, then killed after a grace.
 
 `arm()` starts a run (clears the flag, forgets the last run's connections); `disarm()` ends it,
 so a process that runs the harness more than once (pytester) starts each run afresh.
