@@ -4,7 +4,8 @@ a second run at the same time, into another folder, finishes untouched.
 
 pytest turns SIGINT into KeyboardInterrupt; the harness plugin does the same for SIGTERM
 (Python's default would end the process on the spot, without the summary or the run's Allure
-files). After the interrupt, probes stop at their next result instead of working on.
+files). After the interrupt nothing new is sent and the exchanges under way are cut
+(probes.stopping; tests/test_sigterm.py counts connections and nmap processes).
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ What a slot is worth: one banner grab, one nmap -sV of one port, one login endpo
 attempts are sequential), nmap's connect scan and its UDP scan (each touches each port once).
 An sslyze scan takes `tls_connections_per_host` slots (capped at the budget), because it opens
 that many connections at once. Hosts are keyed by address, so a name and its address share one budget.
+
+Once the run is stopping (SIGTERM, see probes.stopping) the gate hands out no slot: a probe that
+asks, or is waiting, gets `Stopped` instead of starting its next scan, grab or login.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from harness.probes import addresses
+from harness.probes import addresses, stopping
 
 
 @functools.lru_cache(maxsize=4096)
@@ -54,14 +57,20 @@ class HostGate:
     def hold(self, host: str, slots: int, budget: int) -> Iterator[None]:
         """Take `slots` of `host`'s `budget` (waiting until they are free), then give them back.
 
-        A request larger than the budget takes the whole budget, so it can always run."""
+        A request larger than the budget takes the whole budget, so it can always run. Raises
+        stopping.Stopped once the run is stopping."""
         key = host_key(host)
         want = max(1, min(slots, budget))
         with self._cond:
             self.waiting[key] = self.waiting.get(key, 0) + 1
-            while self._used.get(key, 0) + want > budget:
-                self._cond.wait()
-            self.waiting[key] -= 1
+            try:
+                while True:
+                    stopping.check(f"a connection to {host}")
+                    if self._used.get(key, 0) + want <= budget:
+                        break
+                    self._cond.wait()
+            finally:
+                self.waiting[key] -= 1
             self._used[key] = self._used.get(key, 0) + want
             self.peak[key] = max(self.peak.get(key, 0), self._used[key])
         try:
@@ -73,5 +82,11 @@ class HostGate:
                     del self._used[key]
                 self._cond.notify_all()
 
+    def wake(self) -> None:
+        """Wake every waiter, to look at the stopping flag."""
+        with self._cond:
+            self._cond.notify_all()
+
 
 GATE = HostGate()  # one per process: every probe kind of the run shares it
+stopping.on_stop(GATE.wake)

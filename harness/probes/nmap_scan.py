@@ -1,12 +1,14 @@
-"""Running nmap through python-nmap, and reading its XML: shared by the TCP (ports.py) and UDP
-(udp.py) scans.
+"""Running nmap with python-nmap's help, and reading its XML: shared by the TCP (ports.py) and
+UDP (udp.py) scans.
 
-python-nmap drives nmap: `nmap.PortScanner().scan(hosts=<address>, arguments=<our flags>)`,
-with a timeout. python-nmap splits both strings with shlex, so the callers' validation (an IP
-address we resolved, flags we built) is what keeps the argv ours. The ports are read from its
-raw XML (`get_nmap_last_output()`), not its dictionary, which keeps one CPE per port, drops the
--sV method, an unrecognised fingerprint, the TLS tunnel and the closed and filtered counts, and
-shows a host that timed out as up with no ports.
+python-nmap finds nmap (`PortScanner()` runs `nmap -V`) and reads its output
+(`analyse_nmap_xml_scan`, which raises on nmap's errors). nmap itself runs as our child
+(`stopping.run_child`, argv `nmap -oX - <address> <our flags>`, no shell, with a timeout), so a
+SIGTERM can end it; python-nmap's scan() would keep the process to itself. The callers'
+validation (an IP address we resolved, flags we built) is what keeps the argv ours. The ports
+are read from the raw XML (`get_nmap_last_output()`), not python-nmap's dictionary, which keeps
+one CPE per port, drops the -sV method, an unrecognised fingerprint, the TLS tunnel and the
+closed and filtered counts, and shows a host that timed out as up with no ports.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import math
-import shlex
+import subprocess
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -22,6 +24,7 @@ import nmap as nmap_lib
 from defusedxml import ElementTree
 
 from harness.errors import FailureKind
+from harness.probes import stopping
 from harness.probes.ports_model import OpenPort
 
 T = TypeVar("T")
@@ -34,7 +37,7 @@ VERSION_INTENSITY = 2  # nmap's --version-light: common probes, plus every probe
 
 
 def scanner_argv(nmap: str, address: str, arguments: list[str]) -> list[str]:
-    """The argv PortScanner.scan runs: nmap -oX - <hosts> <arguments> (for scope tests)."""
+    """The argv nmap runs with: nmap -oX - <address> <arguments> (python-nmap's order)."""
     return [nmap, "-oX", "-", str(ipaddress.ip_address(address)), *arguments]
 
 
@@ -74,11 +77,25 @@ def _scanner(nmap: str) -> nmap_lib.PortScanner:
         return nmap_lib.PortScanner(nmap_search_path=(nmap,))
 
 
+def _scan(scanner: nmap_lib.PortScanner, argv: list[str], guard: float) -> None:
+    """Run nmap as a child the run can end on SIGTERM (python-nmap's own scan() keeps its
+    process to itself), then let python-nmap read the output, as its scan() would."""
+    _, out, err = stopping.run_child(argv, math.ceil(guard))
+    said = err.decode("utf-8", "replace")
+    lines = [ln for ln in said.splitlines() if ln.strip()]
+    scanner.analyse_nmap_xml_scan(
+        nmap_xml_output=out.decode("utf-8", "replace"),
+        nmap_err=said,
+        nmap_err_keep_trace=[ln for ln in lines if not ln.lower().startswith("warning: ")],
+        nmap_warn_keep_trace=[ln for ln in lines if ln.lower().startswith("warning: ")],
+    )
+
+
 def run_nmap(
     nmap: str, address: str, arguments: list[str], guard: float
 ) -> tuple[str, ElementTree.Element]:
-    """Run nmap through python-nmap (no shell) and return its XML text and the <host> element."""
-    ip = str(ipaddress.ip_address(address))  # python-nmap shlex-splits hosts: an address only
+    """Run nmap (no shell) and return its XML text and the <host> element."""
+    ip = str(ipaddress.ip_address(address))  # an address only, never an option
     try:
         scanner = _scanner(nmap)
     except nmap_lib.PortScannerError as exc:
@@ -86,12 +103,8 @@ def run_nmap(
             FailureKind.TOOL_MISSING, f"cannot run nmap: {exc}. Fix: {INSTALL_HINT}"
         ) from None
     try:
-        _started(
-            lambda: scanner.scan(
-                hosts=ip, arguments=shlex.join(arguments), timeout=math.ceil(guard)
-            )
-        )
-    except nmap_lib.PortScannerTimeout:
+        _started(lambda: _scan(scanner, scanner_argv(nmap, ip, arguments), guard))
+    except subprocess.TimeoutExpired:
         raise NmapError(FailureKind.TIMEOUT, f"nmap did not finish within {guard:.0f} s") from None
     except nmap_lib.PortScannerError as exc:  # no XML came back; the message is nmap's stderr
         said = [ln for ln in str(exc).splitlines() if ln.strip() not in ("", "QUITTING!")]

@@ -1,8 +1,9 @@
 """Port probe: an nmap connect scan per host, then version detection per open port.
 
-nmap runs through python-nmap (probes/nmap_scan.py). We build every flag ourselves; the only
-things taken from targets.yaml are the validated host (resolved to an IP address here) and the
-validated port spec. A host that timed out is a ProbeFailure, never "no ports".
+nmap runs as our child, its output read with python-nmap (probes/nmap_scan.py). We build every
+flag ourselves; the only things taken from targets.yaml are the validated host (resolved to an
+IP address here) and the validated port spec. A host that timed out is a ProbeFailure, never
+"no ports".
 
 Version detection (-sV) runs per open port, so one port that swallows nmap's probes (a tarpit,
 a chatty service) costs only its own identification, bounded by its own host timeout.
@@ -85,7 +86,7 @@ def nmap_arguments(
 def nmap_argv(
     nmap: str, address: str, ports: list[str], budget: Budget, *, versions: bool = False
 ) -> list[str]:
-    """The argv python-nmap runs for one TCP scan (see scanner_argv)."""
+    """The argv nmap runs with for one TCP scan (see scanner_argv)."""
     return scanner_argv(nmap, address, nmap_arguments(address, ports, budget, versions=versions))
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from harness.probes import stopping
 from harness.probes.tls_model import CertDeployment, TrustCheck
 
 OPENSSL_DEFAULT = "OpenSSL default verification"
@@ -71,19 +72,18 @@ def openssl_verify(
         args += ["-no_check_time", "-untrusted", "served.pem"]
         if strict:
             args += ["-x509_strict", "-partial_chain"]
-        try:
-            run = subprocess.run(
-                [*args, "leaf.pem"], cwd=d, capture_output=True, text=True, timeout=VERIFY_SECONDS
-            )
+        try:  # a child a SIGTERM ends (probes.stopping)
+            code, out, err = stopping.run_child([*args, "leaf.pem"], VERIFY_SECONDS, cwd=d)
         except (OSError, subprocess.TimeoutExpired) as exc:
             # no verdict, not a distrusted chain: a false "untrusted" would be an alarm no
             # client meets
             return TrustCheck(name, False, f"openssl verify did not run: {exc}", measured=False)
-    if run.returncode == 0:
+    if code == 0:
         return TrustCheck(name, True)
-    lines = [ln for ln in (run.stdout + run.stderr).splitlines() if ln.startswith("error ")]
+    stdout, stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    lines = [ln for ln in (stdout + stderr).splitlines() if ln.startswith("error ")]
     if not lines:  # OpenSSL names every verification error; without one it failed otherwise
-        said = run.stderr.strip() or run.stdout.strip() or f"exit status {run.returncode}"
+        said = stderr.strip() or stdout.strip() or f"exit status {code}"
         return TrustCheck(name, False, f"openssl verify failed: {said[:300]}", measured=False)
     first = lines[0]
     # "error 20 at 0 depth lookup: unable to get local issuer certificate"

@@ -105,7 +105,7 @@ def udp_arguments(
 def udp_argv(
     nmap: str, address: str, ports: list[str], budget: UdpBudget, **options: Any
 ) -> list[str]:
-    """The argv python-nmap runs for one UDP scan (see scanner_argv); options as udp_arguments."""
+    """The argv nmap runs with for one UDP scan (see scanner_argv); options as udp_arguments."""
     return scanner_argv(nmap, address, udp_arguments(address, ports, budget, **options))
 
 

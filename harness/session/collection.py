@@ -114,6 +114,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     inv = state.inventory
     if inv is None:
         return
+    state.sigterm.install()  # from here on the run contacts targets (names are resolved below)
     wanted: dict[str, set[str]] = {}
     for item in session.items:
         if JOB in item.stash:
@@ -145,7 +146,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     summary = session.config.stash[SUMMARY]
     summary.inventory = inv
     summary.targets_path = str(state.targets_path)
-    state.sigterm.install()
     allure_results.slim_fixture_containers()
     # Everything imported and collected so far lives until the end: keep it out of the
     # cyclic garbage collector, which otherwise walks it on every full collection during the

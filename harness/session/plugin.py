@@ -24,6 +24,7 @@ from harness import known, redact
 from harness.checks import Area, Severity
 from harness.inventory import Inventory
 from harness.output import allure_files, allure_writer
+from harness.probes import stopping
 from harness.session import hooks, recording, shard
 from harness.session.state import STATE, SUMMARY, State, inventory_of, print_progress
 from harness.session.summary import Record, RunSummary
@@ -109,6 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
     allure_commons.plugin_manager.register(state.hide)
     config.stash[SUMMARY] = RunSummary(previous=state.known)
     config.pluginmanager.register(_Recorder(config.stash[SUMMARY]), "harness-recorder")
+    config.pluginmanager.register(_Interrupts(config, state), "harness-interrupts")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -120,7 +122,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     allure_writer.close_all()  # the writer threads stop; a late failed write goes to stderr
     state = config.stash.get(STATE, None)
     if state is not None:
-        state.sigterm.restore()
         if allure_commons.plugin_manager.is_registered(state.hide):
             allure_commons.plugin_manager.unregister(state.hide)
 
@@ -142,6 +143,53 @@ class _Recorder:
         data = dict(report.user_properties).get("harness")
         if data is not None:
             self.summary.add(Record.from_report(report, json.loads(str(data))))
+
+
+KEPT_AFTER_SIGTERM = (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR)
+
+
+class _Interrupts:
+    """Where a SIGTERM stops raising (the session finishes) and where, at the very end, it
+    turns the exit status into 2 (interrupted); see harness.session.interrupts."""
+
+    def __init__(self, config: pytest.Config, state: State) -> None:
+        self.config = config
+        self.state = state
+        self.session: pytest.Session | None = None
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # under xdist, from the start: a worker that died of the signal while it collects would
+        # be replaced by a new one, which collects and probes again
+        if session.config.pluginmanager.has_plugin("dsession"):  # the controller
+            self.session = session
+            self.state.sigterm.install(forward=True)
+        elif hasattr(session.config, "workerinput"):
+            self.session = session
+            self.state.sigterm.install()
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
+        self.state.sigterm.finishing()  # before any plugin's sessionfinish work starts
+        self.session = session
+        return (yield)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        self.state.sigterm.finishing()
+        if excinfo.value is self.state.sigterm.raised and not self.config.option.fulltrace:
+            # where the signal landed says nothing, and pytest renders every frame of it with
+            # its arguments next (seconds of CPU under xdist): only the handler's frame is left
+            excinfo.traceback = excinfo.traceback[-1:]
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self) -> None:
+        # the last hook of the run: pytest exits with the session's status, read after it; an
+        # internal or usage error (a report missing results, a bad targets file) still says so
+        session = self.session
+        if self.state.sigterm.received and session is not None:
+            if session.exitstatus not in KEPT_AFTER_SIGTERM:
+                session.exitstatus = pytest.ExitCode.INTERRUPTED
+        self.state.sigterm.restore()
 
 
 # Above this many failures pytest's own failure sections become one line each: it looks up each
@@ -194,6 +242,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = config.stash.get(STATE, None)
     if state is None:
         return
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or state.sigterm.received
+    if interrupted:  # Ctrl-C too: what the probes still do is cut short, so the exit is quick
+        stopping.stop()
     if state.runner is not None:
         state.runner.shutdown()
     write_error = None
@@ -206,7 +257,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             _fail_loudly(session, write_error)
         return  # xdist workers: the controller writes the run's files and applies the gate
     alluredir = getattr(config.option, "allure_report_dir", None)
-    if alluredir and exitstatus == pytest.ExitCode.INTERRUPTED:
+    if alluredir and interrupted:
         allure_files.drop_partial(Path(alluredir))
     summary = config.stash[SUMMARY]
     if summary.records:
@@ -223,6 +274,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             failures=len(stats.get("failed", [])) + len(stats.get("error", [])),
             status=int(session.exitstatus),
         )
+        if state.sigterm.received:  # a SIGTERM as the session finished, after pytest's status
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and state.shard == set():
         # the shard's hash gave it no target of this fleet: a finished run with nothing to do
         session.exitstatus = pytest.ExitCode.OK

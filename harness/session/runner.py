@@ -228,8 +228,9 @@ class ProbeRunner:
             raise ProbeCancelled("the run is over (finished or interrupted)")
 
     def shutdown(self) -> None:
-        # a probe still working (after Ctrl-C, SIGTERM or -x) stops at its next publish or
-        # progress line, so it sends nothing more to its targets than the exchange under way
+        # a probe still working (after -x) stops at its next publish or progress line, so it
+        # sends nothing more to its targets than the exchange under way; after Ctrl-C or
+        # SIGTERM, probes.stopping has also cut that exchange and ended nmap
         self.cancelled.set()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
