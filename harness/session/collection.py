@@ -68,13 +68,16 @@ def _subject_order(items: list[pytest.Item]) -> None:
     """Run the tests subject by subject (each area's subjects in file order), not check by
     check: probes publish subject by subject, so the tests of the first scanned endpoint run
     (verdicts, Allure files) while the others are still being scanned, instead of every first
-    check waiting for every endpoint. Other tests keep their place relative to each other."""
-    rank: dict[int, tuple[int, int]] = {}
+    check waiting for every endpoint. A check that reads every subject of its area (the
+    `tls_run` fixture: DROWN across endpoints) waits for all of them, so those run after the
+    rest. Other tests keep their place relative to each other."""
+    rank: dict[int, tuple[bool, int, int]] = {}
     first: dict[str, int] = {}
     for index, item in enumerate(items):
         if JOB in item.stash:
             key = item.stash[JOB].key
-            rank[index] = (first.setdefault(key, index), index)
+            across = "tls_run" in getattr(item, "fixturenames", ())
+            rank[index] = (across, first.setdefault(key, index), index)
     if not rank:
         return
     slots = sorted(rank)
