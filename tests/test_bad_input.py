@@ -1,9 +1,13 @@
 """Bad input that used to get through (issue 21): each gives exit 4 from `harness validate` with
-the file, line, key and a fix, never a traceback."""
+the file, line, key and a fix, never a traceback; a run file that cannot be written gives exit 3
+with its path and leaves no partial file behind."""
 
 from __future__ import annotations
 
+import json
 import os
+import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -199,6 +203,45 @@ def test_a_url_to_a_multicast_host_is_refused(
 ) -> None:
     err = _validate(GOOD.replace("https://127.0.0.1/admin", "http://224.0.0.1/"), tmp_path, capsys)
     assert "key 'logins[0].url'" in err and "not one host" in err
+
+
+def _run_with_small_files(lab: pytest.Pytester, *args: str) -> subprocess.CompletedProcess[str]:
+    """The plugin lab's run, in a process that cannot write a file past 100 bytes: each write
+    of the summary or the known-findings file fails as it would on a full disk."""
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails (EFBIG) instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100, 100))
+
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=lab.path,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        preexec_fn=limit,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("option", ["--summary-json", "--known-findings"])
+def test_a_run_file_that_cannot_be_written_is_exit_3_naming_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, option: str
+) -> None:
+    lab = make_lab(pytester, monkeypatch)
+    out = lab.path / "out"
+    out.mkdir()
+    target = out / "run.json"
+    before = json.dumps({"format": 2, "findings": []})  # a previous run's file, under 100 bytes
+    target.write_text(before)
+    done = _run_with_small_files(lab, option, str(target))
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert f"{target} could not be written" in done.stdout + done.stderr
+    assert "Fix:" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert target.read_text() == before  # the old file is whole, not truncated
+    assert sorted(p.name for p in out.iterdir()) == ["run.json"]  # no temporary file left
 
 
 def test_a_bad_date_is_a_usage_error_at_collection(
