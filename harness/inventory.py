@@ -182,6 +182,10 @@ def _parse(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
         ) from None
     except yaml.YAMLError as exc:
         raise InventoryError(shown, [f"broken YAML: {clip(str(exc))}"]) from None
+    except UnicodeError:  # only from loads() given a str that no file could hold
+        raise InventoryError(
+            shown, ["the text is not valid Unicode. Fix: save it as UTF-8"]
+        ) from None
     if defects:
         raise InventoryError(shown, [_place(d, data, node) for d in defects])
     return node, data

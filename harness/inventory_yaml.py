@@ -39,7 +39,20 @@ def _timestamp(loader: Any, node: yaml.ScalarNode) -> object:  # either loader c
         return loader.construct_scalar(node)
 
 
-class _PyLoader(yaml.SafeLoader):
+class _Located(yaml.constructor.SafeConstructor):
+    """A value that cannot be built (`!!float x`) is a YAML error at its line, not a bare
+    ValueError from deep inside the constructor."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read the value: {exc}", node.start_mark
+            ) from None
+
+
+class _PyLoader(_Located, yaml.SafeLoader):
     """The pure-Python safe loader, with forgiving timestamps."""
 
 
@@ -47,7 +60,7 @@ _PyLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 _LOADER: Any = _PyLoader
 if yaml.__with_libyaml__:
 
-    class _CLoader(yaml.CSafeLoader):
+    class _CLoader(_Located, yaml.CSafeLoader):
         """libyaml's safe loader, with forgiving timestamps."""
 
     _CLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)

@@ -77,6 +77,14 @@ def test_a_date_that_is_no_date_is_named(
     assert f"line {line}:" in err and f"key {key!r}" in err
 
 
+@pytest.mark.parametrize("value", ["!!float x", "!!int 0x", "[1, !!int zz]"])
+def test_a_tagged_value_that_cannot_be_built_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    err = _validate(GOOD.replace("host: 127.0.0.1", f"host: {value}"), tmp_path, capsys)
+    assert "line 4:" in err and "cannot read the value" in err
+
+
 @pytest.mark.parametrize("loader", ["libyaml", "python"])
 @pytest.mark.parametrize(
     "text",
