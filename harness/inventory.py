@@ -2,9 +2,10 @@
 
 Unknown keys are errors: a typo must never silently switch a check off. Hosts are checked to be
 an IP address or a DNS name, so nothing from the file can ever become a command-line option.
-This module reads the file; the models live in inventory_models (and are exported from here),
-the checks of single values in inventory_values, the checks across entries in inventory_cross,
-and the mapping of an error to its line in inventory_lines.
+This module reads the file; the YAML parse and what it refuses live in inventory_yaml, the
+models in inventory_models (and are exported from here), the checks of single values in
+inventory_values, the checks across entries in inventory_cross, and the mapping of an error to
+its line in inventory_lines.
 """
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ def load(path: str | Path) -> Inventory:
     try:
         text = _read(path, shown).decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InventoryError(shown, [f"cannot read the file as UTF-8 text: {exc}"]) from None
+        raise InventoryError(
+            shown, [f"cannot read the file as UTF-8 text: {exc}. Fix: save it as UTF-8"]
+        ) from None
     return loads(text, shown, base_dir=path.parent)
 
 
@@ -102,7 +105,10 @@ def _read(path: Path, shown: str) -> bytes:
             ],
         ) from None
     except OSError as exc:
-        raise InventoryError(shown, [f"cannot read the file: {exc.strerror}"]) from None
+        raise InventoryError(
+            shown,
+            [f"cannot read the file: {exc.strerror}. Fix: check the path and its permissions"],
+        ) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise InventoryError(
@@ -127,7 +133,10 @@ def _read(path: Path, shown: str) -> bytes:
                 )
         return b"".join(chunks)
     except OSError as exc:
-        raise InventoryError(shown, [f"cannot read the file: {exc.strerror}"]) from None
+        raise InventoryError(
+            shown,
+            [f"cannot read the file: {exc.strerror}. Fix: check the path and its permissions"],
+        ) from None
     finally:
         os.close(fd)
 

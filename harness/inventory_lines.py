@@ -60,6 +60,12 @@ def _fix(kind: str) -> str:
         return ". Fix: write a real date as YYYY-MM-DD"
     if kind.startswith("path"):
         return ". Fix: write the file name in quotes"
+    if kind == "literal_error":
+        return ". Fix: use one of the values listed"
+    if kind.startswith(("greater_than", "less_than", "too_short", "too_long")):
+        return ". Fix: use a value within that bound"
+    if kind.endswith(("_type", "_parsing")):
+        return ". Fix: correct the value's type"
     return ""
 
 
