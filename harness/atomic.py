@@ -13,7 +13,13 @@ def write_text(path: Path, text: str) -> None:
     """Write `text` to a temporary file beside `path`, fsync it, then rename it over `path`.
 
     A reader sees the old file or the new one. On any failure the temporary file is removed,
-    `path` is left as it was, and the OSError is raised for the caller to name the path."""
+    `path` is left as it was, and the OSError is raised for the caller to name the path. A path
+    that is a stream (`--summary-json /dev/stdout`) is written to directly."""
+    if path.exists() and not path.is_file():
+        # /dev/stdout, a FIFO: a stream, written as it is (renaming over it would replace it)
+        with path.open("w", encoding="utf-8") as stream:
+            stream.write(text)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     # beside the target, so the rename stays on one file system; created by os.open so the
     # mode follows the umask like any other output file

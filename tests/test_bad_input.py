@@ -8,6 +8,7 @@ import json
 import os
 import resource
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from plugin_lab import make_lab
 
-from harness import inventory_yaml
+from harness import atomic, inventory_yaml
 from harness.cli import main
 
 pytest_plugins = ["pytester"]
@@ -263,3 +264,17 @@ def test_a_bad_date_is_a_usage_error_at_collection(
     err = result.stderr.str()
     assert "targets.yaml" in err and "waivers[0].expires" in err and "Fix:" in err
     assert "Traceback" not in result.stdout.str() + err
+
+
+def test_a_stream_as_run_file_is_written_to_not_replaced(tmp_path: Path) -> None:
+    # `--summary-json /dev/stdout` is a stream: a rename would put a file in its place
+    fifo = tmp_path / "summary.json"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # so the writer's open does not wait
+    try:
+        atomic.write_text(fifo, '{"results": []}')
+        assert stat.S_ISFIFO(fifo.stat().st_mode)
+        assert os.read(reader, 1000) == b'{"results": []}'
+    finally:
+        os.close(reader)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json"]
