@@ -253,16 +253,33 @@ def test_a_run_file_that_cannot_be_written_is_exit_3_naming_it(
     assert sorted(p.name for p in out.iterdir()) == ["run.json"]  # no temporary file left
 
 
-def test_a_bad_date_is_a_usage_error_at_collection(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("2999-01-01", "2999-02-30"), "waivers[0].expires"),
+        (("    tags: [prod]\n", "    tags: [prod]\n    host: 127.0.0.9\n"), "lines 4 and 6"),
+        (("host: 127.0.0.2", "host: 224.0.0.2"), "not one host"),
+        (None, "not a regular file"),
+    ],
+    ids=["date", "duplicate-key", "multicast", "fifo"],
+)
+def test_bad_input_is_a_usage_error_at_collection(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    edit: tuple[str, str] | None,
+    expected: str,
 ) -> None:
     lab = make_lab(pytester, monkeypatch)
     targets = lab.path / "targets.yaml"
-    targets.write_text(targets.read_text().replace("2999-01-01", "2999-02-30"))
-    result = lab.runpytest_subprocess("-p", "no:cacheprovider")
+    if edit is None:
+        targets.unlink()
+        os.mkfifo(targets)  # nobody writes: collection must not wait on it
+    else:
+        targets.write_text(targets.read_text().replace(*edit))
+    result = lab.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
     assert result.ret == 4
     err = result.stderr.str()
-    assert "targets.yaml" in err and "waivers[0].expires" in err and "Fix:" in err
+    assert "targets.yaml" in err and expected in err and "Fix:" in err
     assert "Traceback" not in result.stdout.str() + err
 
 
