@@ -2,21 +2,26 @@
 
 Unknown keys are errors: a typo must never silently switch a check off. Hosts are checked to be
 an IP address or a DNS name, so nothing from the file can ever become a command-line option.
-This module reads the file; the models live in inventory_models (and are exported from here),
-the checks of single values in inventory_values, the checks across entries in inventory_cross,
-and the mapping of an error to its line in inventory_lines.
+This module reads the file; the YAML parse and what it refuses live in inventory_yaml, the
+models in inventory_models (and are exported from here), the checks of single values in
+inventory_values, the checks across entries in inventory_cross, and the mapping of an error to
+its line in inventory_lines.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from harness import inventory_yaml
 from harness.errors import InventoryError
 from harness.inventory_cross import cross_checks
-from harness.inventory_lines import describe, expanded_size, line_of
+from harness.inventory_lines import clip, describe, line_of, locate
 from harness.inventory_models import (
     Credential,
     Defaults,
@@ -54,7 +59,6 @@ __all__ = [
 ]
 
 MAX_FILE_BYTES = 1_000_000  # a targets file is text written by people; anything bigger is a mistake
-MAX_NODES = 200_000  # values after alias expansion; thousands of targets fit well below this
 
 
 # where each model sits in the file, so an unknown key's message can list the allowed ones
@@ -78,7 +82,22 @@ def load(path: str | Path) -> Inventory:
     path = Path(path)
     shown = str(path)
     try:
-        size = path.stat().st_size
+        text = _read(path, shown).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InventoryError(
+            shown, [f"cannot read the file as UTF-8 text: {exc}. Fix: save it as UTF-8"]
+        ) from None
+    return loads(text, shown, base_dir=path.parent)
+
+
+def _read(path: Path, shown: str) -> bytes:
+    """The file's bytes, counted as read (a size from stat() says nothing about /dev/zero).
+
+    Only a regular file is read: a FIFO, a terminal or a device could block or never end. The
+    open never blocks (O_NONBLOCK), so a FIFO without a writer is refused, not waited on."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise InventoryError(
             shown,
@@ -88,35 +107,44 @@ def load(path: str | Path) -> Inventory:
             ],
         ) from None
     except OSError as exc:
-        raise InventoryError(shown, [f"cannot read the file: {exc.strerror}"]) from None
-    if size > MAX_FILE_BYTES:
-        raise InventoryError(shown, [f"file is {size} bytes; the limit is {MAX_FILE_BYTES}"])
+        raise InventoryError(
+            shown,
+            [f"cannot read the file: {exc.strerror}. Fix: check the path and its permissions"],
+        ) from None
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InventoryError(shown, [f"cannot read the file as UTF-8 text: {exc}"]) from None
-    return loads(text, shown, base_dir=path.parent)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InventoryError(
+                shown,
+                [
+                    "not a regular file (a directory, pipe or device); a pipe or device may "
+                    "never end. Fix: write the targets to a file and pass its path"
+                ],
+            )
+        chunks: list[bytes] = []
+        count = 0
+        while chunk := os.read(fd, min(1 << 16, MAX_FILE_BYTES + 1 - count)):
+            chunks.append(chunk)
+            count += len(chunk)
+            if count > MAX_FILE_BYTES:
+                raise InventoryError(
+                    shown,
+                    [
+                        f"file is over the limit of {MAX_FILE_BYTES} bytes. Fix: split the "
+                        "fleet into several targets files"
+                    ],
+                )
+        return b"".join(chunks)
+    except OSError as exc:
+        raise InventoryError(
+            shown,
+            [f"cannot read the file: {exc.strerror}. Fix: check the path and its permissions"],
+        ) from None
+    finally:
+        os.close(fd)
 
 
 def loads(text: str, shown: str = "<string>", base_dir: Path | None = None) -> Inventory:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        line = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
-        raise InventoryError(
-            shown, [f"{line}broken YAML: {exc.problem}. Fix: check indentation and quoting"]
-        ) from None
-    except yaml.YAMLError as exc:
-        raise InventoryError(shown, [f"broken YAML: {exc}"]) from None
-    if node is not None and expanded_size(node, MAX_NODES) > MAX_NODES:
-        raise InventoryError(
-            shown,
-            [
-                f"the document expands to more than {MAX_NODES} values (YAML aliases?). "
-                "Fix: write the values out; a targets file needs no aliases"
-            ],
-        )
+    node, data = _parse(text, shown)
     if not isinstance(data, dict):
         raise InventoryError(
             shown,
@@ -136,6 +164,42 @@ def loads(text: str, shown: str = "<string>", base_dir: Path | None = None) -> I
     return inv.model_copy(
         update={"path": Path(shown) if shown != "<string>" else None, "lines": _lines(inv, node)}
     )
+
+
+def _place(defect: inventory_yaml.Defect, data: Any, node: yaml.Node) -> str:
+    where = locate(defect.loc, data, node)
+    if defect.line and not where.startswith("line "):
+        where = f"line {defect.line}: {where}"
+    return where + defect.text
+
+
+def _parse(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
+    """The node tree (for line numbers) and the data, from one parse."""
+    try:
+        node, loader = inventory_yaml.compose(text)
+        if node is None:
+            loader.dispose()
+            return None, None
+        defects = inventory_yaml.survey(node)
+        if any(d.before_data for d in defects):  # building the data would crash or explode
+            loader.dispose()
+            raise InventoryError(shown, [_place(d, None, node) for d in defects])
+        data = inventory_yaml.construct(loader, node)
+    except yaml.MarkedYAMLError as exc:
+        line = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
+        raise InventoryError(
+            shown,
+            [f"{line}broken YAML: {clip(str(exc.problem))}. Fix: check indentation and quoting"],
+        ) from None
+    except yaml.YAMLError as exc:
+        raise InventoryError(shown, [f"broken YAML: {clip(str(exc))}"]) from None
+    except UnicodeError:  # only from loads() given a str that no file could hold
+        raise InventoryError(
+            shown, ["the text is not valid Unicode. Fix: save it as UTF-8"]
+        ) from None
+    if defects:
+        raise InventoryError(shown, [_place(d, data, node) for d in defects])
+    return node, data
 
 
 def _lines(inv: Inventory, node: yaml.Node | None) -> dict[str, int]:

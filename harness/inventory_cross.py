@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from harness.checks import catalogue
-from harness.inventory_lines import locate
+from harness.inventory_lines import locate, shown
 from harness.inventory_models import Inventory
 
 
@@ -62,7 +62,7 @@ def cross_checks(
         if not resolved.is_file():
             problems.append(
                 locate(loc, data, node)
-                + f"{loc[-1]} file {str(ca)!r} does not exist. Fix: point it at "
+                + f"{loc[-1]} file {shown(str(ca))} does not exist. Fix: point it at "
                 + ("a PEM file" if loc[-1] == "ca_bundle" else "a known_hosts file")
             )
     known = catalogue()
@@ -70,12 +70,13 @@ def cross_checks(
         if waiver.check not in known:
             problems.append(
                 locate(("waivers", k, "check"), data, node)
-                + f"unknown check id {waiver.check!r}. Fix: use an id from the catalogue "
+                + f"unknown check id {shown(waiver.check)}. Fix: use an id from the catalogue "
                 "(harness checks)"
             )
         if waiver.target not in seen:
             problems.append(
                 locate(("waivers", k, "target"), data, node)
-                + f"waiver names target {waiver.target!r}, which is not declared"
+                + f"waiver names target {shown(waiver.target)}, which is not declared. Fix: use the "
+                "name of a declared target"
             )
     return problems

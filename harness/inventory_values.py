@@ -27,29 +27,59 @@ def check_host(value: str) -> str:
     if value.startswith("-"):
         raise ValueError(
             "a host must not start with '-' (it would be read as a command option);"
-            " expected one IP address or DNS name"
+            " expected one IP address or DNS name. Fix: write the host's address or name"
         )
     if not value or any(c.isspace() for c in value):
-        raise ValueError("expected one IP address or DNS name, without spaces")
+        raise ValueError(
+            "expected one IP address or DNS name, without spaces. Fix: declare one host per target"
+        )
     try:
-        ipaddress.ip_address(value)
-        return value
+        address = ipaddress.ip_address(value)
     except ValueError:
         pass
+    else:
+        _check_unicast(address)
+        return value
     if "/" in value:
-        raise ValueError("CIDR ranges are not accepted; declare each host as its own target")
+        raise ValueError("CIDR ranges are not accepted. Fix: declare each host as its own target")
     if "," in value:
-        raise ValueError("host lists are not accepted; declare each host as its own target")
+        raise ValueError("host lists are not accepted. Fix: declare each host as its own target")
     name = value[:-1] if value.endswith(".") else value
     labels = name.split(".")
     if len(name) > 253 or not all(_DNS_LABEL.match(label) for label in labels):
-        raise ValueError("not a valid IP address or DNS name")
+        raise ValueError(
+            "not a valid IP address or DNS name (labels of letters, digits, '-', at most 63 "
+            "characters each, 253 in all). Fix: correct the host"
+        )
     if all(_RANGE_LABEL.match(label) for label in labels) and "-" in name:
         # nmap reads 10.0.0.1-20 as twenty hosts; as a name it is only ever a mistake
-        raise ValueError("address ranges are not accepted; declare each host as its own target")
+        raise ValueError(
+            "address ranges are not accepted. Fix: declare each host as its own target"
+        )
     if labels[-1].isdigit():
-        raise ValueError("looks like an IP address but is not a valid one")
+        raise ValueError(
+            "looks like an IP address but is not a valid one. Fix: correct the address"
+        )
     return value
+
+
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+
+
+def _check_unicast(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    """One host, never 'any address', a group or everyone on the link: a probe sent to those
+    reaches machines nobody declared (or none)."""
+    mapped = getattr(address, "ipv4_mapped", None)
+    inner = mapped if mapped is not None else address
+    if inner.is_unspecified:
+        what = "the unspecified address (any host)"
+    elif inner.is_multicast:
+        what = "a multicast address (a group of hosts)"
+    elif inner == _BROADCAST:
+        what = "the broadcast address (every host on the link)"
+    else:
+        return
+    raise ValueError(f"{what} is not one host. Fix: declare the address of the host itself")
 
 
 def check_name(value: str) -> str:
@@ -116,7 +146,21 @@ def check_expected_port(value: int | str) -> int | str:
 def check_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("expected an http:// or https:// URL with a host")
+        raise ValueError(
+            "expected an http:// or https:// URL with a host. Fix: write it as https://host/path"
+        )
+    if "@" in parts.netloc:
+        # a password written here would be copied into every result, report and log
+        raise ValueError(
+            "a URL must not hold a user name or password (user:pass@). Fix: remove it; "
+            "declare the account under logins[].credentials with password_env"
+        )
+    try:
+        port = parts.port  # None when the URL names no port
+    except ValueError:  # not a number, or over 65535
+        port = 0
+    if port == 0:
+        raise ValueError("the port in the URL must be a number 1-65535. Fix: correct the port")
     check_host(parts.hostname)
     return value
 

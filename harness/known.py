@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import atomic
+
 FORMAT = 2
 
 
@@ -93,8 +95,7 @@ def age(first_seen: dt.date, today: dt.date) -> str:
 
 
 def save(path: Path, findings: dict[str, Known]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    """Written whole or not at all: on OSError the previous file stays as it was."""
     rows = [
         {
             "id": fid,
@@ -105,5 +106,4 @@ def save(path: Path, findings: dict[str, Known]) -> None:
         }
         for fid, k in sorted(findings.items())
     ]
-    tmp.write_text(json.dumps({"format": FORMAT, "findings": rows}, indent=2))
-    tmp.replace(path)
+    atomic.write_text(path, json.dumps({"format": FORMAT, "findings": rows}, indent=2))

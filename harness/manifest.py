@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from harness import atomic
 
 FORMAT = 1
 PREFIX = "harness-run-"
@@ -109,19 +110,8 @@ def sha256_of(path: Path) -> str:
 
 
 def write(results_dir: Path, manifest: Manifest) -> None:
-    """Whole or not at all: a temporary file, flushed to disk, then renamed over the old one."""
-    results_dir.mkdir(parents=True, exist_ok=True)
-    path = results_dir / manifest.file_name
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as out:
-            out.write(manifest.to_json())
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Whole or not at all (harness.atomic: a temporary file, flushed, renamed over the old)."""
+    atomic.write_text(results_dir / manifest.file_name, manifest.to_json())
 
 
 def paths(results_dir: Path) -> list[Path]:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness import __version__, known
+from harness import __version__, atomic, known
 from harness.checks import Check, Severity, catalogue
 from harness.output import completeness
 
@@ -277,7 +277,7 @@ def main(argv: list[str]) -> int:
         return 4
     doc = convert(args.results, args.source_root, args.information_uri)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(doc, indent=2))
+    atomic.write_text(args.output, json.dumps(doc, indent=2))  # masked, whole or not at all
     run = doc["runs"][0]
     print(f"sarif: {len(run['results'])} findings -> {args.output.resolve()}")
     if run["invocations"][0]["executionSuccessful"]:

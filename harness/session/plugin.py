@@ -13,14 +13,14 @@ import datetime as dt
 import json
 import os
 import sys
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
 import allure_commons
 import pytest
 
-from harness import known, redact
+from harness import atomic, known, redact
 from harness.checks import Area, Severity
 from harness.inventory import Inventory
 from harness.output import allure_files, allure_writer
@@ -230,10 +230,6 @@ def _harness_summary(terminalreporter: Any, config: pytest.Config) -> None:
     print_progress(config)
     for line in summary.render():
         terminalreporter.write_line(line)
-    out = config.getoption("harness_summary_json")
-    if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(json.dumps(summary.as_dict(), indent=2))
 
 
 @pytest.hookimpl(trylast=True)
@@ -260,13 +256,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if alluredir and interrupted:
         allure_files.drop_partial(Path(alluredir))
     summary = config.stash[SUMMARY]
+    unwritten: list[Exception] = []
     if summary.records:
-        if state.known_path is not None:
-            failing = {fid: (r.check, r.key) for r in summary.findings() for fid in r.finding_ids}
-            known.save(
-                state.known_path,
-                known.update(state.known, summary.judged(), failing, dt.date.today()),
-            )
+        unwritten = _write_run_files(config, summary)
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         stats = reporter.stats if reporter is not None else {}
         session.exitstatus = summary.exit_status(
@@ -308,6 +300,37 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             )
     if write_error is not None:
         _fail_loudly(session, write_error)
+    for error in unwritten:
+        _fail_loudly(session, error)
+
+
+def _write_run_files(config: pytest.Config, summary: RunSummary) -> list[Exception]:
+    """The summary JSON and the known-findings file, each written whole or not at all. A file
+    that cannot be written (a full disk) is an error naming its path, never a traceback."""
+    state = config.stash[STATE]
+    writes: list[tuple[Path, Callable[[], None]]] = []
+    out = config.getoption("harness_summary_json")
+    if out:
+        summary.targets_path = summary.targets_path or str(state.targets_path)
+        text = json.dumps(summary.as_dict(), indent=2)
+        writes.append((Path(out), lambda: atomic.write_text(Path(out), text)))
+    known_path = state.known_path
+    if known_path is not None:
+        failing = {fid: (r.check, r.key) for r in summary.findings() for fid in r.finding_ids}
+        findings = known.update(state.known, summary.judged(), failing, dt.date.today())
+        writes.append((known_path, lambda: known.save(known_path, findings)))
+    errors: list[Exception] = []
+    for path, write in writes:
+        try:
+            write()
+        except OSError as exc:
+            errors.append(
+                OSError(
+                    f"{path} could not be written ({exc.strerror or exc}); any previous "
+                    "file is left whole. Fix: free space or fix permissions there, then rerun"
+                )
+            )
+    return errors
 
 
 def _fail_loudly(session: pytest.Session, error: Exception) -> None:
