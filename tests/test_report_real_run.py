@@ -174,14 +174,20 @@ def test_the_page_speaks_to_people(run: Path) -> None:
     message = expiry["statusDetails"]["message"]
     assert "Finding first seen " in message and "(0 days open)" in message
     assert {lb["name"] for lb in expiry["labels"]} >= {"first_seen", "finding_id"}
-    # the scan's evidence rides in the probe step, once per endpoint
-    attached = [
-        a["name"] for r in results.values() for s in r["steps"] for a in s.get("attachments", [])
-    ]
-    assert sorted(a for a in attached if a.startswith("sslyze scan of")) == [
+    # the scan's evidence rides in the probe step of every result of the endpoint, written once
+    attached = {
+        a["source"]: a["name"]
+        for r in results.values()
+        for s in r["steps"]
+        for a in s.get("attachments", [])
+    }
+    assert sorted(a for a in attached.values() if a.startswith("sslyze scan of")) == [
         f"sslyze scan of {name}:{results[(name, 'tls.grade')]['parameters'][2]['value']}"
         for name in sorted(("good", "expiring", "self-signed"))
     ]
+    for (name, check), result in results.items():
+        shown = [a["name"] for s in result["steps"] for a in s.get("attachments", [])]
+        assert any(a.startswith(f"sslyze scan of {name}:") for a in shown), (name, check)
     # no internal fixture name reaches the report, as a step or as a set-up
     shown = [s["name"] for r in results.values() for s in r["steps"]]
     for container in (run / "allure").glob("*-container.json"):

@@ -33,6 +33,22 @@ SPLIT_ABOVE = 2500
 GROUP_SIZE = 2000
 SINGLE_FILE_MAX = 1000
 
+# The charts page leads with findings (failed) and could-not-measure (broken) by severity,
+# not Allure's default pass-rate donut, which means nothing for a security report. Allure's
+# level names read as the catalogue's through harness.output.allure_results.ALLURE_SEVERITY.
+CHARTS: list[dict[str, object]] = [
+    {
+        "type": "testResultSeverities",
+        "title": "Findings (failed) and could not measure (broken) by severity: critical; "
+        "normal = high; minor = medium; trivial = low or info",
+        "levels": ["critical", "normal", "minor", "trivial"],
+        "statuses": ["failed", "broken"],
+        "includeUnset": False,
+    },
+    {"type": "statusDynamics", "title": "Findings and could-not-measure over the kept runs"},
+    {"type": "statusTransitions", "title": "New, fixed and regressed since the previous run"},
+]
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the checkout (harness/output/report.py)
 BATCH_SCRIPT = Path(__file__).resolve().parent / "allure_batch.mjs"
 
@@ -61,6 +77,7 @@ def _config(
                     "singleFile": single_file,
                     # a reviewer reads the report host by host, then area by area
                     "groupBy": ["parentSuite", "epic"],
+                    "charts": CHARTS,
                 }
             }
         },

@@ -130,7 +130,8 @@ def read(results_dir: Path) -> list[Result]:
             if lb.get("name") == "tag":
                 tags.append(str(lb.get("value")))
         # allure-pytest turns the suite's area marker (tls, ports...) into a tag too
-        tags = [t for t in tags if t != labels.get("epic")]
+        # and the severity rides as a tag too ("severity: high"): neither is a target's tag
+        tags = [t for t in tags if t != labels.get("epic") and not t.startswith("severity: ")]
         status = str(data.get("status") or "unknown")
         message = str((data.get("statusDetails") or {}).get("message") or "")
         atts: list[str] = []

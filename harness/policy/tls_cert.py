@@ -78,7 +78,9 @@ def cert_expiry(scan: TlsScan, settings: Settings) -> Verdict:
             notes.append(f"{_who(leaf)}: {days} days left, until {leaf.not_after:%Y-%m-%d}")
     said = "; ".join(expired)
     if expired and not found and not notes:
-        return Verdict.skip(f"the certificate already expired ({said}): tls.cert.validity reports it")
+        return Verdict.skip(
+            f"the certificate already expired ({said}): tls.cert.validity reports it"
+        )
     if expired:
         notes.append(f"{said}: reported by tls.cert.validity")
     return Verdict(findings=tuple(found), notes=tuple(notes))

@@ -12,6 +12,7 @@ from harness import known
 from harness.checks import Check, Severity
 from harness.inventory import Waiver
 from harness.outcome import Finding, Verdict
+from harness.output.result_page import shorten
 from harness.probes import Job
 
 
@@ -24,6 +25,7 @@ class Decision:
     finding_ids: tuple[str, ...] = ()
     new: bool | None = None  # None: no previous run to compare with
     first_seen: dt.date | None = None  # the oldest finding's first day; None: ages not tracked
+    hidden: str = ""  # the finding a waiver hides, shown beside the waiver
 
 
 def _sentences(parts: Sequence[str]) -> str:
@@ -32,7 +34,8 @@ def _sentences(parts: Sequence[str]) -> str:
 
 def message(check: Check, job: Job, verdict: Verdict) -> str:
     """'<title> on <where>: <finding>; <finding>. <notes> Fix: <remediation>'"""
-    body = "; ".join(f.text.rstrip(".") for f in verdict.findings)
+    # a long list (a hundred cipher suites) is cut here; the result page lists every item
+    body = "; ".join(shorten(f.text.rstrip(".")) for f in verdict.findings)
     notes = _sentences(verdict.notes)
     return f"{check.title} on {job.where}: {body}. {notes + ' ' if notes else ''}Fix: {check.remediation}"
 
@@ -72,7 +75,7 @@ def decide(
         if waiver.expires >= today:
             owner = f" by {waiver.owner}" if waiver.owner else ""
             reason = f"waived until {waiver.expires}{owner}: {waiver.reason}"
-            return Decision("skip", reason, severity, waived=True)
+            return Decision("skip", reason, severity, waived=True, hidden=text)
         text += (
             f" The waiver for this finding expired on {waiver.expires} ({waiver.reason});"
             " renew it in targets.yaml or fix the finding."
