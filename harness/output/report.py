@@ -116,12 +116,19 @@ def generate(
     exe = find_allure()
     if exe is None:
         return _no_allure()
+    if not _replaceable(output):
+        return 2
     if history is not None:
         history.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    # Allure writes into a non-empty folder beside what is there (a second run left an
+    # `awesome/` report with Google's tag in it): build in a fresh folder, then swap it in, so a
+    # rerun gives exactly the files of a first run
+    with tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.name}-") as tmp:
+        fresh = Path(tmp) / "report"
         cfg = Path(tmp) / "allurerc.json"
         cfg.write_text(
-            json.dumps(_config(output.resolve(), history, name, single_file, append_history))
+            json.dumps(_config(fresh.resolve(), history, name, single_file, append_history))
         )
         proc = subprocess.run(
             [
@@ -131,15 +138,33 @@ def generate(
                 "--config",
                 str(cfg),
                 "--output",
-                str(output.resolve()),
+                str(fresh.resolve()),
             ],
             capture_output=True,
             text=True,
             timeout=600,
         )
-    if proc.returncode != 0 or not (output / "index.html").exists():
-        return _failed(output, proc.returncode, proc.stdout + proc.stderr)
-    return _offline(output)
+        if proc.returncode != 0 or not (fresh / "index.html").exists():
+            return _failed(output, proc.returncode, proc.stdout + proc.stderr)
+        code = _offline(fresh)
+        if code:
+            return code
+        if output.exists():
+            shutil.rmtree(output)
+        fresh.rename(output)
+    return 0
+
+
+def _replaceable(output: Path) -> bool:
+    """An output folder the report may replace: absent, empty, or an earlier report."""
+    if not output.exists() or not any(output.iterdir()) or (output / "index.html").is_file():
+        return True
+    print(
+        f"harness report: {output} is not empty and holds no report. Fix: give --output a new "
+        "folder or one an earlier report wrote.",
+        file=sys.stderr,
+    )
+    return False
 
 
 def _offline(output: Path) -> int:
@@ -257,14 +282,9 @@ def build(
             return generate(results, output, h, name, append_history=False)
         groups = report_groups.split(index, by, group_size)
         containers = report_groups.containers(results)
-        if output.exists() and any(output.iterdir()):
-            if not (output / "index.html").is_file():
-                print(
-                    f"harness report: {output} is not empty and holds no report. Fix: give "
-                    "--output a new folder or one an earlier report wrote.",
-                    file=sys.stderr,
-                )
-                return 2
+        if not _replaceable(output):
+            return 2
+        if output.exists():
             shutil.rmtree(output)  # group folders of an earlier run must not linger
         output.mkdir(parents=True, exist_ok=True)
 
