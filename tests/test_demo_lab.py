@@ -127,6 +127,7 @@ def results(
         if r["key"] != r["target"]:  # an endpoint's own statuses, by its subject key
             by.setdefault((r["key"], r["check"]), []).append(r["status"])
     by[("", "allure")] = [str(out / "allure")]
+    by[("", "output")] = [proc.stdout + proc.stderr]
     for f in (out / "allure").glob("*-result.json"):  # finding texts, by (target, check, text)
         data = json.loads(f.read_text())
         labels = {lb["name"]: lb["value"] for lb in data["labels"]}
@@ -263,3 +264,11 @@ def test_pages_do_not_contradict_each_other(results: dict[tuple[str, str], list[
     ciphers = by_page[("lab-legacy:8443", "tls.ciphers")]
     assert len(ciphers["statusDetails"]["message"]) < 2500
     assert "all listed items" in [a["name"] for a in _attachments(ciphers)]
+
+
+def test_no_dependency_noise_in_the_output(results: dict[tuple[str, str], list[str]]) -> None:
+    """sslyze's own CA store makes cryptography warn on every run, as if about the user's
+    certificate: that warning is not shown (others still are)."""
+    output = results[("", "output")][0]
+    assert "CryptographyDeprecationWarning" not in output
+    assert "serial number which wasn't positive" not in output

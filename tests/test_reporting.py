@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -196,6 +197,31 @@ def test_history_spans_runs(lab: pytest.Pytester) -> None:
         assert out.returncode == 0, out.stderr
     assert len((lab.path / "history.jsonl").read_text().splitlines()) == 2
     assert "report: " in out.stdout and (lab.path / "report" / "index.html").exists()
+
+
+@needs_allure
+def test_report_refuses_results_older_than_the_last_run(lab: pytest.Pytester) -> None:
+    """Plain `pytest suites/` writes no Allure results; the report then says so instead of
+    rebuilding the previous run's results as if they were this one's."""
+    (lab.path / "reports").mkdir()
+    results = "reports/allure-results"
+    lab.runpytest("-p", "no:cacheprovider", "--alluredir", results)
+    out = _harness("report", "--results", results, "--history", "none", cwd=lab.path)
+    assert out.returncode == 0, out.stderr
+    time.sleep(6)  # past the marker's tolerance for a file system's coarse times
+    lab.runpytest("-p", "no:cacheprovider")  # a run that writes no results
+    out = _harness("report", "--results", results, "--history", "none", cwd=lab.path)
+    assert out.returncode == 2, out.stdout
+    assert "older than the last run of the suites" in out.stderr
+    assert "wrote no Allure results" in out.stderr and "--alluredir" in out.stderr
+    assert "Traceback" not in out.stderr
+    out = _harness(
+        "report", "--results", results, "--history", "none", "--allow-older", cwd=lab.path
+    )
+    assert out.returncode == 0, out.stderr
+    lab.runpytest("-p", "no:cacheprovider", "--alluredir", results)  # fresh results again
+    out = _harness("report", "--results", results, "--history", "none", cwd=lab.path)
+    assert out.returncode == 0, out.stderr
 
 
 def test_report_without_results_is_a_clear_error(tmp_path: Path) -> None:

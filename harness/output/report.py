@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.output import history as hist
-from harness.output import offline, overview, report_groups
+from harness.output import last_run, offline, overview, report_groups
 from harness.output.allure_files import CATEGORIES
 
 # Measured in headless Chromium on this project's 2-core machine (README, "Fleet sizing"): an
@@ -357,6 +357,12 @@ def main(argv: list[str]) -> int:
         help=f"also write a one-file HTML report here (skipped above {SINGLE_FILE_MAX} results)",
     )
     parser.add_argument("--name", default="Security harness")
+    parser.add_argument(
+        "--allow-older",
+        action="store_true",
+        help="build the report even when the suites ran since these results were written "
+        "(a run without --alluredir writes none)",
+    )
     args = parser.parse_args(argv)
     results: Path = args.results
     if not results.is_dir() or not any(results.glob("*-result.json")):
@@ -365,6 +371,10 @@ def main(argv: list[str]) -> int:
             f"`pytest suites/ --alluredir {results}` first.",
             file=sys.stderr,
         )
+        return 2
+    older = None if args.allow_older else last_run.stale(results, Path.cwd())
+    if older is not None:
+        print(f"harness report: {older}", file=sys.stderr)
         return 2
     if args.history_limit < 1 or args.group_size < 1:
         print(

@@ -3,19 +3,43 @@ and evidence at teardown, and the harness's own record on the test report (for t
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Generator
+from pathlib import Path
 
 import pytest
 
 from harness.checks import Check
 from harness.errors import CouldNotMeasure
 from harness.inventory import declared_line
-from harness.output import allure_results, result_page
+from harness.output import allure_results, last_run, result_page
 from harness.output.result_page import plain_message
 from harness.probes import Job, Timing
-from harness.session.state import CHECK, JOB, PAGE, STATE
+from harness.session.state import CHECK, JOB, PAGE, STATE, SUMMARY
 from harness.session.subjects import AREAS, per_address_jobs
+
+# sslyze's bundled CA store holds a root with a negative serial number; cryptography warns when
+# it loads it, on every run, in words that read as if they were about the user's certificate.
+# Only that warning, from that module, is silenced.
+SSLYZE_CA_STORE_WARNING = (
+    "ignore:Parsed a serial number which wasn't positive"
+    ":cryptography.utils.CryptographyDeprecationWarning"
+    r":sslyze\.plugins\.certificate_info\.trust_stores\.trust_store"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("filterwarnings", SSLYZE_CA_STORE_WARNING)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Note the run for `harness report`, which then refuses results older than it."""
+    config = session.config
+    if hasattr(config, "workerinput") or not config.stash[SUMMARY].records:
+        return  # an xdist worker, or no harness test ran
+    alluredir = getattr(config.option, "allure_report_dir", None)
+    last_run.record(Path.cwd(), alluredir, dt.datetime.now(dt.UTC))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
