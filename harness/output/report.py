@@ -24,7 +24,7 @@ from pathlib import Path
 
 from harness.output import history as hist
 from harness.output import last_run, offline, overview, report_groups
-from harness.output.allure_files import CATEGORIES
+from harness.output.allure_config import allure_config
 
 # Measured in headless Chromium on this project's 2-core machine (README, "Fleet sizing"): an
 # Allure report of 2,262 results opened in 8.8 s, one of 4,000 whole targets took 24 s; a
@@ -32,22 +32,6 @@ from harness.output.allure_files import CATEGORIES
 SPLIT_ABOVE = 2500
 GROUP_SIZE = 2000
 SINGLE_FILE_MAX = 1000
-
-# The charts page leads with findings (failed) and could-not-measure (broken) by severity,
-# not Allure's default pass-rate donut, which means nothing for a security report. Allure's
-# level names read as the catalogue's through harness.output.allure_results.ALLURE_SEVERITY.
-CHARTS: list[dict[str, object]] = [
-    {
-        "type": "testResultSeverities",
-        "title": "Findings (failed) and could not measure (broken) by severity: critical; "
-        "normal = high; minor = medium; trivial = low or info",
-        "levels": ["critical", "normal", "minor", "trivial"],
-        "statuses": ["failed", "broken"],
-        "includeUnset": False,
-    },
-    {"type": "statusDynamics", "title": "Findings and could-not-measure over the kept runs"},
-    {"type": "statusTransitions", "title": "New, fixed and regressed since the previous run"},
-]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the checkout (harness/output/report.py)
 BATCH_SCRIPT = Path(__file__).resolve().parent / "allure_batch.mjs"
@@ -62,31 +46,6 @@ def find_allure() -> str | None:
         if exe.exists():
             return str(exe)
     return shutil.which("allure")
-
-
-def _config(
-    output: Path, history: Path | None, name: str, single_file: bool, append_history: bool = True
-) -> dict[str, object]:
-    config: dict[str, object] = {
-        "name": name,
-        "output": str(output),
-        "plugins": {
-            "awesome": {
-                "options": {
-                    "reportName": name,
-                    "singleFile": single_file,
-                    # a reviewer reads the report host by host, then area by area
-                    "groupBy": ["parentSuite", "epic"],
-                    "charts": CHARTS,
-                }
-            }
-        },
-        "categories": {"rules": CATEGORIES},
-    }
-    if history is not None:
-        config["historyPath"] = str(history)
-        config["appendHistory"] = append_history
-    return config
 
 
 def _no_allure() -> int:
@@ -128,7 +87,7 @@ def generate(
         fresh = Path(tmp) / "report"
         cfg = Path(tmp) / "allurerc.json"
         cfg.write_text(
-            json.dumps(_config(fresh.resolve(), history, name, single_file, append_history))
+            json.dumps(allure_config(fresh.resolve(), history, name, single_file, append_history))
         )
         proc = subprocess.run(
             [
@@ -233,7 +192,7 @@ def generate_many(jobs: list[Job], workers: int, tmp: Path) -> int:
         args: list[str] = []
         for i, job in enumerate(batch):
             cfg = tmp / f"allurerc-{n}-{i}.json"
-            config = _config(job.output.resolve(), job.history, job.name, False, False)
+            config = allure_config(job.output.resolve(), job.history, job.name, False, False)
             cfg.write_text(json.dumps(config))
             args += [str(job.results.resolve()), str(cfg)]
         log = (tmp / f"allure-{n}.log").open("w+")
