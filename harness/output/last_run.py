@@ -38,7 +38,12 @@ def stale(results: Path, cwd: Path) -> str | None:
         return None
     if wrote and Path(wrote) == results.resolve():
         return None
-    newest = max((p.stat().st_mtime for p in results.glob("*-result.json")), default=0.0)
+    # the change time, not the modification time: results copied together from shards keep
+    # their old mtimes, but are new files here
+    newest = max(
+        (max(p.stat().st_mtime, p.stat().st_ctime) for p in results.glob("*-result.json")),
+        default=0.0,
+    )
     written = dt.datetime.fromtimestamp(newest, dt.UTC)
     if written >= finished - dt.timedelta(seconds=5):
         return None
