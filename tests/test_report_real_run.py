@@ -249,10 +249,21 @@ def test_the_test_page_in_a_browser(run: Path, site: tuple[str, Path], tmp_path:
     with browser(tmp_path / "profile") as page:
         page.open(f"{origin}/index.html#/{page_id}")
         text = page.text()
+        # Allure shows the description in an iframe of its own: its text, or its source
+        framed = page.call(
+            "Runtime.evaluate",
+            expression="[...document.querySelectorAll('iframe')].map(f => (f.contentDocument"
+            " && f.contentDocument.body && f.contentDocument.body.innerText) || f.srcdoc || '')"
+            ".join('\\n')",
+        )["result"].get("value", "")
         page.screenshot(shot, height=2200)
     assert off_origin(page.requests, origin + "/") == []
     assert "sslyze scan of" in text and "judged against a minimum of 30 days left" in text
     assert "first seen" in text
+    # the page's description: the verdict's meaning and the fix, with named references
+    for said in ("What was checked", "Who is affected", "How to fix", "CWE-298"):
+        assert said in framed, (said, framed)
+    assert "Renew the certificate before it expires" in framed.split("How to fix", 1)[1]
     for name in ("measurement", "judge", "_harness_labels"):  # "subject" names the parameter
         assert name not in text.split(), name
     assert "Job(" not in text and "Target(" not in text

@@ -16,7 +16,7 @@ from harness.checks import Check, Severity
 from harness.errors import ProbeFailure
 from harness.inventory import LoginEndpoint, TlsEndpoint
 from harness.output.allure_files import catalogue_properties
-from harness.output.result_page import plain_message
+from harness.output.result_page import plain_message, reference_name
 from harness.policy.tls_rules import profiles
 from harness.probes import Evidence, Job, Timing
 
@@ -48,7 +48,7 @@ def label(check: Check, job: Job) -> None:
     if job.target.tags:
         allure.dynamic.tag(*job.target.tags)
     for ref in check.references:
-        allure.dynamic.link(ref, name=ref)
+        allure.dynamic.link(ref, name=reference_name(ref))  # "CWE-327", not the whole URL
     allure.dynamic.description(
         f"**What it means.** {check.description}\n\n**How to fix.** {check.remediation}\n\n"
         f"**Where.** {job.where}"

@@ -183,9 +183,8 @@ def _found(status: str, judged: Judged | None, reason: str) -> str:
         return f"A finding, {md(judged.waiver)}.\n\nThe finding it hides:\n\n> {md(judged.hidden)}"
     if judged.not_applicable:
         return f"Not applicable here: {md(judged.not_applicable)}."
-    if judged.findings:
-        notes = f"\n\n{_bullets(judged.notes)}" if judged.notes else ""
-        return _bullets(judged.findings) + notes
+    if judged.findings:  # its notes are in the message above, once
+        return _bullets(judged.findings)
     return _bullets(judged.notes) if judged.notes else "No finding."
 
 
