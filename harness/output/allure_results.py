@@ -270,7 +270,7 @@ def note(text: str) -> None:
         result.description = f"{result.description or ''}\n\n**What was checked.** {text}"
 
 
-def finish_page(description: str) -> None:
+def finish_page(description: str, waived: bool = False) -> None:
     """The page's last touches, once allure-pytest has set everything it sets: the verdict's
     meaning as the description (allure-pytest sets the docstring's after set-up), a message
     without a Python class name and no trace repeating it, and no `host` label naming the
@@ -279,6 +279,8 @@ def finish_page(description: str) -> None:
     if test is None:
         return
     test.description = description
+    if waived:  # the description shows the waiver and the finding, not a box titled "Error"
+        test.statusDetails = None
     details = test.statusDetails
     if details is not None and details.message:
         details.message = plain_message(details.message)

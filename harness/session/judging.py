@@ -167,6 +167,8 @@ class _Judge:
         if decision.outcome == "skip":
             if decision.severity is not None:  # waived: keep the finding's severity for the summary
                 item.user_properties.append(("harness_waived", decision.severity.value))
+            if decision.waived:  # Allure's "Waived" category, and the page's "waived" line
+                allure_results.extra_label("waived", decision.text)
             return decision
         assert decision.severity is not None
         item.user_properties.append(("harness_finding", decision.severity.value))

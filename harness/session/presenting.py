@@ -69,7 +69,9 @@ def pytest_runtest_makereport(
         if test is not None:
             message = test.statusDetails.message if test.statusDetails else ""
             status = str(test.status or "skipped")
-            allure_results.finish_page(_page(item, job, check, status, message or ""))
+            judged = item.stash.get(PAGE, None)
+            waived = judged is not None and bool(judged.waiver)
+            allure_results.finish_page(_page(item, job, check, status, message or ""), waived)
     reason = ""
     if call.excinfo is not None and isinstance(call.excinfo.value, CouldNotMeasure):
         # the reason is the whole story; a Python traceback would only hide it
