@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -145,12 +146,14 @@ def probe_step(
     name = f"{title} ({timing.seconds:.1f} s)"
     step = TestStepResult(name=name, start=timing.start)
     logger.start_step(test.uuid, uuid, step)
+    failed = isinstance(result, ProbeFailure)
     if written is not None:
         step.attachments.extend(written)
     else:
+        if failed and not evidence:  # nothing from the tool: the failure itself is the record
+            evidence = [_failure_record(title, timing, result)]
         for item in evidence:
             attach(item)
-    failed = isinstance(result, ProbeFailure)
     logger.stop_step(
         uuid,
         stop=timing.stop,
@@ -160,6 +163,19 @@ def probe_step(
     test.steps.remove(step)  # the probe ran before the judgement: show it first
     test.steps.insert(index, step)
     return list(step.attachments)
+
+
+def _failure_record(title: str, timing: Timing, failure: ProbeFailure) -> Evidence:
+    """What was tried and why it gave no measurement, for a probe that left no output."""
+    record = {
+        "probe": title,
+        "where": failure.where,
+        "could_not_measure": failure.kind.value,
+        "reason": failure.reason,
+        "started": dt.datetime.fromtimestamp(timing.start / 1000, dt.UTC).isoformat(),
+        "seconds": round(timing.seconds, 3),
+    }
+    return Evidence("probe failure", json.dumps(record, indent=2), "application/json")
 
 
 def probe_times(start: int, stop: int) -> None:
