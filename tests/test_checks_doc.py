@@ -57,3 +57,14 @@ def test_explain_through_the_command_line() -> None:
     assert bad.returncode == 2 and "unknown check id 'tls.protocol'" in bad.stderr
     assert "Traceback" not in bad.stderr
     assert cli("--markdown").stdout == DOC.read_text(encoding="utf-8")
+
+
+def test_report_help_speaks_to_users_not_of_internals() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "report", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0 and "--alluredir" in out.stdout
+    assert "SPLIT_ABOVE" not in out.stdout and "harness.output" not in out.stdout

@@ -273,7 +273,13 @@ def _summary(index: list[report_groups.Result]) -> dict[str, int]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="harness report", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="harness report",
+        description="Build the HTML report of a run from its Allure results (written by "
+        "`pytest suites/ --alluredir DIR`), keeping a history of earlier runs for trends. "
+        "Large runs become one report per group of targets under a searchable overview page. "
+        "The report loads nothing from other hosts.",
+    )
     parser.add_argument("--results", default="reports/allure-results", type=Path)
     parser.add_argument("--output", default="reports/allure-report", type=Path)
     parser.add_argument(
