@@ -261,6 +261,8 @@ def test_pages_do_not_contradict_each_other(results: dict[tuple[str, str], list[
     snmp = by_page[("lab-legacy:snmp:161", "login.cleartext")]
     text = snmp["statusDetails"]["message"] + snmp["description"]
     assert "Serve the login only over TLS" not in text and "SNMPv3" in text
+    profile = json.dumps(by_page[("lab-legacy:8443", "tls.profile")])
+    assert profile.count("https://ssl-config.mozilla.org/guidelines/") == 1  # said once
     ciphers = by_page[("lab-legacy:8443", "tls.ciphers")]
     assert len(ciphers["statusDetails"]["message"]) < 2500
     assert "all listed items" in [a["name"] for a in _attachments(ciphers)]
