@@ -1,16 +1,20 @@
 # Two commands do everything on a fresh Debian machine (see README.md):
 #   make demo   start the demo lab, scan it with the suites, build the Allure report
 #   make test   run the project's own tests (what CI runs)
-.PHONY: setup demo test lint lab-up lab-down report clean
+.PHONY: setup setup-test demo test lint lab-up lab-down report clean
 PY := .venv/bin/python
 
 setup:
 	@scripts/setup.sh
 
+# the tests' real servers and peer tools (nginx, OpenSSH, vsftpd, chromium, ...) come only here
+setup-test:
+	@scripts/setup.sh --test
+
 demo: setup
 	@scripts/demo.sh
 
-test: setup
+test: setup-test
 	$(PY) -m ruff check harness suites tests bench
 	$(PY) -m mypy
 	$(PY) -m pytest tests -p no:cacheprovider $(PYTEST_ARGS)

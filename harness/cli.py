@@ -27,6 +27,22 @@ def _validate(args: argparse.Namespace) -> int:
 def _checks(args: argparse.Namespace) -> int:
     from harness.checks import catalogue
 
+    if args.explain or args.markdown:
+        from harness.output import checks_doc
+
+        if args.markdown:
+            print(checks_doc.markdown(), end="")
+            return 0
+        text = checks_doc.explain(args.explain)
+        if text is None:
+            print(
+                f"harness checks: unknown check id {args.explain!r}. Fix: pick one of "
+                "`harness checks` (for example tls.protocols).",
+                file=sys.stderr,
+            )
+            return 2
+        print(text, end="")
+        return 0
     for check in catalogue().values():
         if args.area and check.area != args.area:
             continue
@@ -70,6 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_validate)
     p = sub.add_parser("checks", help="list the check catalogue")
     p.add_argument("--area", choices=[a.value for a in Area])
+    p.add_argument(
+        "--explain",
+        metavar="ID",
+        help="print one check: meaning, severity, how it is measured, fix, references, and "
+        "what makes it broken",
+    )
+    p.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the whole checks reference as Markdown (docs/checks.md is this output)",
+    )
     p.set_defaults(func=_checks)
     p = sub.add_parser("lab", help="start, stop or inspect the demo lab on loopback")
     p.add_argument("action", choices=["up", "down", "status"])

@@ -20,13 +20,15 @@ def by_target_and_check(results_dir: Path) -> Results:
 
 
 def fixture_attachments(results_dir: Path) -> list[str]:
-    """Evidence rides in each result's probe step (once per subject), never in a fixture."""
-    return [
-        a["name"]
+    """The evidence files in the results' probe steps, each once (every result that used a
+    probe's output refers to the one file written for its subject), never in a fixture."""
+    files = {
+        a["source"]: a["name"]
         for f in results_dir.glob("*-result.json")
         for step in json.loads(f.read_text()).get("steps", [])
         for a in step.get("attachments", [])
-    ]
+    }
+    return list(files.values())
 
 
 def assert_status(run: Results, target: str, check: str, status: str) -> None:

@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from harness.checks import get_check
 from harness.lab import SERVICES
 from harness.lab.control import down, up
 from harness.lab.net_services import port_open
@@ -123,6 +126,8 @@ def results(
         by.setdefault((r["target"], r["check"]), []).append(r["status"])
         if r["key"] != r["target"]:  # an endpoint's own statuses, by its subject key
             by.setdefault((r["key"], r["check"]), []).append(r["status"])
+    by[("", "allure")] = [str(out / "allure")]
+    by[("", "output")] = [proc.stdout + proc.stderr]
     for f in (out / "allure").glob("*-result.json"):  # finding texts, by (target, check, text)
         data = json.loads(f.read_text())
         labels = {lb["name"]: lb["value"] for lb in data["labels"]}
@@ -192,3 +197,83 @@ def test_lab_legacy_snmp_public_community_and_udp_exposure(
     assert set(results[("lab-secure", "ports.risky_service")]) == {"passed"}
     risky = "\n".join(results[("lab-legacy", "ports.risky_service text")])
     assert "SNMP reachable on port 161/udp" in risky and "NTP reachable on port 123/udp" in risky
+
+
+def _pages(results: dict[tuple[str, str], list[str]]) -> list[dict[str, Any]]:
+    return [
+        json.loads(f.read_text()) for f in Path(results[("", "allure")][0]).glob("*-result.json")
+    ]
+
+
+def _attachments(node: dict[str, Any]) -> list[dict[str, Any]]:
+    found = list(node.get("attachments", []))
+    for step in node.get("steps", []):
+        found += _attachments(step)
+    return found
+
+
+def test_every_page_leads_with_its_meaning_and_evidence(
+    results: dict[tuple[str, str], list[str]],
+) -> None:
+    """Each result page says what was checked, against what, what was found, who is affected
+    and how to fix, whatever its status; each that is not a pass carries its evidence."""
+    pages = _pages(results)
+    assert len(pages) >= 80
+    for page in pages:
+        labels = {lb["name"]: lb["value"] for lb in page["labels"]}
+        check = get_check(labels["check"])
+        name = f"{page['name']} ({page['status']})"
+        text = page.get("description", "")
+        for section in ("What was checked", "Against what", "What was found", "Who is affected"):
+            assert f"### {section}" in text, (name, text)
+        assert "### How to fix" in text and check.remediation[:30] in text.replace("\\", ""), name
+        assert f"[{check.id}]" not in text and "](https://" in text, name  # references, linked
+        message = page.get("statusDetails", {}).get("message", "")
+        assert not re.match(r"(?:[A-Za-z_]\w*\.)+[A-Z]\w*:|Failed:|Skipped:", message), message
+        if page["status"] in ("failed", "broken", "skipped"):
+            assert _attachments(page), f"{name}: no evidence attached"
+        # the `host` label is the target's, never the name of the machine the run was on
+        hosts = [lb["value"] for lb in page["labels"] if lb["name"] == "host"]
+        assert len(hosts) == 1 and socket.gethostname() not in hosts, hosts
+
+
+def test_evidence_is_on_every_result_that_used_it(
+    results: dict[tuple[str, str], list[str]],
+) -> None:
+    """lab-legacy's nmap XML on every ports and banners result (written once), not on one."""
+    pages = _pages(results)
+    nmap = {}
+    for page in pages:
+        labels = {lb["name"]: lb["value"] for lb in page["labels"]}
+        if labels["target"] == "lab-legacy" and labels["epic"] in ("ports", "banners"):
+            found = [a for a in _attachments(page) if a["name"] == "nmap port scan of lab-legacy"]
+            nmap[labels["check"]] = [a["source"] for a in found]
+    assert nmap and all(len(sources) == 1 for sources in nmap.values()), nmap
+    assert len({s for sources in nmap.values() for s in sources}) == 1  # one file, referred to
+
+
+def test_pages_do_not_contradict_each_other(results: dict[tuple[str, str], list[str]]) -> None:
+    """An expired certificate is validity's critical finding, not 'expires soon'; SNMP's fix
+    does not say to serve the login over TLS; a long suite list is cut and attached whole."""
+    assert results[("lab-legacy", "tls.cert.validity")] == ["failed"]
+    assert results[("lab-legacy", "tls.cert.expiry")] == ["skipped"]
+    by_page = {}
+    for page in _pages(results):
+        labels = {lb["name"]: lb["value"] for lb in page["labels"]}
+        by_page[(labels["suite"], labels["check"])] = page
+    snmp = by_page[("lab-legacy:snmp:161", "login.cleartext")]
+    text = snmp["statusDetails"]["message"] + snmp["description"]
+    assert "Serve the login only over TLS" not in text and "SNMPv3" in text
+    profile = json.dumps(by_page[("lab-legacy:8443", "tls.profile")])
+    assert profile.count("https://ssl-config.mozilla.org/guidelines/") == 1  # said once
+    ciphers = by_page[("lab-legacy:8443", "tls.ciphers")]
+    assert len(ciphers["statusDetails"]["message"]) < 2500
+    assert "all listed items" in [a["name"] for a in _attachments(ciphers)]
+
+
+def test_no_dependency_noise_in_the_output(results: dict[tuple[str, str], list[str]]) -> None:
+    """sslyze's own CA store makes cryptography warn on every run, as if about the user's
+    certificate: that warning is not shown (others still are)."""
+    output = results[("", "output")][0]
+    assert "CryptographyDeprecationWarning" not in output
+    assert "serial number which wasn't positive" not in output

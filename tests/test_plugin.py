@@ -96,12 +96,14 @@ def test_allure_labels_on_every_result(lab: pytest.Pytester) -> None:
     assert by_name["ports.unexpected · web-01"]["status"] == "failed"
     risky = by_name["ports.risky_service · web-01"]
     assert risky["status"] == "passed"
-    sev = [
-        lb["value"]
-        for lb in by_name["ports.risky_service · db-01"]["labels"]
-        if lb["name"] == "severity"
+    db = by_name["ports.risky_service · db-01"]["labels"]
+    sev = [lb["value"] for lb in db if lb["name"] == "severity"]
+    assert sev == ["critical"]  # the finding's own severity replaced the default, once
+    # and the catalogue's word reads verbatim beside Allure's level, once
+    assert [lb["value"] for lb in db if lb["name"] == "risk"] == ["critical"]
+    assert [lb["value"] for lb in db if lb["value"].startswith("severity: ")] == [
+        "severity: critical"
     ]
-    assert sev == ["blocker"]  # the finding's own severity replaced the default, once
 
 
 @pytest.mark.parametrize(

@@ -233,7 +233,10 @@ def _notes(run: dict[tuple[str, str], Any], target: str, check: str) -> str:
     """The message of a failed result, or the 'what was checked' note of a passed one (in the
     description; older runs attached it)."""
     result = run[(target, check)]
-    texts = [result.get("statusDetails", {}).get("message", ""), result.get("description", "")]
+    # the description's "What was found" (its other sections are the catalogue's, for every page)
+    found = result.get("description", "").partition("### What was found")[2].split("###")[0]
+    found = found.replace("\\", "")  # Markdown escapes, for the comparison
+    texts = [result.get("statusDetails", {}).get("message", ""), found]
     steps = [a for s in result.get("steps", []) for a in s.get("attachments", [])]
     for attachment in result.get("attachments", []) + steps:
         if attachment["name"] == "what was checked":

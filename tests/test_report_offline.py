@@ -101,3 +101,63 @@ def test_both_reports_make_no_outside_request(
         page.open(single.as_uri())
         assert "web-01" in page.text()
     assert off_origin(page.requests, "file://") == []
+
+
+@needs_allure
+def test_a_report_made_twice_into_one_folder_is_a_fresh_one_and_calls_no_one(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    site: tuple[str, Path],
+    tmp_path: Path,
+) -> None:
+    """Allure 3 writes into a non-empty folder beside what is there (a second run left an
+    `awesome/` report with Google's tag): a rerun must give the files of a fresh run, and no
+    page anywhere under the folder may load anything from another host."""
+    lab = make_lab(pytester, monkeypatch)
+    lab.runpytest("-p", "no:cacheprovider", "--alluredir", "results")
+    origin, root = site
+
+    def report(output: Path) -> None:
+        out = subprocess.run(
+            [
+                *(sys.executable, "-m", "harness.cli", "report", "--results", "results"),
+                *("--output", str(output), "--history", "none"),
+            ],
+            cwd=lab.path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert out.returncode == 0, out.stderr
+
+    def files(folder: Path) -> set[str]:
+        return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+    report(root)
+    report(root)
+    fresh = tmp_path / "fresh"
+    report(fresh)
+    assert files(root) == files(fresh)
+    pages = sorted(p for p in root.rglob("*.html"))
+    assert pages and not [p for p in pages if "googletagmanager" in p.read_text()]
+    for n, html in enumerate(pages):
+        with browser(tmp_path / f"profile{n}") as page:
+            page.open(f"{origin}/{html.relative_to(root).as_posix()}")
+            assert "web-01" in page.text()
+        assert off_origin(page.requests, origin + "/") == [], html
+    # a folder that holds something else is never replaced
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "mine.txt").write_text("keep")
+    out = subprocess.run(
+        [
+            *(sys.executable, "-m", "harness.cli", "report", "--results", "results"),
+            *("--output", str(other), "--history", "none"),
+        ],
+        cwd=lab.path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 4 and "holds no report" in out.stderr
+    assert (other / "mine.txt").read_text() == "keep"

@@ -174,14 +174,20 @@ def test_the_page_speaks_to_people(run: Path) -> None:
     message = expiry["statusDetails"]["message"]
     assert "Finding first seen " in message and "(0 days open)" in message
     assert {lb["name"] for lb in expiry["labels"]} >= {"first_seen", "finding_id"}
-    # the scan's evidence rides in the probe step, once per endpoint
-    attached = [
-        a["name"] for r in results.values() for s in r["steps"] for a in s.get("attachments", [])
-    ]
-    assert sorted(a for a in attached if a.startswith("sslyze scan of")) == [
+    # the scan's evidence rides in the probe step of every result of the endpoint, written once
+    attached = {
+        a["source"]: a["name"]
+        for r in results.values()
+        for s in r["steps"]
+        for a in s.get("attachments", [])
+    }
+    assert sorted(a for a in attached.values() if a.startswith("sslyze scan of")) == [
         f"sslyze scan of {name}:{results[(name, 'tls.grade')]['parameters'][2]['value']}"
         for name in sorted(("good", "expiring", "self-signed"))
     ]
+    for (name, check), result in results.items():
+        shown = [a["name"] for s in result["steps"] for a in s.get("attachments", [])]
+        assert any(a.startswith(f"sslyze scan of {name}:") for a in shown), (name, check)
     # no internal fixture name reaches the report, as a step or as a set-up
     shown = [s["name"] for r in results.values() for s in r["steps"]]
     for container in (run / "allure").glob("*-container.json"):
@@ -243,10 +249,21 @@ def test_the_test_page_in_a_browser(run: Path, site: tuple[str, Path], tmp_path:
     with browser(tmp_path / "profile") as page:
         page.open(f"{origin}/index.html#/{page_id}")
         text = page.text()
+        # Allure shows the description in an iframe of its own: its text, or its source
+        framed = page.call(
+            "Runtime.evaluate",
+            expression="[...document.querySelectorAll('iframe')].map(f => (f.contentDocument"
+            " && f.contentDocument.body && f.contentDocument.body.innerText) || f.srcdoc || '')"
+            ".join('\\n')",
+        )["result"].get("value", "")
         page.screenshot(shot, height=2200)
     assert off_origin(page.requests, origin + "/") == []
     assert "sslyze scan of" in text and "judged against a minimum of 30 days left" in text
     assert "first seen" in text
+    # the page's description: the verdict's meaning and the fix, with named references
+    for said in ("What was checked", "Who is affected", "How to fix", "CWE-298"):
+        assert said in framed, (said, framed)
+    assert "Renew the certificate before it expires" in framed.split("How to fix", 1)[1]
     for name in ("measurement", "judge", "_harness_labels"):  # "subject" names the parameter
         assert name not in text.split(), name
     assert "Job(" not in text and "Target(" not in text

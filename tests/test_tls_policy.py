@@ -285,6 +285,9 @@ def test_certificate_checks() -> None:
 
     expired = on(cert(not_after=NOW - dt.timedelta(days=3)))
     assert "expired on 2026-05-29 (3 days ago)" in texts(policy.cert_validity(expired, SETTINGS))
+    # expiry does not contradict validity's critical finding with "expires soon"
+    beside = policy.cert_expiry(expired, SETTINGS)
+    assert not beside.findings and "tls.cert.validity reports it" in str(beside.not_applicable)
     future = on(cert(not_before=NOW + dt.timedelta(days=1)))
     assert "is not valid before 2026-06-02" in texts(policy.cert_validity(future, SETTINGS))
     soon = on(cert(not_after=NOW + dt.timedelta(days=12, hours=1)))

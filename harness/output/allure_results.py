@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import allure
 import allure_commons
-from allure_commons.model2 import Parameter, Status, StatusDetails, TestStepResult
+from allure_commons.model2 import Attachment, Parameter, Status, StatusDetails, TestStepResult
 from allure_commons.utils import uuid4
 
 from harness.checks import Check, Severity
@@ -17,16 +18,22 @@ from harness.errors import ProbeFailure
 from harness.inventory import LoginEndpoint, TlsEndpoint
 from harness.inventory_models import SshEndpoint
 from harness.output.allure_files import catalogue_properties
+from harness.output.result_page import plain_message, reference_name
 from harness.policy.tls_rules import profiles
 from harness.probes import Evidence, Job, Timing
 
+# Allure has five fixed levels (blocker, critical, normal, minor, trivial) and none is "high".
+# A critical finding must read "critical", so the catalogue's levels map from there down
+# (blocker, which means "stops the release" in Allure, is not used); the catalogue's own word
+# rides beside it, verbatim, as the `risk` label and a "severity: <word>" tag.
 ALLURE_SEVERITY = {
-    Severity.CRITICAL: allure.severity_level.BLOCKER,
-    Severity.HIGH: allure.severity_level.CRITICAL,
-    Severity.MEDIUM: allure.severity_level.NORMAL,
-    Severity.LOW: allure.severity_level.MINOR,
+    Severity.CRITICAL: allure.severity_level.CRITICAL,
+    Severity.HIGH: allure.severity_level.NORMAL,
+    Severity.MEDIUM: allure.severity_level.MINOR,
+    Severity.LOW: allure.severity_level.TRIVIAL,
     Severity.INFO: allure.severity_level.TRIVIAL,
 }
+SEVERITY_TAG = "severity: "
 MAX_ATTACHMENT_BYTES = 2_000_000  # keep the report loadable when a probe returns a huge dump
 
 
@@ -43,7 +50,7 @@ def label(check: Check, job: Job) -> None:
     if job.target.tags:
         allure.dynamic.tag(*job.target.tags)
     for ref in check.references:
-        allure.dynamic.link(ref, name=ref)
+        allure.dynamic.link(ref, name=reference_name(ref))  # "CWE-327", not the whole URL
     allure.dynamic.description(
         f"**What it means.** {check.description}\n\n**How to fix.** {check.remediation}\n\n"
         f"**Where.** {job.where}"
@@ -61,9 +68,15 @@ def set_severity(severity: Severity) -> None:
     """Set (or replace, when a finding escalates it) the result's severity."""
     result = _current_result()
     if result is not None:
-        result.labels = [lb for lb in result.labels if lb.name not in ("severity", "risk")]
+        result.labels = [
+            lb
+            for lb in result.labels
+            if lb.name not in ("severity", "risk")
+            and not (lb.name == "tag" and lb.value.startswith(SEVERITY_TAG))
+        ]
     allure.dynamic.severity(ALLURE_SEVERITY[severity])
     allure.dynamic.label("risk", severity.value)
+    allure.dynamic.tag(SEVERITY_TAG + severity.value)
 
 
 def _logger() -> Any:
@@ -72,6 +85,11 @@ def _logger() -> Any:
         if logger is not None:
             return logger
     return None
+
+
+def current() -> Any:
+    """The live Allure test result of the running test, or None outside one."""
+    return _current_result()
 
 
 def _current_result() -> Any:
@@ -113,20 +131,33 @@ def probe_title(probe: str, job: Job) -> str:
 
 
 def probe_step(
-    index: int, title: str, timing: Timing, result: Any, evidence: list[Evidence]
-) -> None:
-    """A step that says what the probe did, when, and how long, with its evidence attached."""
+    index: int,
+    title: str,
+    timing: Timing,
+    result: Any,
+    evidence: list[Evidence],
+    written: list[Attachment] | None = None,
+) -> list[Attachment]:
+    """A step that says what the probe did, when, and how long, with its evidence attached.
+
+    `written`: the attachments an earlier result of the same subject wrote for this evidence;
+    referred to again, not written again. Returns the step's attachments, for the next result."""
     logger = _logger()
     test = _current_result()
     if logger is None or test is None:
-        return
+        return []
     uuid = uuid4()
     name = f"{title} ({timing.seconds:.1f} s)"
     step = TestStepResult(name=name, start=timing.start)
     logger.start_step(test.uuid, uuid, step)
-    for item in evidence:
-        attach(item)
     failed = isinstance(result, ProbeFailure)
+    if written is not None:
+        step.attachments.extend(written)
+    else:
+        if failed and not evidence:  # nothing from the tool: the failure itself is the record
+            evidence = [_failure_record(title, timing, result)]
+        for item in evidence:
+            attach(item)
     logger.stop_step(
         uuid,
         stop=timing.stop,
@@ -135,6 +166,20 @@ def probe_step(
     )
     test.steps.remove(step)  # the probe ran before the judgement: show it first
     test.steps.insert(index, step)
+    return list(step.attachments)
+
+
+def _failure_record(title: str, timing: Timing, failure: ProbeFailure) -> Evidence:
+    """What was tried and why it gave no measurement, for a probe that left no output."""
+    record = {
+        "probe": title,
+        "where": failure.where,
+        "could_not_measure": failure.kind.value,
+        "reason": failure.reason,
+        "started": dt.datetime.fromtimestamp(timing.start / 1000, dt.UTC).isoformat(),
+        "seconds": round(timing.seconds, 3),
+    }
+    return Evidence("probe failure", json.dumps(record, indent=2), "application/json")
 
 
 def probe_times(start: int, stop: int) -> None:
@@ -247,6 +292,26 @@ def note(text: str) -> None:
         result.description = f"{result.description or ''}\n\n**What was checked.** {text}"
 
 
+def finish_page(description: str, waived: bool = False) -> None:
+    """The page's last touches, once allure-pytest has set everything it sets: the verdict's
+    meaning as the description (allure-pytest sets the docstring's after set-up), a message
+    without a Python class name and no trace repeating it, and no `host` label naming the
+    machine the run was on (the `host` label is the target's)."""
+    test = _current_result()
+    if test is None:
+        return
+    test.description = description
+    if waived:  # the description shows the waiver and the finding, not a box titled "Error"
+        test.statusDetails = None
+    details = test.statusDetails
+    if details is not None and details.message:
+        details.message = plain_message(details.message)
+        if details.trace and plain_message(details.trace.strip()) == details.message.strip():
+            details.trace = None
+    hosts = [lb for lb in test.labels if lb.name == "host"]  # the target's first, set up front
+    test.labels = [lb for lb in test.labels if lb.name != "host" or lb is hosts[0]]
+
+
 def attach(evidence: Evidence) -> None:
     body = evidence.body
     if len(body) > MAX_ATTACHMENT_BYTES:
@@ -255,9 +320,12 @@ def attach(evidence: Evidence) -> None:
             body = body[:MAX_ATTACHMENT_BYTES] + note.encode()
         else:
             body = body[:MAX_ATTACHMENT_BYTES] + note
-    ext = {"application/json": "json", "application/xml": "xml", "text/plain": "txt"}.get(
-        evidence.mime, "txt"
-    )
+    ext = {
+        "application/json": "json",
+        "application/xml": "xml",
+        "text/plain": "txt",
+        "text/csv": "csv",
+    }.get(evidence.mime, "txt")
     allure.attach(body, name=evidence.name, attachment_type=evidence.mime, extension=ext)
 
 

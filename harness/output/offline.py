@@ -33,12 +33,17 @@ def remote_references(html: str) -> list[str]:
 
 
 def make_offline(report_dir: Path) -> list[str]:
-    """Strip analytics from every HTML page of a generated report; return what remains remote."""
+    """Strip analytics from every HTML page under a generated report, in every subfolder;
+    return what remains remote."""
     left: list[str] = []
-    for page in sorted(report_dir.glob("*.html")):
-        html = page.read_text(encoding="utf-8")
+    pages = [p for p in report_dir.rglob("*") if p.suffix.lower() in (".html", ".htm")]
+    for page in sorted(pages):
+        if not page.is_file():
+            continue
+        html = page.read_text(encoding="utf-8", errors="replace")
         clean = strip_analytics(html)
         if clean != html:
             page.write_text(clean, encoding="utf-8")
-        left.extend(f"{page.name}: {url}" for url in remote_references(clean))
+        where = page.relative_to(report_dir).as_posix()
+        left.extend(f"{where}: {url}" for url in remote_references(clean))
     return left

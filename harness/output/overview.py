@@ -22,6 +22,7 @@ from harness.output.report_groups import Group
 
 MAX_ROWS = 300
 STATUSES = ("failed", "broken", "skipped", "passed", "unknown")
+SEVERITIES = ("critical", "high", "medium", "low", "info")  # the catalogue's words, worst first
 
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
@@ -29,6 +30,7 @@ h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.4em 0 .4em}
 table{border-collapse:collapse}td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}
 th{background:#f4f4f4}.n{text-align:right}.failed{color:#c0392b}.broken{color:#b7950b}
 .passed{color:#1e8449}.skipped{color:#7f8c8d}.cards span{display:inline-block;margin:0 1.2em .3em 0}
+.headline{font-size:1.3em}
 input{font-size:1em;padding:.3em;width:28em}small{color:#666}
 """
 
@@ -140,6 +142,20 @@ def render(
         "rows": rows,
     }
     esc = html.escape
+    severity = Counter(r.risk for r in results if r.status == "failed")
+    waived = sum(r.category == "Waived" for r in results)
+    headline = (
+        "".join(
+            f'<span class="failed sev-{esc(level)}"><b>{severity[level]}</b> {esc(level)}</span>'
+            for level in [*SEVERITIES, *sorted(set(severity) - set(SEVERITIES))]
+            if severity.get(level)
+        )
+        or '<span class="passed"><b>0</b> findings</span>'
+    )
+    headline += (
+        f'<span class="broken"><b>{totals.get("broken", 0)}</b> could not measure</span>'
+        f'<span class="skipped"><b>{waived}</b> waived</span>'
+    )
     cards = "".join(
         f'<span class="{s}"><b>{totals.get(s, 0)}</b> {s}</span>' for s in STATUSES if totals.get(s)
     )
@@ -178,7 +194,9 @@ def render(
 <style>{_CSS}</style></head>
 <body>
 <h1>{esc(name)}</h1>
-<p class="cards"><span><b>{len(results)}</b> results over <b>{len(targets)}</b> targets</span>{cards}</p>
+<p class="cards headline" id="headline">Findings by severity: {headline}</p>
+<p class="cards"><small><span><b>{len(results)}</b> results over <b>{len(targets)}</b> targets:
+</span>{cards}</small></p>
 <p>Findings: {finding_line}. Since the last run: {esc(trans)}.</p>
 <h2>Search one host, address or check</h2>
 <input id="q" type="search" placeholder="tls-007, 127.0.10.8 or tls.protocols" autofocus>

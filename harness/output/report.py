@@ -22,12 +22,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.output import completeness, offline, overview, report_groups
+from harness.output import completeness, last_run, offline, overview, report_groups
 from harness.output import history as hist
-from harness.output.allure_files import CATEGORIES
+from harness.output.allure_config import allure_config
 
-# Measured in headless Chromium on this project's 2-core machine (docs/benchmarks.md, "Fleet sizing"): an
-# Allure report of 2,262 results opened in 8.8 s, one of 4,000 whole targets took 24 s; a
+# Measured in headless Chromium on this project's 2-core machine (docs/benchmarks.md, "Fleet
+# sizing"): an Allure report of 2,262 results opened in 8.8 s, one of 4,000 whole targets took 24 s; a
 # single-file report (evidence embedded) of 1,000 results, 30 MB, in 7.9 s, of 2,500 in 14.8 s.
 SPLIT_ABOVE = 2500
 GROUP_SIZE = 2000
@@ -48,30 +48,6 @@ def find_allure() -> str | None:
         if exe.exists():
             return str(exe)
     return shutil.which("allure")
-
-
-def _config(
-    output: Path, history: Path | None, name: str, single_file: bool, append_history: bool = True
-) -> dict[str, object]:
-    config: dict[str, object] = {
-        "name": name,
-        "output": str(output),
-        "plugins": {
-            "awesome": {
-                "options": {
-                    "reportName": name,
-                    "singleFile": single_file,
-                    # a reviewer reads the report host by host, then area by area
-                    "groupBy": ["parentSuite", "epic"],
-                }
-            }
-        },
-        "categories": {"rules": CATEGORIES},
-    }
-    if history is not None:
-        config["historyPath"] = str(history)
-        config["appendHistory"] = append_history
-    return config
 
 
 def _no_allure() -> int:
@@ -101,12 +77,19 @@ def generate(
     exe = find_allure()
     if exe is None:
         return _no_allure()
+    if not _replaceable(output):
+        return USAGE
     if history is not None:
         history.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    # Allure writes into a non-empty folder beside what is there (a second run left an
+    # `awesome/` report with Google's tag in it): build in a fresh folder, then swap it in, so a
+    # rerun gives exactly the files of a first run
+    with tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.name}-") as tmp:
+        fresh = Path(tmp) / "report"
         cfg = Path(tmp) / "allurerc.json"
         cfg.write_text(
-            json.dumps(_config(output.resolve(), history, name, single_file, append_history))
+            json.dumps(allure_config(fresh.resolve(), history, name, single_file, append_history))
         )
         proc = subprocess.run(
             [
@@ -116,15 +99,33 @@ def generate(
                 "--config",
                 str(cfg),
                 "--output",
-                str(output.resolve()),
+                str(fresh.resolve()),
             ],
             capture_output=True,
             text=True,
             timeout=600,
         )
-    if proc.returncode != 0 or not (output / "index.html").exists():
-        return _failed(output, proc.returncode, proc.stdout + proc.stderr)
-    return _offline(output)
+        if proc.returncode != 0 or not (fresh / "index.html").exists():
+            return _failed(output, proc.returncode, proc.stdout + proc.stderr)
+        code = _offline(fresh)
+        if code:
+            return code
+        if output.exists():
+            shutil.rmtree(output)
+        fresh.rename(output)
+    return 0
+
+
+def _replaceable(output: Path) -> bool:
+    """An output folder the report may replace: absent, empty, or an earlier report."""
+    if not output.exists() or not any(output.iterdir()) or (output / "index.html").is_file():
+        return True
+    print(
+        f"harness report: {output} is not empty and holds no report. Fix: give --output a new "
+        "folder or one an earlier report wrote.",
+        file=sys.stderr,
+    )
+    return False
 
 
 def _offline(output: Path) -> int:
@@ -193,7 +194,7 @@ def generate_many(jobs: list[Job], workers: int, tmp: Path) -> int:
         args: list[str] = []
         for i, job in enumerate(batch):
             cfg = tmp / f"allurerc-{n}-{i}.json"
-            config = _config(job.output.resolve(), job.history, job.name, False, False)
+            config = allure_config(job.output.resolve(), job.history, job.name, False, False)
             cfg.write_text(json.dumps(config))
             args += [str(job.results.resolve()), str(cfg)]
         log = (tmp / f"allure-{n}.log").open("w+")
@@ -242,14 +243,9 @@ def build(
             return generate(results, output, h, name, append_history=False)
         groups = report_groups.split(index, by, group_size)
         containers = report_groups.containers(results)
-        if output.exists() and any(output.iterdir()):
-            if not (output / "index.html").is_file():
-                print(
-                    f"harness report: {output} is not empty and holds no report. Fix: give "
-                    "--output a new folder or one an earlier report wrote.",
-                    file=sys.stderr,
-                )
-                return USAGE
+        if not _replaceable(output):
+            return USAGE
+        if output.exists():
             shutil.rmtree(output)  # group folders of an earlier run must not linger
         output.mkdir(parents=True, exist_ok=True)
 
@@ -279,7 +275,13 @@ def _summary(index: list[report_groups.Result]) -> dict[str, int]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="harness report", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="harness report",
+        description="Build the HTML report of a run from its Allure results (written by "
+        "`pytest suites/ --alluredir DIR`), keeping a history of earlier runs for trends. "
+        "Large runs become one report per group of targets under a searchable overview page. "
+        "The report loads nothing from other hosts.",
+    )
     parser.add_argument("--results", default="reports/allure-results", type=Path)
     parser.add_argument("--output", default="reports/allure-report", type=Path)
     parser.add_argument(
@@ -322,6 +324,12 @@ def main(argv: list[str]) -> int:
         help=f"also write a one-file HTML report here (skipped above {SINGLE_FILE_MAX} results)",
     )
     parser.add_argument("--name", default="Security harness")
+    parser.add_argument(
+        "--allow-older",
+        action="store_true",
+        help="build the report even when the suites ran since these results were written "
+        "(a run without --alluredir writes none)",
+    )
     args = parser.parse_args(argv)
     results: Path = args.results
     if not results.is_dir() or not any(results.glob("*-result.json")):
@@ -330,6 +338,10 @@ def main(argv: list[str]) -> int:
             f"`pytest suites/ --alluredir {results}` first.",
             file=sys.stderr,
         )
+        return USAGE
+    older = None if args.allow_older else last_run.stale(results, Path.cwd())
+    if older is not None:
+        print(f"harness report: {older}", file=sys.stderr)
         return USAGE
     if args.history_limit < 1 or args.group_size < 1:
         print(

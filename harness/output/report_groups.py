@@ -63,20 +63,28 @@ class Group:
         return sorted({r.target for r in self.results})
 
 
-_CATEGORY_RULES: list[tuple[str, set[str], re.Pattern[str] | None]] = [
-    (
+def _rule(c: dict[str, Any]) -> tuple[str, set[str], re.Pattern[str] | None, dict[str, Any]]:
+    m = c.get("matchers", {})
+    labels = {k: re.compile(v) for k, v in m.get("labels", {}).items()}
+    regex = c.get("messageRegex")
+    return (
         str(c["name"]),
-        set(c.get("matchedStatuses", [])),
-        re.compile(c["messageRegex"]) if "messageRegex" in c else None,
+        set(c.get("matchedStatuses", m.get("statuses", []))),
+        re.compile(regex) if regex else None,
+        labels,
     )
-    for c in CATEGORIES
-]
 
 
-def category(status: str, message: str) -> str:
+_CATEGORY_RULES = [_rule(c) for c in CATEGORIES]
+
+
+def category(status: str, message: str, labels: dict[str, str] | None = None) -> str:
     """The category Allure files this result under, by the same rules (first match wins)."""
-    for name, statuses, regex in _CATEGORY_RULES:
-        if status in statuses and (regex is None or regex.fullmatch(message)):
+    have = labels or {}
+    for name, statuses, regex, wanted in _CATEGORY_RULES:
+        if status not in statuses or (regex is not None and not regex.fullmatch(message)):
+            continue
+        if all(k in have and pattern.search(have[k]) for k, pattern in wanted.items()):
             return name
     return ""
 
@@ -130,7 +138,8 @@ def read(results_dir: Path) -> list[Result]:
             if lb.get("name") == "tag":
                 tags.append(str(lb.get("value")))
         # allure-pytest turns the suite's area marker (tls, ports...) into a tag too
-        tags = [t for t in tags if t != labels.get("epic")]
+        # and the severity rides as a tag too ("severity: high"): neither is a target's tag
+        tags = [t for t in tags if t != labels.get("epic") and not t.startswith("severity: ")]
         status = str(data.get("status") or "unknown")
         message = str((data.get("statusDetails") or {}).get("message") or "")
         atts: list[str] = []
@@ -147,7 +156,7 @@ def read(results_dir: Path) -> list[Result]:
                 tag=tags[0] if tags else "",
                 risk=labels.get("risk", ""),
                 finding=labels.get("finding", ""),
-                category=category(status, message),
+                category=category(status, message, labels),
                 name=str(data.get("name", "")),
                 attachments=tuple(atts),
             )

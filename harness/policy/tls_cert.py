@@ -58,17 +58,14 @@ def cert_validity(scan: TlsScan, settings: Settings) -> Verdict:
 
 @decides("tls.cert.expiry")
 def cert_expiry(scan: TlsScan, settings: Settings) -> Verdict:
-    found, notes = [], []
+    found, notes, expired = [], [], []
     for d in _deployments(scan):
         leaf = d.leaf
         days = (leaf.not_after - scan.scanned_at).days
         if days < 0:
-            found.append(
-                _of(
-                    leaf,
-                    f"the certificate for {_who(leaf)} already expired on {leaf.not_after:%Y-%m-%d}",
-                )
-            )
+            # an expired certificate is tls.cert.validity's critical finding; "expires soon"
+            # beside it would only contradict it
+            expired.append(f"{_who(leaf)} expired on {leaf.not_after:%Y-%m-%d}")
         elif days < settings.cert_expiry_days:
             found.append(
                 _of(
@@ -79,6 +76,13 @@ def cert_expiry(scan: TlsScan, settings: Settings) -> Verdict:
             )
         else:
             notes.append(f"{_who(leaf)}: {days} days left, until {leaf.not_after:%Y-%m-%d}")
+    said = "; ".join(expired)
+    if expired and not found and not notes:
+        return Verdict.skip(
+            f"the certificate already expired ({said}): tls.cert.validity reports it"
+        )
+    if expired:
+        notes.append(f"{said}: reported by tls.cert.validity")
     return Verdict(findings=tuple(found), notes=tuple(notes))
 
 

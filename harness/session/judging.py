@@ -16,10 +16,11 @@ from harness.checks import Check
 from harness.errors import CouldNotMeasure, ProbeFailure
 from harness.inventory import Inventory
 from harness.outcome import Verdict
-from harness.output import allure_results
-from harness.probes import Job
+from harness.output import allure_results, result_page
+from harness.output.result_page import Judged
+from harness.probes import Evidence, Job
 from harness.session import per_address, verdicts
-from harness.session.state import CHECK, MEASURED, NOTES, STATE, Measured, print_progress
+from harness.session.state import CHECK, MEASURED, NOTES, PAGE, STATE, Measured, print_progress
 from harness.session.subjects import AREAS, per_address_jobs
 
 
@@ -133,7 +134,8 @@ class _Judge:
         # the outcome is raised after the step, so the page shows the message once, on top
         allure_results.last_step_status(decision.outcome)
         if decision.outcome == "skip":
-            pytest.skip(decision.text)
+            hides = f". The finding it hides: {decision.hidden}" if decision.hidden else ""
+            pytest.skip(decision.text + hides)
         if decision.outcome == "fail":
             pytest.fail(decision.text, pytrace=False)
 
@@ -162,6 +164,18 @@ class _Judge:
         )
         if decision.severity is not None:
             allure_results.set_severity(decision.severity)
+        found = tuple(f.text for f in verdict.findings)
+        item.stash[PAGE] = Judged(
+            findings=found,
+            notes=verdict.notes,
+            severity=decision.severity,
+            not_applicable=verdict.not_applicable or "",
+            waiver=decision.text if decision.waived else "",
+            hidden=decision.hidden,
+        )
+        table = result_page.findings_csv(found)
+        if table is not None:  # a long list, cut in the message: every item, as a table
+            allure_results.attach(Evidence("all listed items", table, "text/csv"))
         if decision.outcome == "pass":
             if decision.text:  # what was checked, so a green box has its evidence too
                 allure_results.note(decision.text)
@@ -170,6 +184,8 @@ class _Judge:
         if decision.outcome == "skip":
             if decision.severity is not None:  # waived: keep the finding's severity for the summary
                 item.user_properties.append(("harness_waived", decision.severity.value))
+            if decision.waived:  # Allure's "Waived" category, and the page's "waived" line
+                allure_results.extra_label("waived", decision.text)
             return decision
         assert decision.severity is not None
         item.user_properties.append(("harness_finding", decision.severity.value))

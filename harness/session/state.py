@@ -16,6 +16,7 @@ from harness.checks import Check, get_check
 from harness.errors import InventoryError, ProbeFailure
 from harness.inventory import Inventory, load
 from harness.output import allure_results
+from harness.output.result_page import Judged
 from harness.probes import Job
 from harness.probes.addresses import Addresses
 from harness.probes.logins import lists
@@ -40,6 +41,9 @@ class State:
     )
     shard: set[str] | None = None  # --shard: the names of this shard's targets
     emptied: set[str] = field(default_factory=set)  # suite tests --shard left no subject
+    # the evidence files a subject's first result wrote, by (probe, subject key): its later
+    # results refer to them (the bodies are not kept in memory)
+    evidence_files: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
 
 
 STATE = pytest.StashKey[State]()
@@ -60,6 +64,7 @@ class Measured:
 
 MEASURED = pytest.StashKey[Measured]()
 NOTES = pytest.StashKey[tuple[str, ...]]()  # notes the measurement adds to every verdict
+PAGE = pytest.StashKey[Judged]()  # what the judgement saw, for the result's page
 
 
 def inventory_of(config: pytest.Config) -> Inventory | None:

@@ -12,6 +12,7 @@ from harness import known
 from harness.checks import Check, Severity
 from harness.inventory import Waiver
 from harness.outcome import Finding, Verdict
+from harness.output.result_page import shorten
 from harness.probes import Job
 
 
@@ -26,6 +27,7 @@ class Decision:
     first_seen: dt.date | None = None  # the oldest finding's first day; None: ages not tracked
     details: tuple[Detail, ...] = ()  # one per identity, for SARIF (waived findings too)
     waiver: Waiver | None = None  # the waiver in force, when waived
+    hidden: str = ""  # the finding a waiver hides, shown beside the waiver
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ def _sentences(parts: Sequence[str]) -> str:
 
 def message(check: Check, job: Job, verdict: Verdict) -> str:
     """'<title> on <where>: <finding>; <finding>. <notes> Fix: <remediation>'"""
-    body = "; ".join(f.text.rstrip(".") for f in verdict.findings)
+    # a long list (a hundred cipher suites) is cut here; the result page lists every item
+    body = "; ".join(shorten(f.text.rstrip(".")) for f in verdict.findings)
     notes = _sentences(verdict.notes)
     return f"{check.title} on {job.where}: {body}. {notes + ' ' if notes else ''}Fix: {check.remediation}"
 
@@ -96,6 +99,7 @@ def decide(
                 finding_ids=tuple(d.id for d in details),
                 details=details,
                 waiver=waiver,
+                hidden=text,
             )
         text += (
             f" The waiver for this finding expired on {waiver.expires} ({waiver.reason});"
