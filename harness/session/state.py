@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from harness import known
+from harness import credentials, known
 from harness.checks import Check, get_check
 from harness.errors import InventoryError, ProbeFailure
 from harness.inventory import Inventory, load
@@ -19,7 +19,6 @@ from harness.output import allure_results
 from harness.output.result_page import Judged
 from harness.probes import Job
 from harness.probes.addresses import Addresses
-from harness.probes.logins import lists
 from harness.session.interrupts import SigtermAsInterrupt
 from harness.session.runner import ProbeRunner
 from harness.session.summary import RunSummary
@@ -73,7 +72,7 @@ def inventory_of(config: pytest.Config) -> Inventory | None:
     if state.inventory is None and state.error is None:
         try:
             state.inventory = load(state.targets_path)
-            lists.register_declared(state.inventory)
+            credentials.register_declared(state.inventory)
         except InventoryError as exc:
             state.error = exc
     return state.inventory

@@ -10,16 +10,15 @@ shipped public lists may ever be shown; everything else is masked wherever it ap
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from harness import redact
+from harness import credentials, redact
 from harness.data import load_yaml
-from harness.inventory import Inventory, LoginEndpoint
+from harness.inventory import LoginEndpoint
 from harness.probes.logins.model import Category
 
 Pair = tuple[str, str]
@@ -98,47 +97,24 @@ def declared(endpoint: LoginEndpoint, base_dir: Path | None) -> list[Candidate]:
     """The organisation's own credentials, read from the environment or a file at run time."""
     out: list[Candidate] = []
     for cred in endpoint.credentials:
-        if cred.password_env:
-            where = f"declared credential for {cred.username!r} from ${cred.password_env}"
-            value = os.environ.get(cred.password_env)
-            if value is None:
-                raise ListError(
-                    f"environment variable {cred.password_env} (credential {cred.username!r}) "
-                    "is not set"
-                )
-        else:
-            assert cred.password_file is not None
-            path = _resolve(cred.password_file, base_dir)
-            where = f"declared credential for {cred.username!r} from file {cred.password_file}"
-            try:
-                value = path.read_text(encoding="utf-8").rstrip("\r\n")
-            except OSError as exc:
-                raise ListError(
-                    f"password_file {cred.password_file} (credential {cred.username!r}) "
-                    f"cannot be read: {exc.strerror}"
-                ) from None
-        redact.register(value, cred.username)  # masked in every output from now on
+        where = (
+            f"declared credential for {cred.username!r} from ${cred.password_env}"
+            if cred.password_env
+            else f"declared credential for {cred.username!r} from file {cred.password_file}"
+        )
+        try:
+            value = credentials.read(cred, base_dir)  # registered with the mask as it is read
+        except credentials.CredentialError as exc:
+            raise ListError(str(exc)) from None
         out.append(Candidate(cred.username, value, Category.DECLARED, where, public=False))
     return out
-
-
-def register_declared(inventory: Inventory) -> None:
-    """Read every declared secret once, so the mask knows them before anything is written;
-    a secret that cannot be read is reported by the probe of its endpoint."""
-    base_dir = inventory.path.parent if inventory.path else None
-    for target in inventory.targets:
-        for endpoint in target.logins:
-            try:
-                declared(endpoint, base_dir)
-            except ListError:
-                continue
 
 
 def weak_words(endpoint: LoginEndpoint, base_dir: Path | None) -> tuple[list[str], str, bool]:
     """The weak-password list of the endpoint: (words, source, public)."""
     if endpoint.passwords_file is None:
         return weak_passwords(), "the shipped weak-password list", True
-    path = _resolve(endpoint.passwords_file, base_dir)
+    path = credentials.resolve(endpoint.passwords_file, base_dir)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -277,7 +253,3 @@ def lists_for(endpoint: LoginEndpoint, base_dir: Path | None) -> Lists:
 def plan(endpoint: LoginEndpoint, base_dir: Path | None) -> list[Candidate]:
     """Every pair for the endpoint in the order to try them, each (username, password) once."""
     return lists_for(endpoint, base_dir).plan()
-
-
-def _resolve(path: Path, base_dir: Path | None) -> Path:
-    return path if path.is_absolute() or base_dir is None else base_dir / path
