@@ -83,3 +83,21 @@ def test_a_check_cannot_be_decided_twice() -> None:
             decides("test.only")(second)
     finally:
         DECIDERS.pop("test.only", None)
+
+
+def test_every_area_has_its_words_in_every_output() -> None:
+    """Area knowledge still sits in several tables (issue 28); a new area missing from one
+    crashed the result page of a real run. Each table must name every area."""
+    from harness.checks import Area
+    from harness.output import allure_results, checks_doc, result_page
+    from harness.session.subjects import AREAS
+
+    tables = {
+        "subjects.AREAS": AREAS,
+        "allure_results._TOOL": allure_results._TOOL,
+        "checks_doc.MEASURED": checks_doc.MEASURED,
+        "checks_doc.BROKEN": checks_doc.BROKEN,
+        "result_page._AFFECTED": result_page._AFFECTED,
+    }
+    missing = {name: [a.value for a in Area if a not in table] for name, table in tables.items()}
+    assert not any(missing.values()), missing

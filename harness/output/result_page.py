@@ -118,6 +118,8 @@ _AFFECTED = {
     Area.BANNERS: "{where}: anyone who can reach it reads what it runs, and attackers pick "
     "exploits by version",
     Area.LOGINS: "the accounts behind the login at {where}, and what those accounts can reach",
+    Area.SSH: "everyone who connects to {where} over SSH (administrators, deploy jobs, file "
+    "transfers): what they type and send, and the server's identity",
 }
 
 _VERDICT = {
