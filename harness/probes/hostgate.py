@@ -12,6 +12,10 @@ What a slot is worth: one banner grab, one nmap -sV of one port, one login endpo
 attempts are sequential), nmap's connect scan and its UDP scan (each touches each port once).
 An sslyze scan takes `tls_connections_per_host` slots (capped at the budget), because it opens
 that many connections at once. Hosts are keyed by address, so a name and its address share one budget.
+
+A host whose TLS handshakes timed out under parallel load is `pace`d: from then on, for the rest
+of the run, its budget is one connection, whatever probe asks (its TLS endpoints are measured
+serially, see tls_pace), so the banners, logins and ports probes meet the same pace.
 """
 
 from __future__ import annotations
@@ -49,6 +53,17 @@ class HostGate:
         self._used: dict[str, int] = {}
         self.peak: dict[str, int] = {}  # most slots ever in use per host (for tests)
         self.waiting: dict[str, int] = {}  # holders waiting for slots, per host (for tests)
+        self._paced: dict[str, str] = {}  # host -> why it gets one connection at a time
+
+    def pace(self, host: str, why: str) -> None:
+        """One connection at a time to `host` for the rest of the run (the first reason stays)."""
+        with self._cond:
+            self._paced.setdefault(host_key(host), why)
+
+    def paced(self, host: str) -> str | None:
+        """Why `host` gets one connection at a time, or None."""
+        with self._cond:
+            return self._paced.get(host_key(host))
 
     @contextmanager
     def hold(self, host: str, slots: int, budget: int) -> Iterator[None]:
@@ -56,8 +71,10 @@ class HostGate:
 
         A request larger than the budget takes the whole budget, so it can always run."""
         key = host_key(host)
-        want = max(1, min(slots, budget))
         with self._cond:
+            if key in self._paced:
+                budget = 1
+            want = max(1, min(slots, budget))
             self.waiting[key] = self.waiting.get(key, 0) + 1
             while self._used.get(key, 0) + want > budget:
                 self._cond.wait()

@@ -128,6 +128,7 @@ class TlsScan:
     hsts: Hsts | None  # None: not measured (see errors) or not an HTTPS endpoint
     errors: tuple[tuple[str, str], ...] = ()  # (scan command, reason)
     fallback_note: str | None = None  # what the fallback SCSV handshakes saw
+    pacing: str | None = None  # set when measured one connection at a time, and why
 
     @property
     def where(self) -> str:
