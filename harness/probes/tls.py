@@ -43,7 +43,7 @@ from harness.probes.deadline import TLS_PASS_FACTOR, tls_pass_deadline
 from harness.probes.hostgate import GATE, host_key
 from harness.probes.tls_groups import enumerate_groups
 from harness.probes.tls_model import TlsScan
-from harness.probes.tls_pace import PAUSE, Pace, install
+from harness.probes.tls_pace import PAUSE, SILENT_LIMIT, Pace, install
 from harness.probes.tls_preflight import preflight, reachable
 from harness.probes.tls_reading import measurement
 from harness.probes.tls_request import SUITE_COMMANDS, ca_file, preflight_args, scan_request
@@ -151,9 +151,11 @@ def _measure(job: Job, request: ServerScanRequest, ctx: ProbeContext) -> TlsScan
     sslyze's connectivity test, the versions, the scan and the confirmations after it all
     connect. The connection pool is as wide as the slots held, so the budget holds at the socket.
 
-    A pass whose handshakes timed out and that left something unmeasured is run again one
-    connection at a time (tls_pace); the host's other probes then get one connection at a time
-    too (hostgate.pace). Only what the server leaves unanswered when asked serially is broken."""
+    The first handshake that times out ends the parallel pass, and the endpoint is measured
+    again one connection at a time (tls_pace); the host's other probes then get one connection
+    at a time too (hostgate.pace). A server silent to SILENT_LIMIT handshakes even when asked
+    alone is not queueing them: the rest of that pass goes back to parallel, and the host is
+    not paced. Only what the server leaves unanswered when asked serially is broken."""
     settings = job.settings
     slots = max(1, min(settings.tls_connections_per_host, settings.connections_per_host))
     address = str(request.server_location.ip_address)
@@ -165,41 +167,49 @@ def _measure(job: Job, request: ServerScanRequest, ctx: ProbeContext) -> TlsScan
         ctx.begin(job.key)
         return silent
     paced = GATE.paced(address)
+    limit = tls_pass_deadline(settings.timeout)
     with GATE.hold(address, 1 if paced else slots, settings.connections_per_host):
         ctx.begin(job.key)  # after the wait for the budget: the probe step shows its own time
         failure = preflight(*preflight_args(job, request))
         if failure is not None:
             return failure
-        if paced is None:
-            outcome, files, pace = _pass(job, request, slots, serial=False)
-            if not pace.timeouts or not _unmeasured(outcome):
+        if paced is not None:  # the host is fragile: one connection at a time from the start
+            outcome, files, pace = _pass(job, request, 1, Pace(limit, serial=True))
+        else:
+            outcome, files, pace = _pass(job, request, slots, Pace(limit))
+            if not pace.gave_up:
                 _attach(ctx, job.key, files)
                 return outcome
-            paced = (
-                f"measured one connection at a time after {pace.timeouts} timeout(s) "
-                f"on {job.key} with {slots} connections at once"
-            )
-            GATE.pace(address, paced)
-            ctx.progress(f"{job.key}: {pace.timeouts} timeout(s); measuring it again: {paced}")
-        outcome, files, pace = _pass(job, request, 1, serial=True)
+            first = pace.timeouts
+            ctx.progress(f"{job.key}: a handshake timed out; measuring it one connection at a time")
+            serial = Pace(limit, serial=True, widen_after=SILENT_LIMIT)
+            outcome, files, pace = _pass(job, request, slots, serial)
+            if pace.widened:
+                paced = (
+                    f"asked one connection at a time after {first} timeout(s) with {slots} at "
+                    f"once, the server stayed silent to {SILENT_LIMIT} handshakes even then, so "
+                    f"the rest was measured {slots} at a time again"
+                )
+            else:
+                paced = (
+                    f"measured one connection at a time after {first} timeout(s) with {slots} "
+                    "connections at once"
+                )
+                GATE.pace(address, paced)  # the host's other probes: one at a time too
         files.append((f"pacing of {job.key}", _pacing_note(paced, pace), "text/plain"))
         _attach(ctx, job.key, files)
         if isinstance(outcome, ProbeFailure):
             return dataclasses.replace(outcome, reason=f"{outcome.reason} ({paced})")
-        # a check still broken says it was asked serially, not "run the scan again"
+        # a check still broken says how it was asked, not "run the scan again"
         errors = tuple((command, f"{why} ({paced})") for command, why in outcome.errors)
         return dataclasses.replace(outcome, pacing=paced, errors=errors)
 
 
-def _unmeasured(outcome: TlsScan | ProbeFailure) -> bool:
-    return isinstance(outcome, ProbeFailure) or bool(outcome.errors)
-
-
 def _pacing_note(paced: str, pace: Pace) -> str:
     return (
-        f"{paced}.\nThe serial pass opened {pace.opened} connection(s), one at a time with "
-        f"{PAUSE:g} s between them; {pace.timeouts} of its reads or connects timed out"
-        + ("; it hit its deadline." if pace.expired else ".")
+        f"{paced}.\nThe last pass opened {pace.opened} connection(s), one at a time with "
+        f"{PAUSE:g} s between them while serial; {pace.timeouts} of its reads or connects "
+        "timed out" + ("; it hit its deadline." if pace.expired else ".")
     )
 
 
@@ -207,13 +217,12 @@ _Files = list[tuple[str, str, str]]
 
 
 def _pass(
-    job: Job, request: ServerScanRequest, slots: int, serial: bool
+    job: Job, request: ServerScanRequest, slots: int, pace: Pace
 ) -> tuple[TlsScan | ProbeFailure, _Files, Pace]:
-    """One measurement of the endpoint under its own pace: every socket it opens is closed when
-    it ends, and at its deadline every one is shut down, so it ends then whatever the server
-    does."""
-    limit = tls_pass_deadline(job.settings.timeout)
-    pace = Pace(limit, serial)
+    """One measurement of the endpoint under `pace`: every socket it opens is closed when it
+    ends, and at the pace's deadline every one is shut down, so it ends then whatever the
+    server does."""
+    limit = pace.deadline
     files: _Files = []
     try:
         with pace.current():

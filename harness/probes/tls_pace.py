@@ -15,7 +15,9 @@ thread (the endpoint's own threads carry it), which keeps every socket it hands 
   times out (none did on the servers in tests/ and bench/), and on a busy one the handshakes
   queued behind it would only time out too, so the caller measures again one at a time;
 - `serial`: a new connection waits until the endpoint has no other one open, and `PAUSE` after
-  the last one closed, so a single-threaded server is never asked twice at once.
+  the last one closed, so a single-threaded server is never asked twice at once; with
+  `widen_after=N`, N timeouts while serial end that (`widened`): a server silent to handshakes
+  asked alone is not queueing them, and the rest goes parallel again.
 
 The opener replaced is private to sslyze 6.3.1 (pinned in pyproject.toml):
 `connection_helpers.tls_connection._open_socket_for_direct_connection`, which `_open_socket`
@@ -34,6 +36,9 @@ from typing import Any
 from sslyze.connection_helpers import tls_connection
 
 PAUSE = 0.02  # seconds between two connections when serial: the server's time to tidy up
+# timeouts with no other connection open that show a server silent by choice (it swallows some
+# hellos), not queueing them: serial asking would only multiply their cost
+SILENT_LIMIT = 3
 
 
 class PaceExpired(OSError):
@@ -89,9 +94,13 @@ class _PacedSocket(socket.socket):
 
 
 class Pace:
-    def __init__(self, deadline: float, serial: bool = False) -> None:
+    def __init__(
+        self, deadline: float, serial: bool = False, widen_after: int | None = None
+    ) -> None:
         self.deadline = deadline
         self.serial = serial
+        self.widen_after = widen_after
+        self.widened = False
         self.timeouts = 0
         self.opened = 0
         self.expired = False
@@ -133,7 +142,10 @@ class Pace:
     def timed_out(self) -> None:
         with self._cond:
             self.timeouts += 1
-            give_up = not self.serial and not self.expired
+            if self.serial and self.widen_after is not None and self.timeouts >= self.widen_after:
+                self.serial, self.widened = False, True
+                self._cond.notify_all()
+            give_up = not self.serial and not self.widened and not self.expired
         if give_up:
             self.gave_up = True
             self.expire()
