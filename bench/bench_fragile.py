@@ -149,7 +149,7 @@ def main() -> None:
             if not full:
                 tls_times.append(took)
             nbroken = sum(s == "broken" for s in got.values())
-            kind = "all four areas" if full else "TLS suite"
+            kind = "all areas (TLS, ports, banners)" if full else "TLS suite"
             say(
                 f"| {i} | {kind} | {took:.1f} s | {len(got)} | {nbroken} | {'yes' if equal else 'NO'} |"
             )

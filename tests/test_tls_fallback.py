@@ -166,6 +166,9 @@ def test_heartbleed_and_ccs_need_an_answer(run: dict[str, object]) -> None:
     with pytest.raises(CouldNotMeasure) as raised:  # sslyze's CCS read lets a timeout raise
         policy.ccs_injection(silent, Settings())
     assert "timed out" in str(raised.value)
+    # asked one at a time after the first timeout, it stayed silent to those hellos: the silence
+    # is its answer, not a queue, so the rest of its scan went parallel again (tls_pace)
+    assert silent.pacing is not None and "stayed silent to 3 handshakes" in silent.pacing
     answered = run["lacks-scsv"]  # TLS 1.0-1.2 backends that answer every hello
     assert isinstance(answered, TlsScan)
     assert answered.heartbleed is False and answered.ccs_injection is False
