@@ -176,7 +176,8 @@ def _measure(job: Job, request: ServerScanRequest, ctx: ProbeContext) -> TlsScan
         if paced is not None:  # the host is fragile: one connection at a time from the start
             outcome, files, pace = _pass(job, request, 1, Pace(limit, serial=True))
         else:
-            outcome, files, pace = _pass(job, request, slots, Pace(limit))
+            # with one connection at a time already, a timeout is the server's silence
+            outcome, files, pace = _pass(job, request, slots, Pace(limit, gives_up=slots > 1))
             if not pace.gave_up:
                 _attach(ctx, job.key, files)
                 return outcome

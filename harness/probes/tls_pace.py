@@ -10,10 +10,11 @@ thread (the endpoint's own threads carry it), which keeps every socket it hands 
 - `expire()` (the deadline) shuts every open socket down, which wakes any read blocked on it,
   and refuses new ones, so the measurement ends within its deadline whatever the server does;
 - `finish()` closes whatever is still open when the measurement is over, on every path;
-- a read, write or connect that times out is counted (`timeouts`); in a parallel pass the first
-  one ends the pass at once, as the deadline would (`gave_up`): on a healthy server no handshake
-  times out (none did on the servers in tests/ and bench/), and on a busy one the handshakes
-  queued behind it would only time out too, so the caller measures again one at a time;
+- a read, write or connect that times out is counted (`timeouts`); in a parallel pass
+  (`gives_up`) the first one ends the pass at once, as the deadline would (`gave_up`): on a
+  healthy server no handshake times out (none did on the servers in tests/ and bench/), and on
+  a busy one the handshakes queued behind it would only time out too, so the caller measures
+  again one at a time;
 - `serial`: a new connection waits until the endpoint has no other one open, and `PAUSE` after
   the last one closed, so a single-threaded server is never asked twice at once; with
   `widen_after=N`, N timeouts while serial end that (`widened`): a server silent to handshakes
@@ -95,10 +96,15 @@ class _PacedSocket(socket.socket):
 
 class Pace:
     def __init__(
-        self, deadline: float, serial: bool = False, widen_after: int | None = None
+        self,
+        deadline: float,
+        serial: bool = False,
+        widen_after: int | None = None,
+        gives_up: bool = False,
     ) -> None:
         self.deadline = deadline
         self.serial = serial
+        self.gives_up = gives_up  # a parallel pass: its first timeout ends it (`gave_up`)
         self.widen_after = widen_after
         self.widened = False
         self.timeouts = 0
@@ -145,7 +151,7 @@ class Pace:
             if self.serial and self.widen_after is not None and self.timeouts >= self.widen_after:
                 self.serial, self.widened = False, True
                 self._cond.notify_all()
-            give_up = not self.serial and not self.widened and not self.expired
+            give_up = self.gives_up and not self.serial and not self.expired
         if give_up:
             self.gave_up = True
             self.expire()
