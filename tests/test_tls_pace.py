@@ -202,3 +202,15 @@ def test_sslyze_connects_through_the_pace() -> None:
     tls_pace.install()
     assert tls_connection._open_socket_for_direct_connection is tls_pace._open_direct
     assert "_open_socket_for_direct_connection(" in Path(tls_connection.__file__).read_text()
+
+
+def test_nmap_asks_a_paced_host_one_probe_at_a_time() -> None:
+    from harness.inventory import Settings
+    from harness.probes.ports import Budget, nmap_arguments
+
+    budget = Budget.of(Settings())
+    assert "--max-parallelism" not in nmap_arguments("127.0.0.89", ["-p", "443"], budget)
+    GATE.pace("127.0.0.89", "test")
+    for versions in (False, True):
+        args = nmap_arguments("127.0.0.89", ["-p", "443"], budget, versions=versions)
+        assert args[args.index("--max-parallelism") + 1] == "1"
