@@ -147,7 +147,9 @@ def test_a_swallowed_scsv_handshake_is_broken_never_passed(run: dict[str, object
     with pytest.raises(CouldNotMeasure) as raised:
         _verdict(run, "swallows-scsv")
     assert "gave no answer, twice" in str(raised.value)
-    assert run["swallowed"] == 2  # the SCSV handshake and its one retry; plain ones completed
+    # the first ended the parallel pass (tls_pace); asked alone, the SCSV handshake and its one
+    # retry; plain ones completed
+    assert run["swallowed"] == 3
     scan = run["swallows-scsv"]
     assert isinstance(scan, TlsScan)
     for check in (policy.compliance, policy.grade):
@@ -164,6 +166,9 @@ def test_heartbleed_and_ccs_need_an_answer(run: dict[str, object]) -> None:
     with pytest.raises(CouldNotMeasure) as raised:  # sslyze's CCS read lets a timeout raise
         policy.ccs_injection(silent, Settings())
     assert "timed out" in str(raised.value)
+    # asked one at a time after the first timeout, it stayed silent to those hellos: the silence
+    # is its answer, not a queue, so the rest of its scan went parallel again (tls_pace)
+    assert silent.pacing is not None and "stayed silent to 3 handshakes" in silent.pacing
     answered = run["lacks-scsv"]  # TLS 1.0-1.2 backends that answer every hello
     assert isinstance(answered, TlsScan)
     assert answered.heartbleed is False and answered.ccs_injection is False

@@ -85,3 +85,17 @@ def _shut(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
+
+
+TLS_PASS_FACTOR = 30  # one pass over a TLS endpoint (hundreds of handshakes) in timeouts
+
+
+def tls_pass_deadline(timeout: float) -> float:
+    """The hard deadline of one pass of the TLS probe over one endpoint (parallel or serial)."""
+    return TLS_PASS_FACTOR * timeout
+
+
+def tls_endpoint_bound(timeout: float) -> float:
+    """The longest one TLS endpoint's measurement can take once it holds its slots: the
+    pre-check (one timeout), a parallel pass and a serial one."""
+    return timeout + 2 * tls_pass_deadline(timeout)

@@ -13,6 +13,10 @@ attempts are sequential), nmap's connect scan and its UDP scan (each touches eac
 An sslyze scan takes `tls_connections_per_host` slots (capped at the budget), because it opens
 that many connections at once. Hosts are keyed by address, so a name and its address share one budget.
 
+A host whose TLS handshakes timed out under parallel load is `pace`d: from then on, for the rest
+of the run, its budget is one connection, whatever probe asks (its TLS endpoints are measured
+serially, see tls_pace), so the banners, logins and ports probes meet the same pace.
+
 Once the run is stopping (SIGTERM, see probes.stopping) the gate hands out no slot: a probe that
 asks, or is waiting, gets `Stopped` instead of starting its next scan, grab or login.
 """
@@ -52,6 +56,17 @@ class HostGate:
         self._used: dict[str, int] = {}
         self.peak: dict[str, int] = {}  # most slots ever in use per host (for tests)
         self.waiting: dict[str, int] = {}  # holders waiting for slots, per host (for tests)
+        self._paced: dict[str, str] = {}  # host -> why it gets one connection at a time
+
+    def pace(self, host: str, why: str) -> None:
+        """One connection at a time to `host` for the rest of the run (the first reason stays)."""
+        with self._cond:
+            self._paced.setdefault(host_key(host), why)
+
+    def paced(self, host: str) -> str | None:
+        """Why `host` gets one connection at a time, or None."""
+        with self._cond:
+            return self._paced.get(host_key(host))
 
     @contextmanager
     def hold(self, host: str, slots: int, budget: int) -> Iterator[None]:
@@ -60,8 +75,10 @@ class HostGate:
         A request larger than the budget takes the whole budget, so it can always run. Raises
         stopping.Stopped once the run is stopping."""
         key = host_key(host)
-        want = max(1, min(slots, budget))
         with self._cond:
+            if key in self._paced:
+                budget = 1
+            want = max(1, min(slots, budget))
             self.waiting[key] = self.waiting.get(key, 0) + 1
             try:
                 while True:

@@ -78,6 +78,8 @@ def nmap_arguments(
         args += ["--host-timeout", f"{budget.version_timeout:.0f}s"]
     else:
         args += ["--host-timeout", f"{int(budget.host_timeout * 1000)}ms"]
+    if GATE.paced(address):  # a fragile host (hostgate.pace): one probe at a time, as TLS does
+        args += ["--max-parallelism", "1"]
     if ip.version == 6:
         args.append("-6")
     return [*args, *ports]
@@ -236,6 +238,9 @@ class PortsProbe:
             for p in ports
             if p.version_status in ("timed out", "failed")
         )
+        paced = GATE.paced(address)
+        if paced is not None:
+            notes += (f"version detection run one probe at a time: the host's TLS was {paced}",)
         elapsed = time.monotonic() - started
         named = sum(1 for p in ports if p.identified)
         ctx.progress(

@@ -39,14 +39,18 @@ from sslyze.scanner.models import ServerScanRequest, ServerScanResult
 from harness.errors import FailureKind, ProbeFailure
 from harness.probes import Job, ProbeContext
 from harness.probes import tls_engine as engine
+from harness.probes.deadline import TLS_PASS_FACTOR, tls_pass_deadline
 from harness.probes.hostgate import GATE, host_key
 from harness.probes.tls_groups import enumerate_groups
 from harness.probes.tls_model import TlsScan
+from harness.probes.tls_pace import PAUSE, SILENT_LIMIT, Pace, install
 from harness.probes.tls_preflight import preflight, reachable
 from harness.probes.tls_reading import measurement
 from harness.probes.tls_request import SUITE_COMMANDS, ca_file, preflight_args, scan_request
 from harness.probes.tls_trust import evidence as trust_evidence
 from harness.probes.tls_versions import VERSIONS, Answer, check_version, enumerate_suites
+
+install()  # sslyze's connections go through each endpoint's pace (tls_pace)
 
 
 class TlsProbe:
@@ -145,7 +149,13 @@ def _endpoint(job: Job, request: ServerScanRequest, ctx: ProbeContext, tally: _T
 def _measure(job: Job, request: ServerScanRequest, ctx: ProbeContext) -> TlsScan | ProbeFailure:
     """The endpoint's whole scan, inside its slots of the host's connection budget: the pre-check,
     sslyze's connectivity test, the versions, the scan and the confirmations after it all
-    connect. The connection pool is as wide as the slots held, so the budget holds at the socket."""
+    connect. The connection pool is as wide as the slots held, so the budget holds at the socket.
+
+    The first handshake that times out ends the parallel pass, and the endpoint is measured
+    again one connection at a time (tls_pace); the host's other probes then get one connection
+    at a time too (hostgate.pace). A server silent to SILENT_LIMIT handshakes even when asked
+    alone is not queueing them: the rest of that pass goes back to parallel, and the host is
+    not paced. Only what the server leaves unanswered when asked serially is broken."""
     settings = job.settings
     slots = max(1, min(settings.tls_connections_per_host, settings.connections_per_host))
     address = str(request.server_location.ip_address)
@@ -156,21 +166,110 @@ def _measure(job: Job, request: ServerScanRequest, ctx: ProbeContext) -> TlsScan
     if silent is not None:
         ctx.begin(job.key)
         return silent
-    with GATE.hold(address, slots, settings.connections_per_host):
+    paced = GATE.paced(address)
+    limit = tls_pass_deadline(settings.timeout)
+    with GATE.hold(address, 1 if paced else slots, settings.connections_per_host):
         ctx.begin(job.key)  # after the wait for the budget: the probe step shows its own time
-        return _scan(job, request, ctx, slots)
+        failure = preflight(*preflight_args(job, request))
+        if failure is not None:
+            return failure
+        if paced is not None:  # the host is fragile: one connection at a time from the start
+            outcome, files, pace = _pass(job, request, 1, Pace(limit, serial=True))
+        else:
+            # with one connection at a time already, a timeout is the server's silence
+            outcome, files, pace = _pass(job, request, slots, Pace(limit, gives_up=slots > 1))
+            if not pace.gave_up:
+                _attach(ctx, job.key, files)
+                return outcome
+            first = pace.timeouts
+            ctx.progress(f"{job.key}: a handshake timed out; measuring it one connection at a time")
+            serial = Pace(limit, serial=True, widen_after=SILENT_LIMIT)
+            outcome, files, pace = _pass(job, request, slots, serial)
+            if pace.widened:
+                paced = (
+                    f"asked one connection at a time after {first} timeout(s) with {slots} at "
+                    f"once, the server stayed silent to {SILENT_LIMIT} handshakes even then, so "
+                    f"the rest was measured {slots} at a time again"
+                )
+            else:
+                paced = (
+                    f"measured one connection at a time after {first} timeout(s) with {slots} "
+                    "connections at once"
+                )
+                GATE.pace(address, paced)  # the host's other probes: one at a time too
+        files.append((f"pacing of {job.key}", _pacing_note(paced, pace), "text/plain"))
+        _attach(ctx, job.key, files)
+        if isinstance(outcome, ProbeFailure):
+            return dataclasses.replace(outcome, reason=f"{outcome.reason} ({paced})")
+        # a check still broken says how it was asked, not "run the scan again"
+        errors = tuple((command, f"{why} ({paced})") for command, why in outcome.errors)
+        return dataclasses.replace(outcome, pacing=paced, errors=errors)
+
+
+def _pacing_note(paced: str, pace: Pace) -> str:
+    return (
+        f"{paced}.\nThe last pass opened {pace.opened} connection(s), one at a time with "
+        f"{PAUSE:g} s between them while serial; {pace.timeouts} of its reads or connects "
+        "timed out" + ("; it hit its deadline." if pace.expired else ".")
+    )
+
+
+_Files = list[tuple[str, str, str]]
+
+
+def _pass(
+    job: Job, request: ServerScanRequest, slots: int, pace: Pace
+) -> tuple[TlsScan | ProbeFailure, _Files, Pace]:
+    """One measurement of the endpoint under `pace`: every socket it opens is closed when it
+    ends, and at the pace's deadline every one is shut down, so it ends then whatever the
+    server does."""
+    limit = pace.deadline
+    files: _Files = []
+    try:
+        with pace.current():
+            outcome = _scan(job, request, slots, pace, files)
+    except Exception as exc:  # published as a failure by _endpoint, unless the deadline explains it
+        if not pace.expired:
+            raise
+        outcome = ProbeFailure(FailureKind.ERROR, job.where, f"{type(exc).__name__}: {exc}")
+    finally:
+        pace.finish()
+    if pace.gave_up:  # a handshake timed out with others at once: the caller asks serially
+        files.clear()
+        outcome = ProbeFailure(FailureKind.TIMEOUT, job.where, "a handshake timed out")
+    elif pace.expired:
+        files.clear()
+        outcome = ProbeFailure(
+            FailureKind.TIMEOUT,
+            job.where,
+            f"the TLS measurement did not finish within its deadline of {limit:g} s "
+            f"({TLS_PASS_FACTOR} x the timeout): the server stopped answering mid-scan, as a "
+            "server stuck on one connection does; check that it still serves clients",
+        )
+    elif isinstance(outcome, ProbeFailure) and pace.timeouts:
+        # sslyze's connectivity test reads a version that timed out as "not supported"
+        outcome = ProbeFailure(
+            FailureKind.TIMEOUT,
+            job.where,
+            f"{outcome.reason}; {pace.timeouts} read(s) or connect(s) timed out on the way, so the "
+            "server stopped answering rather than refused",
+        )
+    return outcome, files, pace
+
+
+def _attach(ctx: ProbeContext, key: str, files: _Files) -> None:
+    for name, body, mime in files:
+        ctx.attach(key, name, body, mime)
 
 
 def _scan(
-    job: Job, request: ServerScanRequest, ctx: ProbeContext, slots: int
+    job: Job, request: ServerScanRequest, slots: int, pace: Pace, files: _Files
 ) -> TlsScan | ProbeFailure:
-    failure = preflight(*preflight_args(job, request))
-    if failure is not None:
-        return failure
     info = engine.connect(request)
     if isinstance(info, ServerScanResult):
         return measurement(job, info, ca_file(request))
-    with ThreadPoolExecutor(max_workers=slots) as connections:
+    connections = ThreadPoolExecutor(max_workers=slots, initializer=pace.enter_thread)
+    try:
         checks = tuple(
             engine.run_all(
                 connections,
@@ -195,7 +294,11 @@ def _scan(
             skip.add(ScanCommand.ELLIPTIC_CURVES)
         planned = dataclasses.replace(request, scan_commands=request.scan_commands - skip)
         result = engine.scan(planned, info.tls_probing_result, connections)
-    # the confirmations after the scan connect too: still inside the held slots
+    finally:
+        # after the deadline, queued jobs are dropped and nobody waits for the running ones
+        # (their sockets are shut down, so they end at once)
+        connections.shutdown(wait=not pace.expired, cancel_futures=True)
+    # the confirmations after the scan connect too: still inside the held slots and the pace
     outcome = measurement(job, result, ca_file(request), checks, enumerated, groups)
     if isinstance(outcome, TlsScan):
         evidence = ServerScanResultAsJson.model_validate(result).model_dump(mode="json")
@@ -215,17 +318,15 @@ def _scan(
         evidence["harness_groups_enumerated"] = (
             None if groups is None else [c.name for c in groups.supported_curves or ()]
         )
-        ctx.attach(
-            job.key,
-            f"sslyze scan of {job.key}",
-            json.dumps(evidence, indent=1),
-            "application/json",
+        files.append(
+            (f"sslyze scan of {job.key}", json.dumps(evidence, indent=1), "application/json")
         )
         if outcome.certificates:
-            ctx.attach(
-                job.key,
-                f"certificate trust of {job.key}",
-                trust_evidence(outcome.certificates),
-                "text/plain",
+            files.append(
+                (
+                    f"certificate trust of {job.key}",
+                    trust_evidence(outcome.certificates),
+                    "text/plain",
+                )
             )
     return outcome

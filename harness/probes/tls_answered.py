@@ -57,7 +57,7 @@ def silent_rejections(protocol: str, suites_result: Any) -> str | None:
         return None
     return (
         f"{len(silent)} {protocol} cipher suite(s) got no answer (the handshake timed out, which "
-        f"sslyze counts as rejected), e.g. {silent[0]}; the server may be busy: run the scan again"
+        f"sslyze counts as rejected), e.g. {silent[0]}; no answer is no verdict"
     )
 
 
@@ -103,7 +103,7 @@ def _hijacked(
             return False, None
         return None, (
             "the server sent nothing back to the handshake (timed out or closed), which sslyze "
-            "counts as not vulnerable; the server may be busy: run the scan again"
+            "counts as not vulnerable; no answer is no verdict"
         )
     except Exception as exc:  # sslyze's connection errors: a failure is data, never a pass
         return None, f"the test handshake failed: {type(exc).__name__}: {exc}"

@@ -140,7 +140,7 @@ def measure(shake: Handshake, offered: list[str]) -> Fallback:
         return Fallback(
             None,
             error=f"no answer to {name} handshakes with or without TLS_FALLBACK_SCSV "
-            f"({detail}; {plain_detail}); the server may be busy: run the scan again",
+            f"({detail}; {plain_detail}); no answer is no verdict",
         )
     # a plain handshake at this version completes
     if first is Answer.REFUSED:

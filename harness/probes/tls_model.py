@@ -144,6 +144,7 @@ class TlsScan:
     # refused; None when not measured (see errors) or not asked (no TLS 1.3, STARTTLS)
     post_quantum: str | None = None
     post_quantum_note: str | None = None  # what the server answered, or why it was not asked
+    pacing: str | None = None  # set when measured one connection at a time, and why
 
     @property
     def where(self) -> str:

@@ -24,8 +24,16 @@ from typing import Any
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Inventory
 from harness.probes import Evidence, Job, Timing, load_probe
+from harness.probes.deadline import tls_endpoint_bound
 
 HEARTBEAT_SECONDS = 10.0  # never leave the terminal silent for longer than this
+# The longest a probe may work on one job once it has begun it (ctx.begin), by probe kind; past
+# it (plus GRACE_SECONDS for the probe to notice its own deadline), `get` stops waiting and the
+# job is broken. A probe kind not listed bounds its own jobs (watchdogs, nmap's host timeout).
+JOB_BOUNDS: dict[str, Callable[[Job], float]] = {
+    "tls": lambda job: tls_endpoint_bound(job.settings.timeout),
+}
+GRACE_SECONDS = 30.0
 
 
 class ProbeCancelled(Exception):
@@ -89,6 +97,8 @@ class _Context:
         """The probe starts work on this subject now (a probe that never says so: batch start)."""
         if key not in self.begun:
             self.begun[key] = _now_ms()
+            with self.runner._lock:
+                self.runner.begun_at[(self.probe, key)] = time.monotonic()
             self.runner.notify(JobStarted(self.probe, key, time.monotonic()))
 
     def publish(self, key: str, result: Any | ProbeFailure) -> None:
@@ -136,6 +146,7 @@ class ProbeRunner:
         self.timings: dict[tuple[str, str], Timing] = {}
         self.scans: Counter[tuple[str, str]] = Counter()  # (probe, key) -> times probed
         self._futures: dict[tuple[str, str], Future[Any]] = {}
+        self.begun_at: dict[tuple[str, str], float] = {}  # when a probe began each job
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._started: set[str | None] = set()  # target names started; None = all of them
@@ -203,8 +214,29 @@ class ProbeRunner:
                     f"[{probe}] still working on {key} ({elapsed:.0f} s elapsed)"
                 )
                 last_line = time.monotonic()
+            overdue = self._overdue(probe, job)
+            if overdue is not None:
+                self._set(probe, key, overdue)
+                return fut.result()
             if wait is not None:
                 wait()
+
+    def _overdue(self, probe: str, job: Job) -> ProbeFailure | None:
+        """A failure for a job its probe began longer ago than its bound allows, else None."""
+        bound = JOB_BOUNDS.get(probe)
+        with self._lock:
+            begun = self.begun_at.get((probe, job.key))
+        if bound is None or begun is None:
+            return None
+        limit = bound(job) + GRACE_SECONDS
+        if time.monotonic() - begun <= limit:
+            return None
+        return ProbeFailure(
+            FailureKind.TIMEOUT,
+            job.where,
+            f"the {probe} probe began this {limit:.0f} s ago and has not finished, past its "
+            "deadline: the probe is stuck (a bug: please report it with the run's output)",
+        )
 
     def take_evidence(self, probe: str, key: str) -> list[Evidence]:
         """Evidence for one subject, handed out once so each endpoint is attached once."""
