@@ -53,7 +53,10 @@ class PqServer:
             threading.Thread(target=self._one, args=(raw,), daemon=True).start()
 
     def _one(self, raw: socket.socket) -> None:
-        raw.settimeout(5)
+        # pyOpenSSL needs a blocking socket (with a timeout set, a read that would wait raises
+        # WantReadError and the handshake is dropped at random); the kernel bounds the wait
+        raw.setblocking(True)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 5, 0))
         conn = SSL.Connection(self.ctx, raw)
         conn.set_accept_state()
         try:
