@@ -25,6 +25,8 @@ import threading
 import time
 from pathlib import Path
 
+from tls_servers import s_server
+
 HOST = "127.0.0.1"
 
 
@@ -135,30 +137,7 @@ def _gone(client: socket.socket) -> bool:
 def legacy_s_server(cert: Path, host: str = HOST) -> tuple[int, subprocess.Popen[bytes]]:
     """Debian's OpenSSL 3 `s_server` (one connection at a time) with TLS 1.0 to 1.3 and every
     suite it has (`ALL:@SECLEVEL=0`): legacy CBC, RSA key exchange, 3DES, DHE."""
-    for _ in range(20):
-        with socket.socket() as s:
-            s.bind((host, 0))
-            port = int(s.getsockname()[1])
-        proc = subprocess.Popen(
-            [
-                *("openssl", "s_server", "-accept", f"{host}:{port}", "-www", "-quiet"),
-                *("-cert", str(cert), "-key", str(cert.with_suffix(".key"))),
-                *("-cipher", "ALL:@SECLEVEL=0", "-min_protocol", "TLSv1"),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(100):  # until it listens (or gave up because the port was taken)
-            if proc.poll() is not None:
-                break
-            with socket.socket() as s:
-                if s.connect_ex((host, port)) == 0:
-                    return port, proc
-            time.sleep(0.05)
-        proc.kill()
-        proc.wait()
-    raise RuntimeError("openssl s_server did not start")
+    return s_server(cert, "-cipher", "ALL:@SECLEVEL=0", "-min_protocol", "TLSv1", host=host)
 
 
 def sockets_to(host: str, port: int) -> int:

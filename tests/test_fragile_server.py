@@ -13,44 +13,19 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tls_servers import HOST, make_pki
+from tls_servers import HOST, make_pki, s_server
 
 SUITES = Path(__file__).parents[1] / "suites"
 
 
 def _s_server(cert: Path, directory: Path) -> tuple[int, subprocess.Popen[bytes]]:
-    for _ in range(20):
-        with socket.socket() as s:
-            s.bind((HOST, 0))
-            port = s.getsockname()[1]
-        proc = subprocess.Popen(
-            [
-                *("openssl", "s_server", "-accept", f"{HOST}:{port}", "-www", "-quiet"),
-                *("-cert", str(cert), "-key", str(cert.with_suffix(".key"))),
-            ],
-            cwd=directory,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(100):  # until it listens (or gave up because the port was taken)
-            if proc.poll() is not None:
-                break
-            with socket.socket() as s:
-                if s.connect_ex((HOST, port)) == 0:
-                    return port, proc
-            time.sleep(0.05)
-        proc.kill()
-        proc.wait()
-    raise RuntimeError("openssl s_server did not start")
+    return s_server(cert, cwd=directory)
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 from test_tls_policy import SETTINGS, cert, deployment, scan
-from tls_servers import HOST, Pki, https_server, make_pki
+from tls_servers import HOST, Pki, https_server, make_pki, s_server
 
 from harness.policy import tls as policy
 from harness.policy.tls_deploy import limit_on
@@ -107,30 +105,7 @@ def _must_staple(pki: Pki, d: Path) -> tuple[Path, Path]:
 
 
 def _s_server(cert: Path, d: Path, *extra: str) -> tuple[int, subprocess.Popen[bytes]]:
-    for _ in range(20):
-        with socket.socket() as s:
-            s.bind((HOST, 0))
-            port = s.getsockname()[1]
-        proc = subprocess.Popen(
-            [
-                *("openssl", "s_server", "-accept", f"{HOST}:{port}", "-www", "-quiet"),
-                *("-cert", str(cert), "-key", str(cert.with_suffix(".key")), *extra),
-            ],
-            cwd=d,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            if proc.poll() is not None:
-                break
-            with socket.socket() as s:
-                if s.connect_ex((HOST, port)) == 0:
-                    return port, proc
-            time.sleep(0.05)
-        proc.kill()
-        proc.wait()
-    raise RuntimeError("openssl s_server did not start")
+    return s_server(cert, *extra, cwd=d)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,9 @@ import datetime as dt
 import socket
 import socketserver
 import ssl
+import subprocess
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -232,3 +234,34 @@ def silent_port() -> Iterator[int]:
         s.bind((HOST, 0))
         s.listen(64)
         yield int(s.getsockname()[1])
+
+
+def s_server(
+    cert: Path, *extra: str, host: str = HOST, cwd: Path | None = None
+) -> tuple[int, subprocess.Popen[bytes]]:
+    """Debian's `openssl s_server -www` (one connection at a time) on a free port of `host`,
+    with `extra` options; returns once it listens (tried again if the port was taken)."""
+    for _ in range(20):
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = int(s.getsockname()[1])
+        proc = subprocess.Popen(
+            [
+                *("openssl", "s_server", "-accept", f"{host}:{port}", "-www", "-quiet"),
+                *("-cert", str(cert), "-key", str(cert.with_suffix(".key")), *extra),
+            ],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):  # until it listens (or gave up because the port was taken)
+            if proc.poll() is not None:
+                break
+            with socket.socket() as probe:
+                if probe.connect_ex((host, port)) == 0:
+                    return port, proc
+            time.sleep(0.05)
+        proc.kill()
+        proc.wait()
+    raise RuntimeError("openssl s_server did not start")
