@@ -12,7 +12,7 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 _DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 _RANGE_LABEL = re.compile(r"^[0-9-]+$")
@@ -40,6 +40,12 @@ def check_host(value: str) -> str:
     else:
         _check_unicast(address)
         return value
+    if "://" in value:  # checked before '/': a URL is no CIDR range
+        bare = urlsplit(value).hostname or "the name or address"
+        raise ValueError(
+            "a host is a name or an address, not a URL. Fix: write host: "
+            f"{bare} and put the URL under http: or logins:"
+        )
     if "/" in value:
         raise ValueError("CIDR ranges are not accepted. Fix: declare each host as its own target")
     if "," in value:
@@ -106,7 +112,15 @@ def check_port_scan(value: str | int | list[int | str]) -> str:
             raise ValueError("top-N needs N between 1 and 65535")
         return value
     if not _PORT_SPEC.match(value):
-        raise ValueError("expected 'top-N', 'all', or ports and ranges like '22,80,8000-8100'")
+        top = re.fullmatch(r"top[\s_]*(\d{1,5})", value, re.IGNORECASE)
+        fix = (
+            f"did you mean 'top-{top.group(1)}'? Write scan: top-{top.group(1)}"
+            if top
+            else "write one of those, e.g. scan: top-1000"
+        )
+        raise ValueError(
+            f"expected 'top-N', 'all', or ports and ranges like '22,80,8000-8100'. Fix: {fix}"
+        )
     for part in value.split(","):
         lo, _, hi = part.partition("-")
         if not 1 <= int(lo) <= 65535 or (hi and not int(lo) <= int(hi) <= 65535):
@@ -143,6 +157,14 @@ def check_expected_port(value: int | str) -> int | str:
     return f"{number}/udp" if match.group(2) == "udp" else number
 
 
+def port_number(value: object) -> object:
+    """A quoted port ("2121") is read as the number, as ports.expected always has: quoting a
+    number is a YAML habit, not a different value. Anything else goes on to the int check."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
 def check_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -168,7 +190,7 @@ def check_url(value: str) -> str:
 Host = Annotated[str, AfterValidator(check_host)]
 Name = Annotated[str, AfterValidator(check_name)]
 Url = Annotated[str, AfterValidator(check_url)]
-Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
+Port = Annotated[int, BeforeValidator(port_number), Field(ge=1, le=65535, strict=True)]
 PortScan = Annotated[str | int | list[int | str], AfterValidator(check_port_scan)]
 UdpScan = Annotated[str | int | list[int | str], AfterValidator(check_udp_scan)]
 ExpectedPort = Annotated[int | str, AfterValidator(check_expected_port)]
