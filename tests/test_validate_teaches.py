@@ -5,6 +5,7 @@ Run through the real console script, as a user types it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -12,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from harness.checks import get_check
 from harness.inventory import loads
+from harness.outcome import Finding, Verdict
+from harness.probes import Job
+from harness.session.summary import RunSummary
+from harness.session.verdicts import decide
 
 HARNESS = Path(sys.executable).with_name("harness")
 UNSET = "HARNESS_TEST_SURELY_UNSET_PASSWORD"
@@ -158,3 +164,19 @@ def test_a_misspelling_gets_did_you_mean(
 def test_a_date_error_has_a_fix(tmp_path: Path, edit: tuple[str, str]) -> None:
     [line] = _refused(GOOD.replace(*edit), tmp_path)
     assert "key 'waivers[0].expires'" in line and "Fix: write a real date as YYYY-MM-DD" in line
+
+
+def test_the_run_leads_with_the_expired_waiver_and_counts_it() -> None:
+    inv = loads(GOOD.replace("expires: 2999-03-31", "expires: 2020-03-31"))
+    check = get_check("banner.disclosure")
+    job = Job("web-01", inv.targets[0], None, inv.settings(inv.targets[0]))
+    long_finding = Verdict(findings=(Finding("Server: " + "x" * 1500),))
+    today = dt.date(2026, 12, 4)
+    d = decide(check, job, long_finding, inv.waivers, None, today)
+    assert d.outcome == "fail"
+    assert d.text.startswith("The waiver for this finding expired on 2020-03-31")
+    assert d.text.index("expired") < 60
+    summary = RunSummary(inventory=inv, targets_path="targets.yaml", today=today)
+    text = "\n".join(summary.render())
+    assert "expired waivers: 1" in text
+    assert summary.as_dict()["expired_waivers"] == ["banner.disclosure@web-01"]
