@@ -159,6 +159,31 @@ def test_a_misspelling_gets_did_you_mean(
 
 @pytest.mark.parametrize(
     "edit",
+    [
+        ("waivers:\n", "  - name: _bad\n    host: 127.0.0.2\nwaivers:\n"),
+        ("scan: top-1000", "scan: top-0"),
+        ("scan: top-1000", "scan: 90-80"),
+        ("scan: top-1000", "scan: top-1000\n      udp: bogus"),
+        ("expected: [22]", "expected: [ssh]"),
+        ("expected: [22]", "expected: [true]"),
+        ("port: 2121", "port: 2121\n        host_key: MD5:abc"),
+        ("port: 2121", "port: 2121\n        known_hosts: kh"),
+        ("port: 2121", "port: 2121\n        credentials: [{username: u}]"),
+        (
+            "url: https://127.0.0.1/admin",
+            "url: https://127.0.0.1/admin\n        password_policy:\n"
+            "          url: https://127.0.0.1/signup\n"
+            "          delete_url: https://127.0.0.1/users",
+        ),
+    ],
+)
+def test_every_value_error_has_a_fix(tmp_path: Path, edit: tuple[str, str]) -> None:
+    assert edit[0] in GOOD
+    _refused(GOOD.replace(*edit, 1), tmp_path)
+
+
+@pytest.mark.parametrize(
+    "edit",
     [("expires: 2999-03-31", "expires: 2027-02-30"), ("expires: 2999-03-31", "expires: soon")],
 )
 def test_a_date_error_has_a_fix(tmp_path: Path, edit: tuple[str, str]) -> None:
