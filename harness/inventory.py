@@ -213,6 +213,15 @@ def _lines(inv: Inventory, node: yaml.Node | None) -> dict[str, int]:
                 line = line_of(("targets", i, area, j), node)
                 if line:
                     lines[f"{target.name}/{area}/{j}"] = line
+        for j, login in enumerate(target.logins):
+            for c in range(len(login.credentials)):
+                line = line_of(("targets", i, "logins", j, "credentials", c, "password_env"), node)
+                if line:
+                    lines[f"{target.name}/logins/{j}/credentials/{c}"] = line
+    for k in range(len(inv.waivers)):
+        line = line_of(("waivers", k, "expires"), node)
+        if line:
+            lines[f"waivers/{k}"] = line
     return lines
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from harness.checks import catalogue
-from harness.inventory_lines import locate, shown
+from harness.inventory_lines import did_you_mean, locate, shown
 from harness.inventory_models import Inventory
 
 
@@ -70,13 +70,15 @@ def cross_checks(
         if waiver.check not in known:
             problems.append(
                 locate(("waivers", k, "check"), data, node)
-                + f"unknown check id {shown(waiver.check)}. Fix: use an id from the catalogue "
-                "(harness checks)"
+                + f"unknown check id {shown(waiver.check)}"
+                + (did_you_mean(waiver.check, list(known)) or ".")
+                + " Fix: use an id from the catalogue (harness checks)"
             )
         if waiver.target not in seen:
             problems.append(
                 locate(("waivers", k, "target"), data, node)
-                + f"waiver names target {shown(waiver.target)}, which is not declared. Fix: use the "
-                "name of a declared target"
+                + f"waiver names target {shown(waiver.target)}, which is not declared"
+                + (did_you_mean(waiver.target, list(seen)) or ".")
+                + " Fix: use the name of a declared target"
             )
     return problems

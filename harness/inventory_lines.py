@@ -3,6 +3,7 @@ key 'tls[0].prot': ' prefixes, read from the YAML node tree (line numbers surviv
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -41,17 +42,34 @@ def describe(err: Any, data: Any, node: yaml.Node | None, models: Models) -> str
     if kind == "extra_forbidden":
         key = loc[-1]
         allowed = _allowed_keys(loc[:-1], models)
-        what = f"unknown key {shown(key)}"
+        what = f"unknown key {shown(key)}{did_you_mean(key, allowed)}"
         fix = f"Fix: correct or remove it; allowed here: {', '.join(allowed)}" if allowed else ""
-        return f"{locate(loc, data, node)}{what}. {fix}".rstrip()
+        return f"{locate(loc, data, node)}{what}{'' if what.endswith('?') else '.'} {fix}".rstrip()
     if kind == "missing":
         return f"{locate(loc, data, node)}required key is missing. Fix: add it"
     msg = msg.removeprefix("Value error, ").replace("Input should be", "expected")
     got = err.get("input")
     echoed = "" if isinstance(got, dict | list) or got is None else f" (got {shown(got)})"
+    if kind == "literal_error":  # pydantic lists the allowed values as 'a', 'b' or 'c'
+        echoed += did_you_mean(got, re.findall(r"'([^']*)'", str(err.get("ctx", {}))))
     if ". Fix: " in msg:  # what was read goes with what is wrong, before the fix
         return locate(loc, data, node) + msg.replace(". Fix: ", f"{echoed}. Fix: ", 1)
-    return f"{locate(loc, data, node)}{msg}{echoed}{_fix(kind)}"
+    fix = _fix(kind)
+    if echoed.endswith("?") and fix:
+        fix = fix.removeprefix(".")
+    return f"{locate(loc, data, node)}{msg}{echoed}{fix}"
+
+
+def did_you_mean(value: object, allowed: list[str]) -> str:
+    """'; did you mean 'tls_profile'?' when a misspelt key or value is close to an allowed one."""
+    if not isinstance(value, str) or not allowed:
+        return ""
+    close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.6)
+    if not close:  # case and '_' for '-' are the commonest slips; difflib weighs them too much
+        folded = {a.lower().replace("_", "-"): a for a in allowed}
+        close = difflib.get_close_matches(value.lower().replace("_", "-"), list(folded), n=1)
+        close = [folded[c] for c in close]
+    return f"; did you mean {close[0]!r}?" if close and close[0] != value else ""
 
 
 def _fix(kind: str) -> str:

@@ -108,7 +108,8 @@ class Credential(_Model):
         if (self.password_env is None) == (self.password_file is None):
             raise ValueError(
                 "a credential needs exactly one of password_env (an environment variable name)"
-                " or password_file; never write the password itself in this file"
+                " or password_file. Fix: keep one of them; never write the password itself in "
+                "this file"
             )
         return self
 
@@ -159,10 +160,13 @@ class LoginEndpoint(Overrides):
     def _pin(self) -> LoginEndpoint:
         if (self.known_hosts or self.host_key) and self.kind != "ssh":
             raise ValueError(
-                "known_hosts and host_key pin SSH host keys; only an ssh login has one"
+                "known_hosts and host_key pin SSH host keys; only an ssh login has one. Fix: "
+                "remove them from this login"
             )
         if self.known_hosts and self.host_key:
-            raise ValueError("declare one of known_hosts or host_key, not both")
+            raise ValueError(
+                "declare one of known_hosts or host_key, not both. Fix: keep one of them"
+            )
         return self
 
     @property

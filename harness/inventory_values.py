@@ -12,7 +12,7 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 _DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 _RANGE_LABEL = re.compile(r"^[0-9-]+$")
@@ -40,6 +40,12 @@ def check_host(value: str) -> str:
     else:
         _check_unicast(address)
         return value
+    if "://" in value:  # checked before '/': a URL is no CIDR range
+        bare = urlsplit(value).hostname or "the name or address"
+        raise ValueError(
+            "a host is a name or an address, not a URL. Fix: write host: "
+            f"{bare} and put the URL under http: or logins:"
+        )
     if "/" in value:
         raise ValueError("CIDR ranges are not accepted. Fix: declare each host as its own target")
     if "," in value:
@@ -86,7 +92,7 @@ def check_name(value: str) -> str:
     if not _NAME.match(value):
         raise ValueError(
             "a name must start with a letter or digit and use only letters, digits, '.', '_', '-'"
-            " (at most 63 characters)"
+            " (at most 63 characters). Fix: rename it, e.g. web-01"
         )
     return value
 
@@ -103,14 +109,25 @@ def check_port_scan(value: str | int | list[int | str]) -> str:
     top = _TOP_N.match(value)
     if top:
         if not 1 <= int(top.group(1)) <= 65535:
-            raise ValueError("top-N needs N between 1 and 65535")
+            raise ValueError("top-N needs N between 1 and 65535. Fix: e.g. scan: top-1000")
         return value
     if not _PORT_SPEC.match(value):
-        raise ValueError("expected 'top-N', 'all', or ports and ranges like '22,80,8000-8100'")
+        top = re.fullmatch(r"top[\s_]*(\d{1,5})", value, re.IGNORECASE)
+        fix = (
+            f"did you mean 'top-{top.group(1)}'? Write scan: top-{top.group(1)}"
+            if top
+            else "write one of those, e.g. scan: top-1000"
+        )
+        raise ValueError(
+            f"expected 'top-N', 'all', or ports and ranges like '22,80,8000-8100'. Fix: {fix}"
+        )
     for part in value.split(","):
         lo, _, hi = part.partition("-")
         if not 1 <= int(lo) <= 65535 or (hi and not int(lo) <= int(hi) <= 65535):
-            raise ValueError(f"port range {part!r} is outside 1-65535 or reversed")
+            raise ValueError(
+                f"port range {part!r} is outside 1-65535 or reversed. Fix: write it low-high, "
+                "e.g. 8000-8100"
+            )
     return value
 
 
@@ -127,20 +144,33 @@ def check_udp_scan(value: str | int | list[int | str]) -> str:
         return check_port_scan(value)
     except ValueError:
         raise ValueError(
-            "expected 'risky', 'none', 'top-N', or ports and ranges like '53,161,11211'"
+            "expected 'risky', 'none', 'top-N', or ports and ranges like '53,161,11211'. Fix: "
+            "write one of those, e.g. udp: risky"
         ) from None
 
 
-def check_expected_port(value: int | str) -> int | str:
+def check_expected_port(value: object) -> int | str:
     """An allowlist entry: 22 or '22/tcp' (TCP, kept as the int 22) or '53/udp'."""
     if isinstance(value, bool):
-        raise ValueError("expected a port number, or 'N/udp' for a UDP port")
+        raise ValueError(
+            "expected a port number, or 'N/udp' for a UDP port. Fix: write e.g. 22 or 53/udp"
+        )
     text = str(value).strip().lower()
     match = re.fullmatch(r"(\d{1,5})(?:/(tcp|udp))?", text)
     if not match or not 1 <= int(match.group(1)) <= 65535:
-        raise ValueError("expected a port 1-65535, optionally as 'N/tcp' or 'N/udp' (like 53/udp)")
+        raise ValueError(
+            "expected a port 1-65535, optionally as 'N/tcp' or 'N/udp'. Fix: write e.g. 22 or 53/udp"
+        )
     number = int(match.group(1))
     return f"{number}/udp" if match.group(2) == "udp" else number
+
+
+def port_number(value: object) -> object:
+    """A quoted port ("2121") is read as the number, as ports.expected always has: quoting a
+    number is a YAML habit, not a different value. Anything else goes on to the int check."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return value
 
 
 def check_url(value: str) -> str:
@@ -168,10 +198,11 @@ def check_url(value: str) -> str:
 Host = Annotated[str, AfterValidator(check_host)]
 Name = Annotated[str, AfterValidator(check_name)]
 Url = Annotated[str, AfterValidator(check_url)]
-Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
+Port = Annotated[int, BeforeValidator(port_number), Field(ge=1, le=65535, strict=True)]
 PortScan = Annotated[str | int | list[int | str], AfterValidator(check_port_scan)]
 UdpScan = Annotated[str | int | list[int | str], AfterValidator(check_udp_scan)]
-ExpectedPort = Annotated[int | str, AfterValidator(check_expected_port)]
+# before the int|str check, which would read `true` as port 1
+ExpectedPort = Annotated[int | str, BeforeValidator(check_expected_port)]
 Profile = Literal["modern", "intermediate", "old"]
 Grade = Literal["A+", "A", "A-", "B", "C", "D", "E", "F"]
 StartTls = Literal["smtp", "imap", "pop3", "ftp", "ldap", "xmpp", "xmpp_server", "postgres", "rdp"]
@@ -182,8 +213,8 @@ Seconds = Annotated[float, Field(gt=0, le=3600)]
 def check_delete_url(value: str) -> str:
     if "{username}" not in value:
         raise ValueError(
-            "a delete_url names the account to delete with {username}, "
-            "e.g. https://host/api/users/{username}"
+            "a delete_url names the account to delete with {username}. Fix: write it as "
+            "https://host/api/users/{username}"
         )
     check_url(value.replace("{username}", "x"))
     return value
@@ -192,8 +223,8 @@ def check_delete_url(value: str) -> str:
 def check_fingerprint(value: str) -> str:
     if not _FINGERPRINT.match(value):
         raise ValueError(
-            "expected a SHA256 fingerprint as `ssh-keygen -lf` prints it, "
-            "e.g. SHA256:GdMPX6pBxp+q3YGsb6ObTw1NwsPTF3kFA0daO0cbU3M"
+            "expected a SHA256 fingerprint as `ssh-keygen -lf` prints it. Fix: copy it whole, "
+            "e.g. SHA256:GdMPX6pBxp+q3YGsb6ObTw1NwsPTF3kFA0daO0cbU3M, or use known_hosts"
         )
     return value
 

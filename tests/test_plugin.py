@@ -79,6 +79,9 @@ def test_waivers_active_and_expired(lab: pytest.Pytester) -> None:
     result = lab.runpytest("-p", "no:cacheprovider", "-k", "web-01 and unexpected")
     result.assert_outcomes(failed=1)
     assert "waiver for this finding expired on 2001-01-01" in result.stdout.str()
+    # the message leads with it, and the run's summary counts it (issue 24)
+    result.stdout.fnmatch_lines(["*The waiver for this finding expired on 2001-01-01*"])
+    result.stdout.fnmatch_lines(["findings: *; expired waivers: 1"])
 
 
 def test_allure_labels_on_every_result(lab: pytest.Pytester) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from harness import known
+from harness import inventory_warnings, known
 from harness.checks import Area, Severity
-from harness.inventory import Inventory
+from harness.inventory import Inventory, Waiver
 from harness.policy import catalogue
 
 _WORSE = {"passed": 0, "skipped": 1, "waived": 1, "failed": 2, "broken": 3}
@@ -134,6 +134,9 @@ class RunSummary:
             else "findings: none"
         )
         lines[-1] += f"; waived: {waived}; could not measure: {len(broken)}"
+        expired = self.expired_waivers()
+        if expired:  # their findings are back among the failures above
+            lines[-1] += f"; expired waivers: {len(expired)}"
         # one line per subject and reason: a dead endpoint is one story, not 19 check lines
         grouped: dict[tuple[str, str], list[str]] = {}
         for r in broken:
@@ -166,16 +169,29 @@ class RunSummary:
             return None
         return catalogue.load().stale_note(self.today or dt.date.today())
 
+    def expired_waivers(self) -> list[Waiver]:
+        if self.inventory is None:
+            return []
+        return inventory_warnings.expired(self.inventory, self.today or dt.date.today())
+
     def waiver_warnings(self) -> list[str]:
-        """Waivers whose check ran on their target in this run without any finding to waive."""
+        """Expired waivers, then waivers whose check ran on their target in this run without any
+        finding to waive."""
         if self.inventory is None:
             return []
         examined = {(r.target, r.check) for r in self.records}
         hit = {(r.target, r.check) for r in self.records if r.status in ("waived", "failed")}
+        expired = self.expired_waivers()
         return [
+            f"warning: the waiver for {w.check} on {w.target} expired on {w.expires} and "
+            "waives nothing now. Fix: renew it after a review, or remove it and fix the finding"
+            for w in expired
+        ] + [
             f"warning: the waiver for {w.check} on {w.target} matched no finding; remove it"
             for w in self.inventory.waivers
-            if (w.target, w.check) in examined and (w.target, w.check) not in hit
+            if (w.target, w.check) in examined
+            and (w.target, w.check) not in hit
+            and w not in expired
         ]
 
     @staticmethod
@@ -216,6 +232,7 @@ class RunSummary:
             "results": [r.__dict__ for r in self.records],
             "findings": len(self.findings()),
             "could_not_measure": len(self.broken()),
+            "expired_waivers": [f"{w.check}@{w.target}" for w in self.expired_waivers()],
             "new_findings": [f"{r.check}@{r.key}" for r in self.findings() if r.new],
             "notes": [n for n in (self.catalogue_note(),) if n],
             "left_behind": [

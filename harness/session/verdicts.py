@@ -101,10 +101,6 @@ def decide(
                 waiver=waiver,
                 hidden=text,
             )
-        text += (
-            f" The waiver for this finding expired on {waiver.expires} ({waiver.reason});"
-            " renew it in targets.yaml or fix the finding."
-        )
     ids = identities(check, job, verdict)
     new: bool | None = None
     first_seen: dt.date | None = None
@@ -122,6 +118,11 @@ def decide(
             previous[i].first_seen if previous and i in previous else today for i in ids
         )
         text = f"{text} Finding {known.age(first_seen, today)}."
+    if waiver is not None:  # expired: said first and short, not after the finding's long text
+        text = (
+            f"The waiver for this finding expired on {waiver.expires} ({waiver.reason[:60]}):"
+            f" renew it in targets.yaml or fix the finding. {text}"
+        )
     return Decision(
         "fail", text, severity, finding_ids=ids, new=new, first_seen=first_seen, details=details
     )
