@@ -210,7 +210,7 @@ def test_report_refuses_results_older_than_the_last_run(lab: pytest.Pytester) ->
     results = "reports/allure-results"
     lab.runpytest("-p", "no:cacheprovider", "--alluredir", results)
     out = _harness("report", "--results", results, "--history", "none", cwd=lab.path)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1 and "incomplete" in out.stderr  # built; down-01 not measured
     time.sleep(6)  # past the marker's tolerance for a file system's coarse times
     lab.runpytest("-p", "no:cacheprovider")  # a run that writes no results
     out = _harness("report", "--results", results, "--history", "none", cwd=lab.path)
@@ -221,10 +221,11 @@ def test_report_refuses_results_older_than_the_last_run(lab: pytest.Pytester) ->
     out = _harness(
         "report", "--results", results, "--history", "none", "--allow-older", cwd=lab.path
     )
-    assert out.returncode == 0, out.stderr
-    lab.runpytest("-p", "no:cacheprovider", "--alluredir", results)  # fresh results again
+    assert out.returncode == 1 and "older" not in out.stderr, out.stderr  # built, as asked
+    # fresh results again (a second run into the folder must say so: --clean-alluredir)
+    lab.runpytest("-p", "no:cacheprovider", "--alluredir", results, "--clean-alluredir")
     out = _harness("report", "--results", results, "--history", "none", cwd=lab.path)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1 and "older" not in out.stderr, out.stderr
 
 
 def test_report_without_results_is_a_clear_error(tmp_path: Path) -> None:
