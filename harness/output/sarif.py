@@ -12,7 +12,7 @@ from typing import Any
 
 from harness import __version__, atomic, known
 from harness.checks import Check, Severity, catalogue
-from harness.output import completeness
+from harness.output import codequality, completeness
 
 LEVEL = {
     Severity.CRITICAL: "error",
@@ -268,6 +268,13 @@ def main(argv: list[str]) -> int:
         help="the tool's documentation link in the SARIF (default: this repository's README "
         "under GitHub or GitLab CI, else the README on this disk)",
     )
+    parser.add_argument(
+        "--codequality",
+        metavar="PATH",
+        type=Path,
+        help="also write the findings as a GitLab Code Quality report (merge requests and the "
+        "pipeline page show it); waived findings are left out",
+    )
     args = parser.parse_args(argv)
     if not args.results.is_dir():
         print(
@@ -280,6 +287,10 @@ def main(argv: list[str]) -> int:
     atomic.write_text(args.output, json.dumps(doc, indent=2))  # masked, whole or not at all
     run = doc["runs"][0]
     print(f"sarif: {len(run['results'])} findings -> {args.output.resolve()}")
+    if args.codequality is not None:
+        found = codequality.issues(doc)
+        atomic.write_text(args.codequality, json.dumps(found, indent=2))
+        print(f"code quality: {len(found)} issues -> {args.codequality.resolve()}")
     if run["invocations"][0]["executionSuccessful"]:
         return 0
     status = run["properties"]["runStatus"]
