@@ -101,20 +101,19 @@ class Redactor:
         self._pattern: re.Pattern[str] | None = None
 
     def register(self, secret: str, username: str = "") -> None:
-        if not secret:
-            return
+        self.register_all([(username, secret)])
+
+    def register_all(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Add (username, secret) pairs; the pattern is built once for all of them."""
         with self._lock:
-            if (secret, username) in self._secrets:
+            new = {(secret, user) for user, secret in pairs if secret} - self._secrets
+            if not new:
                 return
-            self._secrets.add((secret, username))
+            self._secrets |= new
             # longest secret first, so a secret that begins another never half-masks it
             ordered = sorted(self._secrets, key=lambda s: len(s[0]), reverse=True)
             parts = [p for s, u in ordered for p in spellings(s, u)]
             self._pattern = re.compile("|".join(parts))
-
-    def register_all(self, pairs: Iterable[tuple[str, str]]) -> None:
-        for username, secret in pairs:
-            self.register(secret, username)
 
     def __call__(self, text: str) -> str:
         pattern = self._pattern

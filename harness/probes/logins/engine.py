@@ -48,11 +48,10 @@ def probe_endpoint(job: Job, base_dir: Path | None) -> tuple[LoginResult | Probe
         found: Lists | ListError = lists.lists_for(ep, base_dir)
     except ListError as exc:
         found = exc
-    hidden = (
-        [(c.username, c.password) for c in found.plan() if not c.public]
-        if isinstance(found, Lists)
-        else []
-    )
+    # the private pairs that can be sent within the budget: only a sent secret can be echoed,
+    # and a long private list would make the mask's pattern as long
+    planned = found.plan()[: job.settings.login_attempt_budget] if isinstance(found, Lists) else []
+    hidden = [(c.username, c.password) for c in planned if not c.public]
     run = Run(job, client, hidden)
     try:
         with scope.declared(declared_urls(ep)):
