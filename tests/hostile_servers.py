@@ -233,13 +233,14 @@ class Sentinel:
 
     def __init__(self, host: str) -> None:
         self.server = Hostile(lambda server, conn, index: None, host)
+        self.host, self.port = host, self.server.port
 
     @property
     def connections(self) -> int:
         return self.server.connections
 
-    def url(self, path: str = "/steal") -> str:
-        return self.server.url(path)
+    def url(self, path: str = "/steal", scheme: str = "http") -> str:
+        return self.server.url(path, scheme)
 
     def close(self) -> None:
         self.server.close()

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import textwrap
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from http_sites import Site
 
 from harness.inventory import load
 from harness.policy.banners import disclosed
@@ -76,41 +75,14 @@ def test_every_parser_is_bounded_on_the_worst_pages(parser: str) -> None:
     assert slow == {}, f"{parser}: CPU seconds per page over {BOUND}: {slow}"
 
 
-class PageServer:
+def page_server(body: str, content_type: str = "text/html") -> Site:
     """Serves one hostile page at every path, for GET and POST."""
-
-    def __init__(self, body: str, content_type: str = "text/html") -> None:
-        data = body.encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = answer
-
-        self.server = ThreadingHTTPServer((HOST, 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return Site({}, HOST, default=(200, {"Content-Type": content_type}, body))
 
 
 @pytest.fixture
-def servers() -> Iterator[list[PageServer]]:
-    started: list[PageServer] = []
+def servers() -> Iterator[list[Site]]:
+    started: list[Site] = []
     yield started
     for s in started:
         s.close()
@@ -126,10 +98,10 @@ def servers() -> Iterator[list[PageServer]]:
     ],
 )
 def test_a_real_server_with_a_hostile_page_cannot_stall_the_probe(
-    tmp_path: Path, servers: list[PageServer], kind: str, page: str
+    tmp_path: Path, servers: list[Site], kind: str, page: str
 ) -> None:
     body = _pages(N)[page]
-    server = PageServer(body, "application/json" if kind == "http-json" else "text/html")
+    server = page_server(body, "application/json" if kind == "http-json" else "text/html")
     servers.append(server)
     url = f"http://{HOST}:{server.port}/login"
     text = f"""\

@@ -8,15 +8,14 @@ the refused destination named, never passed. Real HTTP servers on loopback throu
 
 from __future__ import annotations
 
-import socket
 import textwrap
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
+import http_sites
 import pytest
+from hostile_servers import Sentinel
+from http_sites import Route
 
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import load
@@ -29,79 +28,10 @@ UNDECLARED = "127.0.0.51"
 ENV = "HARNESS_TEST_SCOPE_PASSWORD"
 SECRET = "Sc0pe-only-declared-7Qx"
 
-Route = tuple[int, dict[str, str], str]
 
-
-class Sentinel:
-    """Counts every connection; a probe that reaches it has left the declared scope."""
-
-    def __init__(self, host: str) -> None:
-        self.sock = socket.create_server((host, 0))
-        self.sock.settimeout(0.2)
-        self.host, self.port = host, self.sock.getsockname()[1]
-        self.connections = 0
-        self.stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def url(self, path: str = "/steal", scheme: str = "http") -> str:
-        return f"{scheme}://{self.host}:{self.port}{path}"
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.sock.close()
-
-
-class Site:
-    """A real HTTP server whose answers per path are given by the test."""
-
-    def __init__(self, routes: dict[str, Route]) -> None:
-        self.routes = routes
-        self.requests: list[str] = []
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                site.requests.append(f"{self.command} {self.path}")
-                path = self.path.split("?", 1)[0]
-                status, headers, body = site.routes.get(path, (404, {}, "not found"))
-                data = body.encode()
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_DELETE = answer
-
-        self.server = ThreadingHTTPServer((DECLARED, 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"http://{DECLARED}:{self.port}{path}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def declared_site(routes: dict[str, Route]) -> http_sites.Site:
+    """A real HTTP server on the declared address, answering per path."""
+    return http_sites.Site(routes, DECLARED)
 
 
 @pytest.fixture
@@ -151,7 +81,7 @@ def test_a_form_action_off_scope_gets_no_credential(
     tmp_path: Path, sentinels: list[Sentinel], which: int, method: str, scheme: str
 ) -> None:
     sentinel = sentinels[which]
-    site = Site({"/login": (200, {}, _form(sentinel.url(scheme=scheme), method))})
+    site = declared_site({"/login": (200, {}, _form(sentinel.url(scheme=scheme), method))})
     try:
         result = _probe(tmp_path, f"{{kind: http-form, url: '{site.url('/login')}', {CRED}}}")
     finally:
@@ -169,7 +99,7 @@ def test_a_redirect_off_scope_is_never_followed(
 ) -> None:
     """The false "anonymous access allowed" came from following a redirect to another port."""
     sentinel = sentinels[which]
-    site = Site(
+    site = declared_site(
         {
             "/admin": (401, {"WWW-Authenticate": 'Basic realm="x"'}, "no"),
             "/private": (status, {"Location": sentinel.url("/open")}, ""),
@@ -198,7 +128,7 @@ def test_links_meta_refresh_and_login_redirects_are_not_followed(
         '<form method="post" action="/login"><input name="username">'
         '<input type="password" name="password"></form></html>'
     )
-    site = Site({"/login": (200, {"Location": away, "Refresh": f"0; url={away}"}, page)})
+    site = declared_site({"/login": (200, {"Location": away, "Refresh": f"0; url={away}"}, page)})
     try:
         result = _probe(
             tmp_path,
@@ -214,7 +144,7 @@ def test_links_meta_refresh_and_login_redirects_are_not_followed(
 def test_a_password_form_off_scope_gets_no_password(
     tmp_path: Path, sentinels: list[Sentinel]
 ) -> None:
-    site = Site(
+    site = declared_site(
         {
             "/admin": (401, {"WWW-Authenticate": 'Basic realm="x"'}, "no"),
             "/register": (200, {}, _form(sentinels[0].url())),
@@ -246,7 +176,7 @@ def test_a_password_form_off_scope_gets_no_password(
 def test_odd_bytes_in_an_answer_do_not_crash_the_probe(
     tmp_path: Path, sentinels: list[Sentinel], headers: dict[str, str]
 ) -> None:
-    site = Site({"/login": (200, {}, _form("/login")), "/private": (302, headers, "x")})
+    site = declared_site({"/login": (200, {}, _form("/login")), "/private": (302, headers, "x")})
     site.routes["/login"] = (200, headers, _form("/login"))
     try:
         login = (
@@ -267,7 +197,7 @@ def test_a_login_answered_by_a_redirect_off_scope_cannot_be_judged(
     """Every attempt is answered by a redirect to the sentinel: comparing with the control
     would call every guess rejected, but where a login is decided lies off the declared scope."""
     away = sentinels[1].url("/sso")
-    site = Site({"/login": (200, {}, _form("/auth"))})
+    site = declared_site({"/login": (200, {}, _form("/auth"))})
     site.routes["/auth"] = site.routes["/api/login"] = (302, {"Location": away}, "")
     path = "/login" if kind == "http-form" else "/api/login"
     try:
