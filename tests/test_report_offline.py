@@ -128,7 +128,8 @@ def test_a_report_made_twice_into_one_folder_is_a_fresh_one_and_calls_no_one(
             text=True,
             timeout=600,
         )
-        assert out.returncode == 0, out.stderr
+        # built; 1 says the run was incomplete (the lab's down-01 is dead on purpose)
+        assert out.returncode == 1 and "incomplete" in out.stderr, out.stderr
 
     def files(folder: Path) -> set[str]:
         return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
