@@ -63,6 +63,11 @@ class HostGate:
         with self._cond:
             self._paced.setdefault(host_key(host), why)
 
+    def unpace_all(self) -> None:
+        """A new run: no host is paced yet (a process may make several runs, as pytester does)."""
+        with self._cond:
+            self._paced.clear()
+
     def paced(self, host: str) -> str | None:
         """Why `host` gets one connection at a time, or None."""
         with self._cond:

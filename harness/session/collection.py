@@ -11,6 +11,7 @@ from harness.checks import Area
 from harness.output import allure_results
 from harness.probes import Job, prewarm
 from harness.probes.addresses import resolve_all
+from harness.probes.hostgate import GATE
 from harness.session import shard
 from harness.session.runner import ProbeRunner
 from harness.session.state import CHECK, JOB, STATE, SUMMARY, check_of, inventory_of
@@ -142,6 +143,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         for job in jobs:
             for one in per_address_jobs(job, area, state.addresses.get(job.target.name)):
                 plan.setdefault(probe, {})[one.key] = one
+    GATE.unpace_all()  # the pace a fragile host needed is learnt again in each run
     state.runner = ProbeRunner(
         inv,
         {p: list(jobs.values()) for p, jobs in plan.items()},
