@@ -56,6 +56,13 @@ def on_stop(callback: Callable[[], None]) -> None:
         _on_stop.append(callback)
 
 
+def off_stop(callback: Callable[[], None]) -> None:
+    """Forget a callback given to on_stop (its waiter is done)."""
+    with _lock:
+        if callback in _on_stop:
+            _on_stop.remove(callback)
+
+
 def arm() -> None:
     """A run starts: refuse nothing yet, and remember the connections it opens."""
     global _armed, _hooked

@@ -36,6 +36,8 @@ from typing import Any
 
 from sslyze.connection_helpers import tls_connection
 
+from harness.probes import stopping
+
 PAUSE = 0.02  # seconds between two connections when serial: the server's time to tidy up
 # timeouts with no other connection open that show a server silent by choice (it swallows some
 # hellos), not queueing them: serial asking would only multiply their cost
@@ -118,6 +120,11 @@ class Pace:
         self._timer = threading.Timer(deadline, self.expire)
         self._timer.daemon = True
         self._timer.start()
+        # a stopping run (SIGTERM) ends the pass as its deadline would: blocked reads wake, and
+        # a serial pass waiting for its turn to connect stops waiting
+        stopping.on_stop(self.expire)
+        if stopping.STOPPING.is_set():
+            self.expire()
 
     def open(self, address: tuple[str, int], timeout: float) -> socket.socket:
         """A TCP connection to `address`, kept by this pace until it is closed."""
@@ -178,6 +185,7 @@ class Pace:
     def finish(self) -> None:
         """Stop the clock and close every socket still open (on every path, once done)."""
         self._timer.cancel()
+        stopping.off_stop(self.expire)
         with self._cond:
             live = list(self._live)
         self.left_open += len(live)
