@@ -10,22 +10,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from test_tls_policy import SETTINGS, cert, deployment, scan, suites, texts
+from test_tls_policy import NAMED, SETTINGS, cert, deployment, scan, suites, texts
 
 from harness.errors import CouldNotMeasure
 from harness.policy import tls as policy
 from harness.probes.tls_model import ProtocolSupport
-
-NAMED = [
-    policy.sweet32,
-    policy.freak,
-    policy.logjam,
-    policy.drown,
-    policy.poodle,
-    policy.rc4,
-    policy.beast,
-    policy.lucky13,
-]
 
 SSL2 = (
     "SSL_CK_RC4_128_WITH_MD5",

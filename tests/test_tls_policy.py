@@ -105,6 +105,17 @@ def texts(v: Verdict) -> str:
     return "; ".join(f.text for f in v.findings)
 
 
+# the named vulnerabilities (tests/test_tls_named.py judges each on a legacy measurement)
+NAMED = [
+    policy.sweet32,
+    policy.freak,
+    policy.logjam,
+    policy.drown,
+    policy.poodle,
+    policy.rc4,
+    policy.beast,
+    policy.lucky13,
+]
 CHECKS = [
     policy.protocols,
     policy.ciphers,
@@ -123,14 +134,7 @@ CHECKS = [
     policy.renegotiation,
     policy.compression,
     policy.fallback_scsv,
-    policy.sweet32,
-    policy.freak,
-    policy.logjam,
-    policy.drown,
-    policy.poodle,
-    policy.rc4,
-    policy.beast,
-    policy.lucky13,
+    *NAMED,
     policy.ocsp_stapling,
     policy.sct,
     policy.chain,
