@@ -67,6 +67,24 @@ def test_stop_cuts_the_connection_under_way_and_refuses_new_ones() -> None:
             sock.close()
 
 
+def test_a_probe_thread_that_outlives_a_stopped_run_stays_refused() -> None:
+    # pytest ends the session (and disarms) while a probe thread may still be starting its
+    # work; the interpreter then waits for that thread at exit, so it must not connect anew
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        stopping.stop()
+        stopping.disarm()
+        late, got = _in_thread(lambda: socket.create_connection(("127.0.0.1", port), timeout=5))
+        late.join(5)
+        assert isinstance(got[0], stopping.Stopped), got
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()  # pytest's own thread
+        stopping.arm()  # the next run starts afresh
+        fresh, got = _in_thread(lambda: socket.create_connection(("127.0.0.1", port), timeout=5))
+        fresh.join(5)
+        assert isinstance(got[0], socket.socket), got
+        got[0].close()
+
+
 def test_a_socket_that_is_not_the_runs_is_left_alone() -> None:
     with socket.create_server(("127.0.0.1", 0)) as listener:
         before = socket.socket()

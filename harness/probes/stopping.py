@@ -76,12 +76,13 @@ def arm() -> None:
 
 
 def disarm() -> None:
-    """The run is over: its sockets are forgotten and connections are allowed again."""
+    """The run is over: its sockets are forgotten and connections are allowed again, except
+    from the probe threads of a stopped run, which may outlive it (the interpreter waits for
+    them at exit): they stay refused until the next run is armed."""
     global _armed
     with _lock:
         _armed = False
         _peers.clear()
-        STOPPING.clear()
 
 
 def stop() -> None:
@@ -129,15 +130,20 @@ def run_child(argv: list[str], timeout: float, cwd: Path | None = None) -> tuple
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     if not _armed:
+        if STOPPING.is_set() and threading.current_thread() is not threading.main_thread():
+            if event in ("socket.connect", "socket.sendto"):
+                check()  # a thread left over from a stopped run
         return
     if event == "socket.connect":
-        check()
         sock = args[0]
-        try:  # keyed by descriptor: TLS wrappers take the descriptor over from this object
-            with _lock:
+        # the check and the record under one lock: a stop() between them would neither refuse
+        # this connection nor cut it, and a read on it would wait for its own timeout
+        with _lock:
+            check()
+            try:  # keyed by descriptor: TLS wrappers take the descriptor over from this object
                 _peers[sock.fileno()] = args[1]
-        except (AttributeError, OSError):
-            pass
+            except (AttributeError, OSError):
+                pass
     elif event == "socket.sendto":  # a datagram to a new destination is a new exchange
         check("a new datagram")
     elif event == "subprocess.Popen" and threading.current_thread() is not threading.main_thread():
