@@ -14,7 +14,7 @@ from test_tls_policy import NAMED, SETTINGS, cert, deployment, scan, suites, tex
 
 from harness.errors import CouldNotMeasure
 from harness.policy import tls as policy
-from harness.probes.tls_model import ProtocolSupport
+from harness.probes.tls.model import ProtocolSupport
 
 SSL2 = (
     "SSL_CK_RC4_128_WITH_MD5",

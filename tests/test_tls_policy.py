@@ -19,7 +19,7 @@ from harness.outcome import Verdict
 from harness.policy import tls as policy
 from harness.policy.tls_profile import grade_inputs
 from harness.policy.tls_rules import WEAKNESS_TEXT, Weakness, forward_secret, profiles, weaknesses
-from harness.probes.tls_model import (
+from harness.probes.tls.model import (
     CertDeployment,
     Certificate,
     Hsts,

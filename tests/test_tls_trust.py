@@ -22,8 +22,8 @@ from harness.errors import CouldNotMeasure
 from harness.policy import tls as policy
 from harness.policy.grade import grade
 from harness.policy.tls_profile import grade_inputs
-from harness.probes.tls_model import TlsScan, TrustCheck
-from harness.probes.tls_trust import openssl_verify, strict_defects
+from harness.probes.tls.model import TlsScan, TrustCheck
+from harness.probes.tls.trust import openssl_verify, strict_defects
 
 
 def _chain(path: Path) -> list[x509.Certificate]:

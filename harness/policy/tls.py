@@ -43,7 +43,7 @@ from harness.policy.tls_vuln import (
     renegotiation,
     robot,
 )
-from harness.probes.tls_model import TlsScan
+from harness.probes.tls.model import TlsScan
 
 EC_MIN, DH_MIN = 256, 2048
 

@@ -25,7 +25,7 @@ from harness.policy.tls_rules import (
     weaknesses,
 )
 from harness.policy.tls_vuln import ROBOT_VULNERABLE
-from harness.probes.tls_model import TlsScan
+from harness.probes.tls.model import TlsScan
 
 
 def profile_issues(scan: TlsScan, settings: Settings) -> list[str]:
