@@ -21,7 +21,7 @@ from tls_servers import make_pki
 from harness.errors import CouldNotMeasure
 from harness.policy import tls as policy
 from harness.policy.grade import grade
-from harness.policy.tls_profile import grade_inputs
+from harness.policy.tls.profile import grade_inputs
 from harness.probes.tls.model import TlsScan, TrustCheck
 from harness.probes.tls.trust import openssl_verify, strict_defects
 

@@ -19,7 +19,7 @@ from harness.inventory import LoginEndpoint, TlsEndpoint
 from harness.inventory_models import SshEndpoint
 from harness.output.allure_files import catalogue_properties
 from harness.output.result_page import plain_message, reference_name
-from harness.policy.tls_rules import profiles
+from harness.policy.tls.rules import profiles
 from harness.probes import Evidence, Job, Timing
 
 # Allure has five fixed levels (blocker, critical, normal, minor, trivial) and none is "high".

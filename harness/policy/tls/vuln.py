@@ -6,7 +6,7 @@ from harness.checks import decides
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.inventory import Settings
 from harness.outcome import Verdict
-from harness.policy.tls_rules import need
+from harness.policy.tls.rules import need
 from harness.probes.tls.model import Robot, TlsScan
 
 ROBOT_VULNERABLE = {
