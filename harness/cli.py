@@ -30,7 +30,7 @@ def _validate(args: argparse.Namespace) -> int:
     except InventoryError as exc:
         print(exc.render(), file=sys.stderr)
         return 4
-    from harness import inventory_warnings
+    from harness.inventory import warnings as inventory_warnings
 
     today = dt.date.today()
     warned = inventory_warnings.warnings(inv, today, os.environ)
