@@ -14,7 +14,7 @@ def sslyze_flags() -> list[str]:
     """The CLI flags of exactly the scan commands the TLS probe queues (HTTPS endpoints)."""
     from sslyze.plugins.scan_commands import ScanCommandsRepository
 
-    from harness.probes.tls_request import scan_commands
+    from harness.probes.tls.request import scan_commands
 
     commands = sorted(scan_commands(https=True))
     return [
@@ -68,7 +68,7 @@ def declared_budget(targets: Path, name: str) -> dict[str, float]:
 
     inv = load(targets)
     settings = inv.settings(inv.target(name))
-    budget = {"tls": settings.timeout}  # one preflight handshake (harness/probes/tls_preflight)
+    budget = {"tls": settings.timeout}  # one preflight handshake (harness/probes/tls/preflight)
     try:
         from harness.probes.ports import Budget
 

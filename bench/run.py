@@ -5,7 +5,7 @@
 Starts a fleet (bench/fleet.py: one nginx with the largest size of TLS endpoints, banner hosts
 with HTTP basic-auth logins) and times, for each size N:
   - harness TLS suite   `pytest suites/test_tls.py` over the N TLS endpoints;
-  - sslyze CLI          the same endpoints, the same scan commands as harness/probes/tls.py;
+  - sslyze CLI          the same endpoints, the same scan commands as harness/probes/tls/probe.py;
   - harness full run    `pytest suites/` over the N endpoints plus the banner/login hosts;
 and once: `nmap -sT -sV` over the hosts and ports the ports probe scans, hydra over the same
 login endpoints with the same pairs, testssl.sh on a sample of endpoints, and a firewalled host.

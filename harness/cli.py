@@ -30,7 +30,7 @@ def _validate(args: argparse.Namespace) -> int:
     except InventoryError as exc:
         print(exc.render(), file=sys.stderr)
         return 4
-    from harness import inventory_warnings
+    from harness.inventory import warnings as inventory_warnings
 
     today = dt.date.today()
     warned = inventory_warnings.warnings(inv, today, os.environ)
@@ -78,16 +78,16 @@ def _lab(args: argparse.Namespace) -> int:
     return action(Path(args.dir))
 
 
-# Subcommands owned by other modules, imported only when used; they parse their own options.
+# Subcommands in harness.commands, imported only when used; they parse their own options.
 DELEGATED = {
-    "report": ("harness.output.report:main", "generate the Allure HTML report, keeping history"),
-    "sarif": ("harness.output.sarif:main", "export findings from allure-results as SARIF"),
+    "report": ("harness.commands.report:main", "generate the Allure HTML report, keeping history"),
+    "sarif": ("harness.commands.sarif:main", "export findings from allure-results as SARIF"),
     "catalogue": (
-        "harness.policy.catalogue_cli:catalogue_main",
+        "harness.commands.catalogue:main",
         "show or refresh the version catalogue",
     ),
     "known-hosts": (
-        "harness.session.knownhosts:main",
+        "harness.commands.known_hosts:main",
         "read SSH host keys once and write a known_hosts file to pin them",
     ),
 }

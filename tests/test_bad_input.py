@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from plugin_lab import make_lab
 
-from harness import atomic, inventory_yaml
+from harness import atomic
 from harness.cli import main
+from harness.inventory import parse as inventory_yaml
 
 pytest_plugins = ["pytester"]
 

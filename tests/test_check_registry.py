@@ -20,7 +20,7 @@ SUITES = Path(__file__).resolve().parent.parent / "suites"
 
 
 def _deciders() -> dict[str, Any]:
-    for info in pkgutil.iter_modules(harness.policy.__path__, "harness.policy."):
+    for info in pkgutil.walk_packages(harness.policy.__path__, "harness.policy."):
         importlib.import_module(info.name)
     return dict(DECIDERS)
 

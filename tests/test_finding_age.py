@@ -9,9 +9,9 @@ from pathlib import Path
 from harness import known
 from harness.checks import get_check
 from harness.inventory import Settings, Target, TlsEndpoint
-from harness.policy.tls_cert import cert_expiry
+from harness.policy.tls.cert import cert_expiry
 from harness.probes import Job
-from harness.probes.tls_model import CertDeployment, Certificate, TlsScan
+from harness.probes.tls.model import CertDeployment, Certificate, TlsScan
 from harness.session.summary import Record, RunSummary
 from harness.session.verdicts import decide
 

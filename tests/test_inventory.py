@@ -9,7 +9,7 @@ import pytest
 
 from harness.errors import InventoryError
 from harness.inventory import load, loads
-from harness.inventory_values import check_port_scan
+from harness.inventory.values import check_port_scan
 
 GOOD = """\
 version: 1

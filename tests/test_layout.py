@@ -130,6 +130,20 @@ def test_the_session_and_output_layers_point_down() -> None:
     assert not upward, f"imports of the pytest session from below it: {upward}"
 
 
+def test_only_the_console_script_uses_the_commands() -> None:
+    # harness.commands is the top layer: a library module that used a command would carry
+    # argument parsing (and, for refresh, network I/O) into the layers below
+    graph = import_graph(_modules())
+    upward = sorted(
+        (name, t)
+        for name, targets in graph.items()
+        if name != "harness.cli" and not name.startswith("harness.commands")
+        for t in targets
+        if t.startswith("harness.commands")
+    )
+    assert not upward, f"imports of harness.commands from below it: {upward}"
+
+
 # the walk itself, on small graphs with known answers, so that a broken walk cannot pass
 
 

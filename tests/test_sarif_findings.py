@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from plugin_lab import make_lab
 
+from harness.commands import sarif as sarif_command
 from harness.output import sarif
 
 pytest_plugins = ["pytester"]
@@ -55,7 +56,9 @@ def doc(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> dict[str,
     (lab.path / "targets.yaml").write_text(targets.replace("expected: [80]", "expected: [443]"))
     lab.runpytest("-p", "no:cacheprovider", "--alluredir", "results")
     out = lab.path / "out.sarif"
-    assert sarif.main(["--results", "results", "--output", str(out), "--source-root", "."]) in (
+    assert sarif_command.main(
+        ["--results", "results", "--output", str(out), "--source-root", "."]
+    ) in (
         0,
         1,  # down-01 could not be measured: incomplete, which is not what is tested here
     )
@@ -153,7 +156,7 @@ def test_the_gitlab_code_quality_report_holds_every_open_finding(
     (lab.path / "targets.yaml").write_text(targets.replace("expected: [80]", "expected: [443]"))
     lab.runpytest("-p", "no:cacheprovider", "--alluredir", "results")
     out, cq = lab.path / "out.sarif", lab.path / "gl-code-quality.json"
-    code = sarif.main(
+    code = sarif_command.main(
         [
             "--results",
             "results",

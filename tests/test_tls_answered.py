@@ -9,8 +9,8 @@ from test_tls_policy import SETTINGS, scan, suites
 
 from harness.errors import CouldNotMeasure
 from harness.policy import tls as policy
-from harness.probes.tls_answered import _robot_contradiction, silent_rejections
-from harness.probes.tls_model import ProtocolSupport, Robot
+from harness.probes.tls.answered import _robot_contradiction, silent_rejections
+from harness.probes.tls.model import ProtocolSupport, Robot
 
 
 def _rejected(name: str, why: str) -> SimpleNamespace:

@@ -30,7 +30,7 @@ from test_tls_policy import SETTINGS, cert, deployment, scan
 from tls_servers import HOST, Pki, https_server, make_pki, s_server
 
 from harness.policy import tls as policy
-from harness.policy.tls_deploy import limit_on
+from harness.policy.tls.deploy import limit_on
 
 SUITE = Path(__file__).parents[1] / "suites" / "test_tls.py"
 CHECKS = ("tls.cert.chain", "tls.cert.ocsp_stapling", "tls.cert.sct", "tls.cert.lifetime")

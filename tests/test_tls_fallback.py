@@ -37,8 +37,8 @@ from harness.inventory import Settings, loads
 from harness.outcome import Verdict
 from harness.policy import tls as policy
 from harness.probes.tls import TlsProbe
-from harness.probes.tls_fallback import Answer, Fallback, measure
-from harness.probes.tls_model import TlsScan
+from harness.probes.tls.fallback import Answer, Fallback, measure
+from harness.probes.tls.model import TlsScan
 from harness.session.subjects import subjects
 
 TLS_1_1 = 0x0302
@@ -147,7 +147,7 @@ def test_a_swallowed_scsv_handshake_is_broken_never_passed(run: dict[str, object
     with pytest.raises(CouldNotMeasure) as raised:
         _verdict(run, "swallows-scsv")
     assert "gave no answer, twice" in str(raised.value)
-    # the first ended the parallel pass (tls_pace); asked alone, the SCSV handshake and its one
+    # the first ended the parallel pass (tls.pace); asked alone, the SCSV handshake and its one
     # retry; plain ones completed
     assert run["swallowed"] == 3
     scan = run["swallows-scsv"]
@@ -167,7 +167,7 @@ def test_heartbleed_and_ccs_need_an_answer(run: dict[str, object]) -> None:
         policy.ccs_injection(silent, Settings())
     assert "timed out" in str(raised.value)
     # asked one at a time after the first timeout, it stayed silent to those hellos: the silence
-    # is its answer, not a queue, so the rest of its scan went parallel again (tls_pace)
+    # is its answer, not a queue, so the rest of its scan went parallel again (tls.pace)
     assert silent.pacing is not None and "stayed silent to 3 handshakes" in silent.pacing
     answered = run["lacks-scsv"]  # TLS 1.0-1.2 backends that answer every hello
     assert isinstance(answered, TlsScan)

@@ -24,7 +24,7 @@ from tls_servers import https_server, make_pki, strong_context
 
 from harness.inventory import loads
 from harness.probes.tls import TlsProbe
-from harness.probes.tls_model import TlsScan
+from harness.probes.tls.model import TlsScan
 from harness.session.subjects import subjects
 
 HOSTS = [f"127.0.0.{41 + i}" for i in range(6)]

@@ -14,7 +14,7 @@ from test_tls_policy import NAMED, SETTINGS, cert, deployment, scan, suites, tex
 
 from harness.errors import CouldNotMeasure
 from harness.policy import tls as policy
-from harness.probes.tls_model import ProtocolSupport
+from harness.probes.tls.model import ProtocolSupport
 
 SSL2 = (
     "SSL_CK_RC4_128_WITH_MD5",
@@ -120,7 +120,7 @@ def test_tls_ciphers_points_at_the_named_checks() -> None:
 
 
 def test_a_widely_shared_2048_bit_prime_is_a_note_not_a_finding() -> None:
-    from harness.policy.tls_named import common_primes
+    from harness.policy.tls.named import common_primes
 
     big = next(f for f, (bits, _) in common_primes().items() if bits == 2048)
     suite = dataclasses.replace(

@@ -27,12 +27,13 @@ from tls_servers import HOST, make_pki
 import harness.probes
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import loads
-from harness.probes import Job, ProbeContext, ProbeKind, tls
+from harness.probes import Job, ProbeContext, ProbeKind
 from harness.probes.deadline import tls_endpoint_bound
 from harness.probes.hostgate import GATE
 from harness.probes.tls import TlsProbe
-from harness.probes.tls_model import TlsScan
-from harness.probes.tls_pace import Pace
+from harness.probes.tls import probe as tls_probe
+from harness.probes.tls.model import TlsScan
+from harness.probes.tls.pace import Pace
 from harness.session import runner as runner_module
 from harness.session.runner import ProbeRunner
 from harness.session.subjects import subjects
@@ -107,7 +108,7 @@ def test_a_wedged_server_is_broken_within_the_bound_and_no_socket_stays_open(
     never answers it nor anyone else: the run ends broken within the endpoint's bound. With a
     pass deadline shorter than sslyze's own retries, the deadline is what ends it."""
     if deadline is not None:
-        monkeypatch.setattr(tls, "tls_pass_deadline", lambda timeout: deadline)
+        monkeypatch.setattr(tls_probe, "tls_pass_deadline", lambda timeout: deadline)
     host = f"127.0.0.{85 if deadline is None else 84}"
     proxy = FragileProxy((HOST, upstream[0]), per_waiting=0.0, wedge_after=12, host=host)
     started = time.monotonic()
@@ -199,7 +200,7 @@ def test_sslyze_connects_through_the_pace() -> None:
     """The private opener this relies on (sslyze 6.3.1) is still the one sslyze calls."""
     from sslyze.connection_helpers import tls_connection
 
-    from harness.probes import tls_pace
+    from harness.probes.tls import pace as tls_pace
 
     tls_pace.install()
     assert tls_connection._open_socket_for_direct_connection is tls_pace._open_direct

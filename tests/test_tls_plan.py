@@ -1,7 +1,7 @@
 """The planned TLS scan judges every endpoint exactly as sslyze's full scan does.
 
 The TLS probe settles each protocol version with one handshake and runs sslyze's per-suite scan
-only for versions that handshake did not cleanly refuse (harness/probes/tls_versions.py). Here
+only for versions that handshake did not cleanly refuse (harness/probes/tls/versions.py). Here
 both run on the same real servers, one after the other: the old full scan (sslyze's Scanner with
 every scan command the probe asks for, as the probe did before) and the probe itself. Every TLS
 check of the suite then judges both measurements, and status, findings and notes must match.
@@ -37,9 +37,9 @@ from harness.errors import CouldNotMeasure, ProbeFailure
 from harness.inventory import Settings, loads
 from harness.policy import tls as policy
 from harness.probes.tls import TlsProbe
-from harness.probes.tls_model import TlsScan
-from harness.probes.tls_reading import measurement
-from harness.probes.tls_request import ca_file, scan_request
+from harness.probes.tls.model import TlsScan
+from harness.probes.tls.reading import measurement
+from harness.probes.tls.request import ca_file, scan_request
 from harness.session.subjects import subjects
 
 SUITE = Path(__file__).parents[1] / "suites" / "test_tls.py"

@@ -17,9 +17,9 @@ from harness.errors import CouldNotMeasure
 from harness.inventory import Settings
 from harness.outcome import Verdict
 from harness.policy import tls as policy
-from harness.policy.tls_profile import grade_inputs
-from harness.policy.tls_rules import WEAKNESS_TEXT, Weakness, forward_secret, profiles, weaknesses
-from harness.probes.tls_model import (
+from harness.policy.tls.profile import grade_inputs
+from harness.policy.tls.rules import WEAKNESS_TEXT, Weakness, forward_secret, profiles, weaknesses
+from harness.probes.tls.model import (
     CertDeployment,
     Certificate,
     Hsts,

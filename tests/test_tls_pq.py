@@ -23,7 +23,7 @@ from allure_results import by_target_and_check
 from OpenSSL import SSL
 from tls_servers import HOST, https_server, make_pki, strong_context
 
-from harness.probes.tls_pq import HYBRID_GROUPS, NotTls13, client_hello, parse_answer, probe
+from harness.probes.tls.pq import HYBRID_GROUPS, NotTls13, client_hello, parse_answer, probe
 
 SUITE = Path(__file__).parents[1] / "suites" / "test_tls.py"
 

@@ -21,9 +21,9 @@ from tls_servers import make_pki
 from harness.errors import CouldNotMeasure
 from harness.policy import tls as policy
 from harness.policy.grade import grade
-from harness.policy.tls_profile import grade_inputs
-from harness.probes.tls_model import TlsScan, TrustCheck
-from harness.probes.tls_trust import openssl_verify, strict_defects
+from harness.policy.tls.profile import grade_inputs
+from harness.probes.tls.model import TlsScan, TrustCheck
+from harness.probes.tls.trust import openssl_verify, strict_defects
 
 
 def _chain(path: Path) -> list[x509.Certificate]:

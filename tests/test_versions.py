@@ -18,8 +18,8 @@ import yaml
 
 from harness.checks import Severity
 from harness.cli import main as cli_main
+from harness.commands.catalogue import main as catalogue_main
 from harness.policy import catalogue
-from harness.policy.catalogue_cli import catalogue_main
 from harness.policy.versions import (
     Software,
     Version,

@@ -16,10 +16,10 @@ from allure_commons.utils import uuid4
 from harness.checks import Check, Severity
 from harness.errors import ProbeFailure
 from harness.inventory import LoginEndpoint, TlsEndpoint
-from harness.inventory_models import SshEndpoint
+from harness.inventory.models import SshEndpoint
 from harness.output.allure_files import catalogue_properties
 from harness.output.result_page import plain_message, reference_name
-from harness.policy.tls_rules import profiles
+from harness.policy.tls.rules import profiles
 from harness.probes import Evidence, Job, Timing
 
 # Allure has five fixed levels (blocker, critical, normal, minor, trivial) and none is "high".

@@ -58,7 +58,7 @@ def deciders() -> dict[str, str]:
     """check id -> the policy function deciding it, by name (imports every policy module)."""
     import harness.policy
 
-    for info in pkgutil.iter_modules(harness.policy.__path__, "harness.policy."):
+    for info in pkgutil.walk_packages(harness.policy.__path__, "harness.policy."):
         importlib.import_module(info.name)
     return {cid: f"{f.__module__}.{f.__qualname__}" for cid, f in DECIDERS.items()}
 

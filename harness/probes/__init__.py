@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from harness.errors import ProbeFailure
 from harness.inventory import Inventory, LoginEndpoint, Settings, Target, TlsEndpoint
-from harness.inventory_models import SshEndpoint
+from harness.inventory.models import SshEndpoint
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ that many connections at once. Hosts are keyed by address, so a name and its add
 
 A host whose TLS handshakes timed out under parallel load is `pace`d: from then on, for the rest
 of the run, its budget is one connection, whatever probe asks (its TLS endpoints are measured
-serially, see tls_pace), so the banners, logins and ports probes meet the same pace.
+serially, see tls.pace), so the banners, logins and ports probes meet the same pace.
 
 Once the run is stopping (SIGTERM, see probes.stopping) the gate hands out no slot: a probe that
 asks, or is waiting, gets `Stopped` instead of starting its next scan, grab or login.

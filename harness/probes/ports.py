@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Settings
-from harness.inventory_values import check_host, check_port_scan
+from harness.inventory.values import check_host, check_port_scan
 from harness.probes import Job, ProbeContext
 from harness.probes.hostgate import GATE
 from harness.probes.nmap_scan import (

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from typing import TypeVar
 
 from harness.errors import FailureKind, ProbeFailure
-from harness.inventory_models import SshEndpoint
+from harness.inventory.models import SshEndpoint
 from harness.probes import Job, ProbeContext
 from harness.probes.hostgate import GATE
 from harness.probes.ssh_model import HostKey, SshScan

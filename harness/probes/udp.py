@@ -25,7 +25,7 @@ from defusedxml import ElementTree
 from harness.data import load_yaml
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Settings
-from harness.inventory_values import check_udp_scan
+from harness.inventory.values import check_udp_scan
 from harness.probes.hostgate import GATE
 from harness.probes.nmap_scan import (
     VERSION_INTENSITY,

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from harness.checks import Area
 from harness.inventory import Inventory, LoginEndpoint, Target
-from harness.inventory_models import Overrides, SshEndpoint
+from harness.inventory.models import Overrides, SshEndpoint
 from harness.probes import Job, ProbeKind
 from harness.probes.addresses import Addresses
 

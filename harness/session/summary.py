@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from harness import inventory_warnings, known
+from harness import known
 from harness.checks import Area, Severity
 from harness.inventory import Inventory, Waiver
+from harness.inventory import warnings as inventory_warnings
 from harness.policy import catalogue
 
 _WORSE = {"passed": 0, "skipped": 1, "waived": 1, "failed": 2, "broken": 3}

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
-from harness.probes.tls_model import CertDeployment, Suite, TlsScan
+from harness.probes.tls.model import CertDeployment, Suite, TlsScan
 
 
 class Weakness(StrEnum):

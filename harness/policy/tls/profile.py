@@ -12,8 +12,8 @@ from harness.checks import decides
 from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
 from harness.policy import grade as grading
-from harness.policy.tls_cert import name_matches, weak_signatures
-from harness.policy.tls_rules import (
+from harness.policy.tls.cert import name_matches, weak_signatures
+from harness.policy.tls.rules import (
     Weakness,
     aead,
     ec_groups,
@@ -24,8 +24,8 @@ from harness.policy.tls_rules import (
     trusted,
     weaknesses,
 )
-from harness.policy.tls_vuln import ROBOT_VULNERABLE
-from harness.probes.tls_model import TlsScan
+from harness.policy.tls.vuln import ROBOT_VULNERABLE
+from harness.probes.tls.model import TlsScan
 
 
 def profile_issues(scan: TlsScan, settings: Settings) -> list[str]:

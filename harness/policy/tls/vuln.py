@@ -6,8 +6,8 @@ from harness.checks import decides
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.inventory import Settings
 from harness.outcome import Verdict
-from harness.policy.tls_rules import need
-from harness.probes.tls_model import Robot, TlsScan
+from harness.policy.tls.rules import need
+from harness.probes.tls.model import Robot, TlsScan
 
 ROBOT_VULNERABLE = {
     Robot.VULNERABLE_STRONG_ORACLE: "a strong Bleichenbacher oracle: RSA key exchange can be decrypted",

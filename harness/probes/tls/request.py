@@ -28,7 +28,7 @@ SUITE_COMMANDS = {
 }
 # everything sslyze can scan but early data and session resumption, which no check judges;
 # fallback SCSV, Heartbleed and CCS injection are measured after the scan, so that silence is
-# never taken for a verdict (harness.probes.tls_fallback, harness.probes.tls_answered)
+# never taken for a verdict (harness.probes.tls.fallback, harness.probes.tls.answered)
 COMMANDS = {ScanCommand(c) for c in SUITE_COMMANDS.values()} | {
     ScanCommand.CERTIFICATE_INFO,
     ScanCommand.TLS_COMPRESSION,

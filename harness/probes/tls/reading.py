@@ -23,13 +23,13 @@ from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import TlsEndpoint
 from harness.probes import Job
-from harness.probes.tls_answered import silent_rejections, with_answered_vulns
-from harness.probes.tls_certs import deployments
-from harness.probes.tls_fallback import with_fallback_scsv
-from harness.probes.tls_model import Hsts, ProtocolSupport, Robot, Suite, TlsScan
-from harness.probes.tls_pq import with_post_quantum
-from harness.probes.tls_request import SUITE_COMMANDS
-from harness.probes.tls_versions import Answer, VersionCheck
+from harness.probes.tls.answered import silent_rejections, with_answered_vulns
+from harness.probes.tls.certs import deployments
+from harness.probes.tls.fallback import with_fallback_scsv
+from harness.probes.tls.model import Hsts, ProtocolSupport, Robot, Suite, TlsScan
+from harness.probes.tls.pq import with_post_quantum
+from harness.probes.tls.request import SUITE_COMMANDS
+from harness.probes.tls.versions import Answer, VersionCheck
 
 
 def measurement(

@@ -21,7 +21,7 @@ from typing import Any
 
 from sslyze.connection_helpers import tls_connection
 
-from harness.probes.tls_model import TlsScan
+from harness.probes.tls.model import TlsScan
 
 # TLS NamedGroup code points (IANA "TLS Supported Groups")
 HYBRID_GROUPS = {

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import yaml
 
+from harness.commands import refresh as refresh_mod
 from harness.policy import catalogue as cat_mod
-from harness.policy import refresh as refresh_mod
 from harness.policy.catalogue import Catalogue
 
 USAGE = 4  # the README's exit code for a usage error (bad option, bad input file)
 
 
-def catalogue_main(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:
     """`harness catalogue [show|refresh]`: print the snapshot, or refresh it from endoflife.date."""
-    parser = argparse.ArgumentParser(prog="harness catalogue", description=catalogue_main.__doc__)
+    parser = argparse.ArgumentParser(prog="harness catalogue", description=main.__doc__)
     parser.add_argument("action", nargs="?", choices=["show", "refresh"], default="show")
     parser.add_argument(
         "--catalogue",

@@ -1,6 +1,6 @@
 """Certificates from sslyze's certificate_info result, turned into plain `Certificate` data.
 
-Trust is judged as standard clients judge it (harness.probes.tls_trust: OpenSSL's default
+Trust is judged as standard clients judge it (harness.probes.tls.trust: OpenSSL's default
 verification against the system store plus the ca_bundle). sslyze's own validation uses
 pyca/cryptography's strict verifier, which also checks the name and the dates; it is kept as one
 of the strict views: a chain it rejected is verified again at a moment inside the leaf's
@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from cryptography.x509.oid import NameOID
 
-from harness.probes.tls_model import CertDeployment, Certificate, TrustCheck
-from harness.probes.tls_trust import openssl_verify, strict_defects
+from harness.probes.tls.model import CertDeployment, Certificate, TrustCheck
+from harness.probes.tls.trust import openssl_verify, strict_defects
 
 PYCA = "pyca/cryptography (sslyze)"
 

@@ -43,7 +43,7 @@ class ProtocolSupport:
     offered: bool
     suites: tuple[Suite, ...] = ()
     # how a refusal was settled without sslyze's per-suite scan (one handshake offering every
-    # suite, see probes/tls_versions); empty when sslyze scanned every suite
+    # suite, see probes/tls/versions); empty when sslyze scanned every suite
     evidence: str = ""
 
 
@@ -69,7 +69,7 @@ class Certificate:
 @dataclass(frozen=True)
 class TrustCheck:
     """One verifier's verdict on a chain: sslyze's per-store validation (name and dates
-    included), or one of harness.probes.tls_trust's verifiers."""
+    included), or one of harness.probes.tls.trust's verifiers."""
 
     store: str
     ok: bool

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from harness.inventory_models import Inventory, Waiver
+from harness.inventory.models import Inventory, Waiver
 
 
 def expired(inv: Inventory, today: dt.date) -> list[Waiver]:

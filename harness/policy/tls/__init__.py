@@ -1,6 +1,6 @@
 """TLS judgement: one pure function per check id, from a `TlsScan` and the endpoint's settings.
 
-This module holds the protocol and cipher suite checks and re-exports the others, so a suite
+The package holds the protocol and cipher suite checks and re-exports the others, so a suite
 reads `policy.<check>(measurement, settings)`. A check whose part of the scan failed raises
 CouldNotMeasure (the test ends broken): a missing measurement must never read as a pass. Dates
 are judged at the scan's own time.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from harness.checks import decides
 from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
-from harness.policy.tls_cert import (
+from harness.policy.tls.cert import (
     cert_expiry,
     cert_hostname,
     cert_key,
@@ -20,8 +20,8 @@ from harness.policy.tls_cert import (
     cert_trust,
     cert_validity,
 )
-from harness.policy.tls_deploy import chain, lifetime, ocsp_stapling, sct
-from harness.policy.tls_named import (
+from harness.policy.tls.deploy import chain, lifetime, ocsp_stapling, sct
+from harness.policy.tls.named import (
     beast,
     drown,
     freak,
@@ -32,9 +32,9 @@ from harness.policy.tls_named import (
     rc4,
     sweet32,
 )
-from harness.policy.tls_profile import compliance, grade
-from harness.policy.tls_rules import ec_groups, forward_secret, need, profile, profiles, weaknesses
-from harness.policy.tls_vuln import (
+from harness.policy.tls.profile import compliance, grade
+from harness.policy.tls.rules import ec_groups, forward_secret, need, profile, profiles, weaknesses
+from harness.policy.tls.vuln import (
     ccs_injection,
     compression,
     fallback_scsv,
@@ -43,7 +43,7 @@ from harness.policy.tls_vuln import (
     renegotiation,
     robot,
 )
-from harness.probes.tls_model import TlsScan
+from harness.probes.tls.model import TlsScan
 
 EC_MIN, DH_MIN = 256, 2048
 

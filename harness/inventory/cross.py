@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 
 from harness.checks import catalogue
-from harness.inventory_lines import did_you_mean, locate, shown
-from harness.inventory_models import Inventory
+from harness.inventory.lines import did_you_mean, locate, shown
+from harness.inventory.models import Inventory
 
 
 def cross_checks(

@@ -2,10 +2,10 @@
 
 Unknown keys are errors: a typo must never silently switch a check off. Hosts are checked to be
 an IP address or a DNS name, so nothing from the file can ever become a command-line option.
-This module reads the file; the YAML parse and what it refuses live in inventory_yaml, the
-models in inventory_models (and are exported from here), the checks of single values in
-inventory_values, the checks across entries in inventory_cross, and the mapping of an error to
-its line in inventory_lines.
+This module reads the file; the YAML parse and what it refuses live in inventory.parse, the
+models in inventory.models (and are exported from here), the checks of single values in
+inventory.values, the checks across entries in inventory.cross, and the mapping of an error to
+its line in inventory.lines.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from harness import inventory_yaml
 from harness.errors import InventoryError
-from harness.inventory_cross import cross_checks
-from harness.inventory_lines import clip, describe, line_of, locate
-from harness.inventory_models import (
+from harness.inventory import parse
+from harness.inventory.cross import cross_checks
+from harness.inventory.lines import clip, describe, line_of, locate
+from harness.inventory.models import (
     Credential,
     Defaults,
     HttpEndpoint,
@@ -166,7 +166,7 @@ def loads(text: str, shown: str = "<string>", base_dir: Path | None = None) -> I
     )
 
 
-def _place(defect: inventory_yaml.Defect, data: Any, node: yaml.Node) -> str:
+def _place(defect: parse.Defect, data: Any, node: yaml.Node) -> str:
     where = locate(defect.loc, data, node)
     if defect.line and not where.startswith("line "):
         where = f"line {defect.line}: {where}"
@@ -176,15 +176,15 @@ def _place(defect: inventory_yaml.Defect, data: Any, node: yaml.Node) -> str:
 def _parse(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
     """The node tree (for line numbers) and the data, from one parse."""
     try:
-        node, loader = inventory_yaml.compose(text)
+        node, loader = parse.compose(text)
         if node is None:
             loader.dispose()
             return None, None
-        defects = inventory_yaml.survey(node)
+        defects = parse.survey(node)
         if any(d.before_data for d in defects):  # building the data would crash or explode
             loader.dispose()
             raise InventoryError(shown, [_place(d, None, node) for d in defects])
-        data = inventory_yaml.construct(loader, node)
+        data = parse.construct(loader, node)
     except yaml.MarkedYAMLError as exc:
         line = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
         raise InventoryError(

@@ -1,11 +1,11 @@
 """The TLS probe: sslyze's measurements of every declared TLS endpoint, on every address of its
 name (one job per endpoint address, see probes.addresses).
 
-Per endpoint, in one worker: a one-handshake pre-check (tls_preflight), sslyze's connectivity
-test, one handshake per protocol version (tls_versions.check_version), then the cipher suites
+Per endpoint, in one worker: a one-handshake pre-check (tls.preflight), sslyze's connectivity
+test, one handshake per protocol version (tls.versions.check_version), then the cipher suites
 of each version the server speaks, one handshake per accepted suite (enumerate_suites), on a
-TLS 1.3 server the EC groups likewise (tls_groups), and sslyze's other scan commands
-(tls_engine). sslyze's own per-suite scan of a version (one handshake per suite it knows: 121
+TLS 1.3 server the EC groups likewise (tls.groups), and sslyze's other scan commands
+(tls.engine). sslyze's own per-suite scan of a version (one handshake per suite it knows: 121
 to 158) or per-group scan (30) runs only where those shortcuts were not clean.
 
 Every other command runs as before: the profile and grade checks need each of their
@@ -18,8 +18,8 @@ the other probe kinds share (see hostgate), and never opens more connections tha
 Each endpoint gets a `TlsScan`, or a `ProbeFailure` when sslyze could not reach it or it never
 completed a TLS handshake: fail closed, never a pass.
 
-The sslyze request is built in tls_request, and sslyze's result read into a TlsScan in
-tls_reading.
+The sslyze request is built in tls.request, and sslyze's result read into a TlsScan in
+tls.reading.
 """
 
 from __future__ import annotations
@@ -38,19 +38,19 @@ from sslyze.scanner.models import ServerScanRequest, ServerScanResult
 
 from harness.errors import FailureKind, ProbeFailure
 from harness.probes import Job, ProbeContext
-from harness.probes import tls_engine as engine
 from harness.probes.deadline import TLS_PASS_FACTOR, tls_pass_deadline
 from harness.probes.hostgate import GATE, host_key
-from harness.probes.tls_groups import enumerate_groups
-from harness.probes.tls_model import TlsScan
-from harness.probes.tls_pace import PAUSE, SILENT_LIMIT, Pace, install
-from harness.probes.tls_preflight import preflight, reachable
-from harness.probes.tls_reading import measurement
-from harness.probes.tls_request import SUITE_COMMANDS, ca_file, preflight_args, scan_request
-from harness.probes.tls_trust import evidence as trust_evidence
-from harness.probes.tls_versions import VERSIONS, Answer, check_version, enumerate_suites
+from harness.probes.tls import engine
+from harness.probes.tls.groups import enumerate_groups
+from harness.probes.tls.model import TlsScan
+from harness.probes.tls.pace import PAUSE, SILENT_LIMIT, Pace, install
+from harness.probes.tls.preflight import preflight, reachable
+from harness.probes.tls.reading import measurement
+from harness.probes.tls.request import SUITE_COMMANDS, ca_file, preflight_args, scan_request
+from harness.probes.tls.trust import evidence as trust_evidence
+from harness.probes.tls.versions import VERSIONS, Answer, check_version, enumerate_suites
 
-install()  # sslyze's connections go through each endpoint's pace (tls_pace)
+install()  # sslyze's connections go through each endpoint's pace (tls.pace)
 
 
 class TlsProbe:
@@ -152,7 +152,7 @@ def _measure(job: Job, request: ServerScanRequest, ctx: ProbeContext) -> TlsScan
     connect. The connection pool is as wide as the slots held, so the budget holds at the socket.
 
     The first handshake that times out ends the parallel pass, and the endpoint is measured
-    again one connection at a time (tls_pace); the host's other probes then get one connection
+    again one connection at a time (tls.pace); the host's other probes then get one connection
     at a time too (hostgate.pace). A server silent to SILENT_LIMIT handshakes even when asked
     alone is not queueing them: the rest of that pass goes back to parallel, and the host is
     not paced. Only what the server leaves unanswered when asked serially is broken."""

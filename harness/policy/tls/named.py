@@ -16,8 +16,8 @@ from harness.checks import decides
 from harness.data import load_yaml
 from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
-from harness.policy.tls_rules import need
-from harness.probes.tls_model import Suite, TlsScan
+from harness.policy.tls.rules import need
+from harness.probes.tls.model import Suite, TlsScan
 
 LOGJAM_DH_BITS = 1024  # DH groups this small are within reach of a state-level precomputation
 

@@ -20,7 +20,7 @@ from sslyze.server_connectivity import (
     enable_ecdh_cipher_suites,
 )
 
-from harness.probes.tls_versions import CLEAN_REFUSALS
+from harness.probes.tls.versions import CLEAN_REFUSALS
 
 
 def _curve(nid: OpenSslEcNidEnum) -> EllipticCurve:

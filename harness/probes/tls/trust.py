@@ -27,7 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from harness.probes import stopping
-from harness.probes.tls_model import CertDeployment, TrustCheck
+from harness.probes.tls.model import CertDeployment, TrustCheck
 
 OPENSSL_DEFAULT = "OpenSSL default verification"
 OPENSSL_STRICT = "OpenSSL with X509_STRICT (Python 3.13+ default context)"

@@ -34,7 +34,7 @@ from sslyze.plugins.openssl_cipher_suites.cipher_suites import CipherSuitesRepos
 from sslyze.plugins.openssl_cipher_suites.implementation import CipherSuitesScanResult
 from sslyze.server_connectivity import ServerConnectivityInfo, TlsVersionEnum
 
-# protocol names as in tls_model.PROTOCOLS
+# protocol names as in tls.model.PROTOCOLS
 VERSIONS = {
     "SSLv2": TlsVersionEnum.SSL_2_0,
     "SSLv3": TlsVersionEnum.SSL_3_0,

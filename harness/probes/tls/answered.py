@@ -4,7 +4,7 @@ Each sslyze 6.3.1 (pinned) result was read for "a timeout or a rejection becomes
 what was decided:
 
 - fallback SCSV: a timed-out or rejected downgraded handshake means "supported". Measured in
-  harness.probes.tls_fallback instead.
+  harness.probes.tls.fallback instead.
 - Heartbleed, CCS injection: the hijacked handshake counts a read that times out, fails or finds
   the connection closed as "not vulnerable", even before the server said a word. Run here with
   sslyze's own handshake code, over a socket that counts what the server sent: nothing at all is
@@ -41,7 +41,7 @@ from sslyze.plugins import openssl_ccs_injection_plugin as ccs
 from sslyze.scanner.models import ServerScanResult
 from sslyze.server_connectivity import ServerConnectivityInfo, TlsVersionEnum
 
-from harness.probes.tls_model import Robot, TlsScan
+from harness.probes.tls.model import Robot, TlsScan
 
 TIMED_OUT = "timed out"  # sslyze's TlsHandshakeTimedOut message says "... timed out during ..."
 

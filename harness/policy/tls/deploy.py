@@ -17,8 +17,8 @@ from harness.data import load_yaml
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
-from harness.policy.tls_rules import need
-from harness.probes.tls_model import CertDeployment, TlsScan
+from harness.policy.tls.rules import need
+from harness.probes.tls.model import CertDeployment, TlsScan
 
 SCT_LONG_DAYS = 180  # Chrome's and Apple's CT policies: 2 SCTs up to 180 days, 3 beyond
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from harness.inventory_values import (
+from harness.inventory.values import (
     DeleteUrl,
     ExpectedPort,
     Fingerprint,

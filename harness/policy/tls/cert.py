@@ -6,8 +6,8 @@ from harness.checks import decides
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
-from harness.policy.tls_rules import need, no_verdict, trusted
-from harness.probes.tls_model import CertDeployment, Certificate, TlsScan
+from harness.policy.tls.rules import need, no_verdict, trusted
+from harness.probes.tls.model import CertDeployment, Certificate, TlsScan
 
 WEAK_HASHES = {"sha1": "SHA-1", "md5": "MD5", "md2": "MD2", "md4": "MD4", "unknown": "unknown"}
 EC_MIN, RSA_MIN = 256, 2048

@@ -35,7 +35,7 @@ from sslyze.errors import (
 from sslyze.scanner.models import ServerScanResult
 from sslyze.server_connectivity import ServerConnectivityInfo, TlsVersionEnum
 
-from harness.probes.tls_model import TlsScan
+from harness.probes.tls.model import TlsScan
 
 VERSIONS = {
     "SSLv3": TlsVersionEnum.SSL_3_0,
