@@ -10,6 +10,7 @@ import pytest
 from harness.errors import InventoryError
 from harness.inventory import load, loads
 from harness.inventory.values import check_port_scan
+from harness.lab.pki import make_ca
 
 GOOD = """\
 version: 1
@@ -64,11 +65,15 @@ def test_the_contract_example_loads_with_inheritance() -> None:
     assert web.ports is not None and web.ports.expected == [80, 443]
 
 
-def test_the_shipped_files_are_valid() -> None:
+def test_the_shipped_files_are_valid(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parent.parent
     inv = loads((root / "examples" / "targets.example.yaml").read_text())
     assert len(inv.targets) >= 3
-    shipped = loads((root / "targets.yaml").read_text())
+    # targets.yaml names the CA that `harness lab up` writes: made here, so the test does not
+    # depend on a lab started by another test (or on test order, under xdist)
+    (tmp_path / "reports" / "lab").mkdir(parents=True)
+    make_ca(tmp_path / "reports" / "lab")
+    shipped = loads((root / "targets.yaml").read_text(), base_dir=tmp_path)
     assert {t.host for t in shipped.targets} <= {"127.0.0.11", "127.0.0.12"}
 
 
