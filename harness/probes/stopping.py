@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ _hooked = False
 _peers: dict[int, Any] = {}  # descriptor -> peer address, of each socket connected in the run
 _children: set[subprocess.Popen[bytes]] = set()
 _on_stop: list[Callable[[], None]] = []
+_leftover: weakref.WeakSet[threading.Thread] = weakref.WeakSet()  # threads of stopped runs
 
 
 def check(what: str = "a new connection") -> None:
@@ -78,11 +80,15 @@ def arm() -> None:
 def disarm() -> None:
     """The run is over: its sockets are forgotten and connections are allowed again, except
     from the probe threads of a stopped run, which may outlive it (the interpreter waits for
-    them at exit): they stay refused until the next run is armed."""
+    the non-daemon ones at exit): those stay refused."""
     global _armed
     with _lock:
+        if STOPPING.is_set():
+            main = threading.main_thread()
+            _leftover.update(t for t in threading.enumerate() if t is not main and not t.daemon)
         _armed = False
         _peers.clear()
+        STOPPING.clear()
 
 
 def stop() -> None:
@@ -130,9 +136,9 @@ def run_child(argv: list[str], timeout: float, cwd: Path | None = None) -> tuple
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     if not _armed:
-        if STOPPING.is_set() and threading.current_thread() is not threading.main_thread():
-            if event in ("socket.connect", "socket.sendto"):
-                check()  # a thread left over from a stopped run
+        if event in ("socket.connect", "socket.sendto") and _leftover:
+            if threading.current_thread() in _leftover:  # a thread of a stopped run
+                raise Stopped()
         return
     if event == "socket.connect":
         sock = args[0]
