@@ -203,7 +203,7 @@ def test_sslyze_connects_through_the_pace() -> None:
     from harness.probes.tls import pace as tls_pace
 
     tls_pace.install()
-    assert tls_connection._open_socket_for_direct_connection is tls_pace._open_direct
+    assert tls_connection._open_socket_for_direct_connection is tls_pace.open_direct
     assert "_open_socket_for_direct_connection(" in Path(tls_connection.__file__).read_text()
 
 
