@@ -1,6 +1,6 @@
 """Every private sslyze and nassl name the TLS probe relies on, and nothing else.
 
-sslyze 6.3.1 and nassl 5.4.0 are pinned in pyproject.toml because names changed within 6.x.
+sslyze and nassl are pinned in pyproject.toml (CHECKED_AGAINST) because names changed within 6.x.
 The probe reaches past their public API where that API cannot do what it needs: run one
 endpoint's scan jobs on its own pool, route every socket through its pace, send one hello that
 offers many suites, and see whether the server answered a Heartbleed or CCS test at all. Those
@@ -49,6 +49,7 @@ from sslyze.server_setting import ServerNetworkLocation
 # cipher suite results too, without saying so to a type checker)
 __all__ = [
     "CCS_INJECTION",
+    "CHECKED_AGAINST",
     "HEARTBLEED",
     "SSLYZE_DIRECT_OPENER",
     "CipherSuiteAcceptedByServer",
@@ -72,6 +73,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+# the releases this module was written and checked against; pyproject.toml pins the same, and
+# tests/test_sslyze_contract.py fails until both move together (and the contract passes)
+CHECKED_AGAINST = {"sslyze": "6.3.1", "nassl": "5.4.0"}
 
 # --- nassl ---
 
