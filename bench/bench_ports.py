@@ -42,6 +42,9 @@ class _Ctx:
     def __init__(self) -> None:
         self.results: dict[str, object] = {}
 
+    def begin(self, key: str) -> None:
+        pass
+
     def publish(self, key: str, result: object) -> None:
         self.results[key] = result
 
