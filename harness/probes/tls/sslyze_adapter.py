@@ -1,6 +1,7 @@
 """Every private sslyze and nassl name the TLS probe relies on, and nothing else.
 
-sslyze and nassl are pinned in pyproject.toml (CHECKED_AGAINST) because names changed within 6.x.
+sslyze and nassl are pinned in pyproject.toml, to the releases in CHECKED_AGAINST below, because
+private names changed within sslyze 6.x.
 The probe reaches past their public API where that API cannot do what it needs: run one
 endpoint's scan jobs on its own pool, route every socket through its pace, send one hello that
 offers many suites, and see whether the server answered a Heartbleed or CCS test at all. Those
@@ -45,8 +46,8 @@ from sslyze.scanner.scan_command_attempt import ScanCommandAttempt
 from sslyze.server_connectivity import ServerTlsProbingResult, TlsVersionEnum
 from sslyze.server_setting import ServerNetworkLocation
 
-# classes defined in sslyze's private modules, used as they are (sslyze's package exports the
-# cipher suite results too, without saying so to a type checker)
+# the typed functions below, and classes sslyze defines in private modules, re-exported as they
+# are (sslyze's package exports the cipher suite results too, without saying so to mypy)
 __all__ = [
     "CCS_INJECTION",
     "CHECKED_AGAINST",
