@@ -29,13 +29,8 @@ from harness.errors import ProbeFailure
 from harness.inventory import loads
 from harness.lab.net_services import http_banner, tcp_service
 from harness.lab.pki import make_ca, make_leaf
-from harness.probes.nmap_scan import VERSION_INTENSITY
-from harness.probes.ports import (
-    Budget,
-    PortsProbe,
-    nmap_argv,
-    port_args,
-)
+from harness.probes.nmap_scan import VERSION_INTENSITY, scanner_argv
+from harness.probes.ports import Budget, PortsProbe, nmap_arguments, port_args
 from harness.probes.ports_model import PortScan
 from harness.session.subjects import subjects
 
@@ -46,6 +41,9 @@ HOST = "127.0.60.1"
 class _Ctx:
     def __init__(self) -> None:
         self.results: dict[str, object] = {}
+
+    def begin(self, key: str) -> None:
+        pass
 
     def publish(self, key: str, result: object) -> None:
         self.results[key] = result
@@ -94,7 +92,8 @@ def main() -> int:
         inv = loads(targets)
         jobs = subjects(inv, "ports")
         budget = Budget.of(jobs[0].settings)
-        base = nmap_argv(nmap, HOST, port_args("all"), budget)
+        # the argv run_nmap runs for the probe's connect scan
+        base = scanner_argv(nmap, HOST, nmap_arguments(HOST, port_args("all"), budget))
         own = [*base, "-sV", "--version-intensity", str(VERSION_INTENSITY)]
         print("nmap alone: " + " ".join(own[1:]))
         suite = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]

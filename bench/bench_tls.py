@@ -3,8 +3,9 @@
 Starts nginx with N TLS endpoints, one per loopback address 127.0.30.x (half hardened, half
 legacy; one host each, as the harness limits connections per host), then measures in
 one run:
-  1. the TLS suite: `pytest suites/test_tls.py` (19 checks per endpoint, one sslyze pass);
-  2. the sslyze CLI with the same scan commands on the same endpoints;
+  1. the TLS suite: `pytest suites/test_tls.py` (every TLS check per endpoint, one probe pass);
+  2. the sslyze CLI with the scan commands the TLS probe queues (bench/peers.py reads them from
+     harness.probes.tls.request), on the same endpoints;
   3. testssl.sh's default run on one endpoint (it takes about a minute per endpoint).
 and prints the ratios (goals: suite <= 1.3 x sslyze; suite >= 30 x faster than testssl.sh per
 endpoint). Usage: .venv/bin/python bench/bench_tls.py [--endpoints 10] [--repeat 3] [--testssl-timeout 180]
@@ -24,17 +25,13 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from fleet import HARDENED, LEGACY  # one definition of the two nginx TLS configurations
+from peers import sslyze_flags
 
 from harness.lab.pki import make_ca, make_leaf
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 SNI = "bench.test"
-# the scan commands the harness's probe runs (harness.probes.tls._COMMANDS plus http_headers)
-SSLYZE_FLAGS = (
-    "--certinfo --sslv2 --sslv3 --tlsv1 --tlsv1_1 --tlsv1_2 --tlsv1_3 --compression "
-    "--openssl_ccs --fallback --heartbleed --robot --reneg --elliptic_curves --ems --http_headers"
-).split()
 
 
 def free_ports(n: int) -> list[tuple[str, int]]:
@@ -128,7 +125,9 @@ def main() -> int:
             # a user's install of the harness does not have it, so the bench leaves it out
             suite += ["--targets", "targets.yaml", "-p", "no:cacheprovider", "-q"]
             suite += ["-p", "no:hypothesispytest"]
-            sslyze = [PY, "-m", "sslyze", *SSLYZE_FLAGS, "--certinfo_ca_file", "ca.pem", "--quiet"]
+            # the endpoints are HTTPS (no STARTTLS), so http_headers is queued too
+            flags = sslyze_flags()
+            sslyze = [PY, "-m", "sslyze", *flags, "--certinfo_ca_file", "ca.pem", "--quiet"]
             sslyze += [f"{SNI}:{port}{{{ip}}}" for ip, port in ports]
             testssl = ["testssl", "--quiet", "--color", "0", "--warnings", "off"]
             testssl += ["--sneaky", "{}:{}".format(*ports[0])]
@@ -147,16 +146,12 @@ def main() -> int:
     per_endpoint = t_suite / n
     print(f"endpoints: {n} nginx TLS endpoints on 127.0.30.x (half hardened, half legacy)")
     runs = f"median of {args.repeat}"
-    print(
-        f"TLS suite (19 checks x {n} endpoints, pytest): {t_suite:6.2f} s  ({runs}: "
-        + ", ".join(f"{t:.2f}" for t in suite_runs)
-        + ")"
-    )
-    print(
-        f"sslyze CLI (same scan commands):              {t_sslyze:6.2f} s  ({runs}: "
-        + ", ".join(f"{t:.2f}" for t in sslyze_runs)
-        + ")"
-    )
+    for label, median, each in (
+        (f"TLS suite ({n} endpoints, pytest):", t_suite, suite_runs),
+        (f"sslyze CLI (the probe's {len(flags)} scan commands):", t_sslyze, sslyze_runs),
+    ):
+        shown = ", ".join(f"{t:.2f}" for t in each)
+        print(f"{label:<46}{median:6.2f} s  ({runs}: {shown})")
     print(f"  ratio suite / sslyze:        {t_suite / t_sslyze:5.2f} x   (goal <= 1.3)")
     note = " (hit the timeout: a lower bound)" if rc is None else ""
     print(f"testssl.sh, 1 endpoint:                       {t_testssl:6.2f} s{note}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.data import passwords
 from harness.inventory import loads
 from harness.probes.logins import lists
 from harness.probes.logins.lists import Candidate, interleave
@@ -65,7 +66,7 @@ def test_one_pair_short_of_a_minimum_is_not_met() -> None:
 def test_weak_list_is_password_major_over_the_declared_users() -> None:
     found = endpoint("http-basic", ["a", "b"])
     weak = [c for c in found.plan() if c.category is Category.WEAK]
-    words = lists.weak_passwords()
+    words = passwords.weak_passwords()
     assert [(c.username, c.password) for c in weak[:4]] == [
         ("a", words[0]),
         ("b", words[0]),

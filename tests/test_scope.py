@@ -17,13 +17,15 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from harness.errors import InventoryError
 from harness.inventory import Settings, loads
-from harness.probes.ports import Budget, nmap_argv, port_args
-from harness.probes.udp import UdpBudget, udp_argv, udp_port_args
+from harness.probes.nmap_scan import scanner_argv
+from harness.probes.ports import Budget, nmap_arguments, port_args
+from harness.probes.udp import UdpBudget, udp_arguments, udp_port_args
 
 ROOT = Path(__file__).parents[1]
 HARNESS = ROOT / "harness"
@@ -132,12 +134,23 @@ def assert_only_our_flags(argv: list[str], address: str) -> None:
             i += 1
 
 
+def nmap_argv(address: str, ports: list[str], budget: Budget, versions: bool = False) -> list[str]:
+    """The argv run_nmap runs for one TCP scan of the ports probe (its flags, then nmap's order;
+    test_real_nmap_runs_get_only_our_flags reads the real one)."""
+    return scanner_argv("nmap", address, nmap_arguments(address, ports, budget, versions=versions))
+
+
+def udp_argv(address: str, ports: list[str], budget: UdpBudget, **options: Any) -> list[str]:
+    """The same for one UDP scan (options as udp_arguments)."""
+    return scanner_argv("nmap", address, udp_arguments(address, ports, budget, **options))
+
+
 @pytest.mark.parametrize("spec", ["top-1000", "all", "22,80-90", 443, [22, "8000-8100"]])
 @pytest.mark.parametrize("address", ["127.0.0.1", "::1"])
 @pytest.mark.parametrize("versions", [False, True])
 def test_nmap_argv_holds_only_our_flags(spec: object, address: str, versions: bool) -> None:
     budget = Budget.of(Settings(timeout=2))
-    argv = nmap_argv("nmap", address, port_args(spec), budget, versions=versions)  # type: ignore[arg-type]
+    argv = nmap_argv(address, port_args(spec), budget, versions=versions)  # type: ignore[arg-type]
     assert argv[0] == "nmap"
     assert_only_our_flags(argv, address)
 
@@ -149,7 +162,6 @@ def test_udp_argv_holds_only_our_flags(spec: str, address: str, versions: bool) 
     _, ports = udp_port_args(spec)
     for privileged in (False, True):
         argv = udp_argv(
-            "nmap",
             address,
             ports,
             UdpBudget.of(Settings(timeout=2)),
@@ -163,9 +175,9 @@ def test_udp_argv_holds_only_our_flags(spec: str, address: str, versions: bool) 
 @pytest.mark.parametrize("address", [*HOSTILE, "localhost", "www.example.com", "127.0.0.0/24"])
 def test_nmap_argv_refuses_anything_but_an_ip_address(address: str) -> None:
     with pytest.raises(ValueError):
-        nmap_argv("nmap", address, ["-p", "22"], Budget.of(Settings()))
+        nmap_argv(address, ["-p", "22"], Budget.of(Settings()))
     with pytest.raises(ValueError):
-        udp_argv("nmap", address, ["-p", "161"], UdpBudget.of(Settings()))
+        udp_argv(address, ["-p", "161"], UdpBudget.of(Settings()))
 
 
 @pytest.mark.parametrize("spec", HOSTILE_PORTS)

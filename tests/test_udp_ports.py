@@ -16,6 +16,7 @@ import stat
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 from probe_context import RecordingContext
@@ -26,8 +27,9 @@ from harness.inventory import PortsSpec, Settings, loads
 from harness.lab.net_services import tcp_service
 from harness.lab.udp_services import NtpServer, SilentPort
 from harness.policy import ports as policy
+from harness.probes.nmap_scan import scanner_argv
 from harness.probes.ports import PortScan, PortsProbe
-from harness.probes.udp import RAW_SOCKET_HINT, UdpBudget, udp_argv, udp_port_args
+from harness.probes.udp import RAW_SOCKET_HINT, UdpBudget, udp_arguments, udp_port_args
 from harness.session.subjects import subjects
 
 pytestmark = pytest.mark.skipif(
@@ -174,20 +176,25 @@ def test_without_raw_sockets_udp_is_broken_and_tcp_still_runs(scan: RecordingCon
     assert len(verdict.findings) == 1 and any("UDP not measured" in n for n in verdict.notes)
 
 
+def udp_argv(address: str, ports: list[str], budget: UdpBudget, **options: Any) -> list[str]:
+    """The argv run_nmap runs for one UDP scan: the probe's flags, in nmap's order."""
+    return scanner_argv("nmap", address, udp_arguments(address, ports, budget, **options))
+
+
 def test_udp_argv_is_ours_and_bounded() -> None:
     budget = UdpBudget.of(Settings(timeout=5))
     shown, ports = udp_port_args("risky")
     assert shown == "53,69,123,137,161,623,1900,11211"
-    argv = udp_argv("nmap", "127.0.0.1", ports, budget, privileged=False)
+    argv = udp_argv("127.0.0.1", ports, budget, privileged=False)
     # as python-nmap composes it: nmap -oX - <hosts> <arguments>
     assert argv[:6] == ["nmap", "-oX", "-", "127.0.0.1", "-sU", "-Pn"]
     assert argv[argv.index("--host-timeout") + 1] == "30s" and "--privileged" not in argv
-    assert "--privileged" in udp_argv("nmap", "::1", ports, budget, privileged=True)
-    sv = udp_argv("nmap", "127.0.0.1", ["-p", "161"], budget, versions=True)
+    assert "--privileged" in udp_argv("::1", ports, budget, privileged=True)
+    sv = udp_argv("127.0.0.1", ["-p", "161"], budget, versions=True)
     assert "-sV" in sv and sv[sv.index("--host-timeout") + 1] == "30s"
     for bad in ("127.0.0.1 --script=x", "-iL /etc/passwd"):
         with pytest.raises(ValueError):
-            udp_argv("nmap", bad, ports, budget)
+            udp_argv(bad, ports, budget)
     for spec in ("all", "161;id", "risky,53"):
         with pytest.raises(ValueError):
             udp_port_args(spec)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import os
 import re
 from dataclasses import dataclass
@@ -58,31 +57,6 @@ class Product:
     endoflife: str | None = None
     line_depth: int | None = None
     never_released: tuple[str, ...] = ()  # lines upstream skipped (PHP 6)
-
-
-def _numbers(cycle: str) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", cycle))
-
-
-def gaps(product: Product) -> list[str]:
-    """Release lines missing between the product's oldest and newest catalogued line.
-
-    After line p comes q when they agree up to some component, q's component there is the next
-    one (skipping lines declared never released) and q's later components are zero:
-    1.10 -> 1.11, 1.1.1 -> 3.0 (OpenSSL 2 never released), 5.6 -> 7.0 (PHP 6 neither).
-    """
-    skipped = {_numbers(c) for c in product.never_released}
-    ordered = sorted({_numbers(ln.cycle) for ln in product.lines})
-    missing: list[str] = []
-    for p, q in itertools.pairwise(ordered):
-        width = max(len(p), len(q))
-        pp, qq = p + (0,) * (width - len(p)), q + (0,) * (width - len(q))
-        i = next(i for i in range(width) if pp[i] != qq[i])
-        between = [(*qq[:i], v) for v in range(pp[i] + 1, qq[i])]
-        missing += [".".join(map(str, c)) for c in between if c not in skipped]
-        if any(qq[i + 1 :]):
-            missing.append(".".join(map(str, (*qq[: i + 1], 0))))
-    return missing
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness.checks import decides
+from harness.data import passwords
 from harness.errors import FailureKind, ProbeFailure
 from harness.outcome import Verdict
-from harness.probes.logins import lists
 from harness.probes.logins.model import (
     Anonymous,
     Category,
@@ -173,12 +173,12 @@ def lockout(result: Lockout | None) -> Verdict:
 
 @cache
 def blocklist() -> frozenset[str]:
-    extra = lists.policy_data().get("blocklist_extra", [])
-    return frozenset(w.lower() for w in [*lists.weak_passwords(), *map(str, extra)])
+    extra = passwords.policy_data().get("blocklist_extra", [])
+    return frozenset(w.lower() for w in [*passwords.weak_passwords(), *map(str, extra)])
 
 
 def policy_rules(name: str) -> dict[str, Any]:
-    rules: dict[str, Any] = lists.policy_data()["policies"][name]
+    rules: dict[str, Any] = passwords.policy_data()["policies"][name]
     return rules
 
 

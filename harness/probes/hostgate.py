@@ -54,8 +54,6 @@ class HostGate:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._used: dict[str, int] = {}
-        self.peak: dict[str, int] = {}  # most slots ever in use per host (for tests)
-        self.waiting: dict[str, int] = {}  # holders waiting for slots, per host (for tests)
         self._paced: dict[str, str] = {}  # host -> why it gets one connection at a time
 
     def pace(self, host: str, why: str) -> None:
@@ -84,17 +82,12 @@ class HostGate:
             if key in self._paced:
                 budget = 1
             want = max(1, min(slots, budget))
-            self.waiting[key] = self.waiting.get(key, 0) + 1
-            try:
-                while True:
-                    stopping.check(f"a connection to {host}")
-                    if self._used.get(key, 0) + want <= budget:
-                        break
-                    self._cond.wait()
-            finally:
-                self.waiting[key] -= 1
+            while True:
+                stopping.check(f"a connection to {host}")
+                if self._used.get(key, 0) + want <= budget:
+                    break
+                self._cond.wait()
             self._used[key] = self._used.get(key, 0) + want
-            self.peak[key] = max(self.peak.get(key, 0), self._used[key])
         try:
             yield
         finally:

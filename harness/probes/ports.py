@@ -31,7 +31,6 @@ from harness.probes.nmap_scan import (
     NmapError,
     parse_ports,
     run_nmap,
-    scanner_argv,
 )
 from harness.probes.ports_model import OpenPort, PortScan, UdpScan
 from harness.probes.udp import scan_udp
@@ -83,13 +82,6 @@ def nmap_arguments(
     if ip.version == 6:
         args.append("-6")
     return [*args, *ports]
-
-
-def nmap_argv(
-    nmap: str, address: str, ports: list[str], budget: Budget, *, versions: bool = False
-) -> list[str]:
-    """The argv nmap runs with for one TCP scan (see scanner_argv)."""
-    return scanner_argv(nmap, address, nmap_arguments(address, ports, budget, versions=versions))
 
 
 def resolve(host: str) -> str:

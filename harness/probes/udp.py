@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
 
 from defusedxml import ElementTree
 
@@ -32,7 +31,6 @@ from harness.probes.nmap_scan import (
     NmapError,
     parse_ports,
     run_nmap,
-    scanner_argv,
 )
 from harness.probes.ports_model import UdpScan
 
@@ -100,13 +98,6 @@ def udp_arguments(
     if ip.version == 6:
         args.append("-6")
     return [*args, *ports]
-
-
-def udp_argv(
-    nmap: str, address: str, ports: list[str], budget: UdpBudget, **options: Any
-) -> list[str]:
-    """The argv nmap runs with for one UDP scan (see scanner_argv); options as udp_arguments."""
-    return scanner_argv(nmap, address, udp_arguments(address, ports, budget, **options))
 
 
 def _listed(host: ElementTree.Element, wanted: str) -> list[int]:

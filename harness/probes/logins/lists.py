@@ -18,6 +18,7 @@ from typing import Any
 
 from harness import credentials, redact
 from harness.data import load_yaml
+from harness.data.passwords import weak_passwords
 from harness.inventory import LoginEndpoint
 from harness.probes.logins.model import Category
 
@@ -61,14 +62,6 @@ def family(kind: str) -> str:
 
 def default_usernames(kind: str) -> list[str]:
     return list(_data("default_credentials.yaml")["usernames"][family(kind)])
-
-
-def weak_passwords() -> list[str]:
-    return [str(p) for p in _data("weak_passwords.yaml")["passwords"]]
-
-
-def policy_data() -> dict[str, Any]:
-    return _data("password_policies.yaml")
 
 
 def default_pairs(kind: str) -> list[Candidate]:

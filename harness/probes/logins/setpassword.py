@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from harness.data import passwords
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import PasswordPolicyEndpoint
 from harness.probes import Job
-from harness.probes.logins import lists
 from harness.probes.logins.model import (
     CreatedAccount,
     PasswordPolicyResult,
@@ -40,7 +40,7 @@ def probe_password_policy(
 ) -> PasswordPolicyResult | ProbeFailure:
     verify = verify_of(job, base_dir)
     timeout = job.settings.timeout
-    samples = [str(s) for s in lists.policy_data()["samples"]]
+    samples = [str(s) for s in passwords.policy_data()["samples"]]
     samples = samples[: max(0, job.settings.login_attempt_budget - 1)]
     where = f"{job.target.name} (password-setting endpoint {pp.url})"
 

@@ -1,6 +1,6 @@
 """The TLS probe (sslyze), one module per stage: probe (the entry, TlsProbe), preflight,
 request, engine, versions, groups, pace, reading, certs, trust, answered, fallback, pq; the
-measured result is in model.
+measured result is in model. sslyze_adapter holds every private sslyze and nassl name they use.
 
 `TlsProbe` is loaded on first use: the policy imports tls.model, and importing this package
 must not load sslyze with it (see probes.ProbeKind).

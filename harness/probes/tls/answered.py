@@ -33,15 +33,18 @@ from __future__ import annotations
 import dataclasses
 import socket
 import types
-from collections.abc import Callable
 from typing import Any
 
-from sslyze.plugins import heartbleed_plugin as hb
-from sslyze.plugins import openssl_ccs_injection_plugin as ccs
 from sslyze.scanner.models import ServerScanResult
 from sslyze.server_connectivity import ServerConnectivityInfo, TlsVersionEnum
 
 from harness.probes.tls.model import Robot, TlsScan
+from harness.probes.tls.sslyze_adapter import (
+    CCS_INJECTION,
+    HEARTBLEED,
+    HijackedHandshake,
+    wrap_client_socket,
+)
 
 TIMED_OUT = "timed out"  # sslyze's TlsHandshakeTimedOut message says "... timed out during ..."
 
@@ -78,10 +81,7 @@ class _Counting:
 
 
 def _hijacked(
-    info: ServerConnectivityInfo,
-    handshake: Callable[[Any], None],
-    vulnerable: type[Exception],
-    not_vulnerable: type[Exception],
+    info: ServerConnectivityInfo, test: HijackedHandshake
 ) -> tuple[bool | None, str | None]:
     """sslyze's hijacked handshake, run once; (verdict, None) or (None, why not measured)."""
     conn = info.get_preconfigured_tls_connection(should_enable_server_name_indication=False)
@@ -89,16 +89,15 @@ def _hijacked(
     counted: list[_Counting] = []
 
     def counting_handshake(self: Any) -> None:
-        self._sock = _Counting(self._sock)
-        counted.append(self._sock)
-        handshake(self)
+        counted.append(wrap_client_socket(self, _Counting))
+        test.handshake(self)
 
     client.do_handshake = types.MethodType(counting_handshake, client)  # type: ignore[method-assign]
     try:
         conn.connect()
-    except vulnerable:
+    except test.vulnerable:
         return True, None
-    except not_vulnerable:
+    except test.not_vulnerable:
         if counted and counted[0].received:
             return False, None
         return None, (
@@ -127,23 +126,11 @@ def with_answered_vulns(scan: TlsScan, result: ServerScanResult) -> TlsScan:
     errors = list(scan.errors)
     found: dict[str, bool | None] = {}
     modern = info.tls_probing_result.highest_tls_version_supported == TlsVersionEnum.TLS_1_3
-    tests = {
-        "heartbleed": (
-            hb._do_handshake_with_heartbleed,
-            hb._VulnerableToHeartbleed,
-            hb._NotVulnerableToHeartbleed,
-        ),
-        "ccs_injection": (
-            ccs._do_handshake_with_ccs_injection,
-            ccs._VulnerableToCcsInjection,
-            ccs._NotVulnerableToCcsInjection,
-        ),
-    }
-    for name, (handshake, yes, no) in tests.items():
+    for name, test in (("heartbleed", HEARTBLEED), ("ccs_injection", CCS_INJECTION)):
         if modern:  # sslyze's inference, kept: no TLS 1.3 stack has these bugs
             found[name] = False
             continue
-        verdict, why = _hijacked(info, handshake, yes, no)
+        verdict, why = _hijacked(info, test)
         found[name] = verdict
         if why is not None:
             errors.append((name, why))

@@ -7,9 +7,8 @@ each endpoint from start to end in one worker (pre-check, versions, scan), so th
 connectivity test, then the jobs of the chosen scan commands on up to `connections` connections
 at once, folded into the same `ServerScanResult` the Scanner returns (so its JSON is unchanged).
 
-It uses two helpers that are private to sslyze's scanner (`_generate_scan_jobs_for_server_scan`,
-`_generate_result_for_completed_server_scan`): sslyze is pinned to 6.3.1 in pyproject.toml, and
-they turn scan jobs into results exactly as the Scanner does.
+It uses helpers private to sslyze's scanner, through tls.sslyze_adapter (`scan_jobs`,
+`scan_result`): they turn scan jobs into results exactly as the Scanner does.
 """
 
 from __future__ import annotations
@@ -20,12 +19,6 @@ from traceback import TracebackException
 from typing import Any
 
 from sslyze.errors import ConnectionToServerFailed
-from sslyze.scanner._jobs_worker_thread import CompletedScanJob
-from sslyze.scanner._mass_scanner import (
-    _generate_result_for_completed_server_scan,
-    _generate_scan_jobs_for_server_scan,
-    _OngoingServerScan,
-)
 from sslyze.scanner.models import (
     ServerConnectivityStatusEnum,
     ServerScanRequest,
@@ -37,6 +30,9 @@ from sslyze.server_connectivity import (
     ServerTlsProbingResult,
     check_connectivity_to_server,
 )
+
+from harness.probes.tls import sslyze_adapter
+from harness.probes.tls.sslyze_adapter import CompletedScanJob
 
 
 def connect(request: ServerScanRequest) -> ServerConnectivityInfo | ServerScanResult:
@@ -72,25 +68,17 @@ def scan(
     request: ServerScanRequest, probing: ServerTlsProbingResult, pool: ThreadPoolExecutor
 ) -> ServerScanResult:
     """Every job of the request's scan commands on `pool`, folded into sslyze's result."""
-    jobs, queuing_errors = _generate_scan_jobs_for_server_scan(request, probing)
+    jobs, queuing_errors = sslyze_adapter.scan_jobs(request, probing)
 
     def call(command: Any, job: Any) -> CompletedScanJob:
         try:
             value = job.function_to_call(*job.function_arguments)
         except Exception as exc:  # sslyze's worker threads keep the exception for the plugin
-            return CompletedScanJob(request.uuid, command, None, exc)
-        return CompletedScanJob(request.uuid, command, value, None)
+            return sslyze_adapter.completed_job(request.uuid, command, None, exc)
+        return sslyze_adapter.completed_job(request.uuid, command, value, None)
 
     calls = [
         (lambda c=command, j=job: call(c, j)) for command, todo in jobs.items() for job in todo
     ]
     done = run_all(pool, calls)
-    ongoing = _OngoingServerScan(
-        server_scan_request=request,
-        server_connectivity_result=probing,
-        assigned_queue=None,  # type: ignore[arg-type]  # only the Scanner's queues use it
-        scan_command_errors_during_queuing=queuing_errors,
-        queued_scan_jobs_count=len(done),
-        completed_scan_jobs=done,
-    )
-    return _generate_result_for_completed_server_scan(ongoing)
+    return sslyze_adapter.scan_result(request, probing, queuing_errors, done)

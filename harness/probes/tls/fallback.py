@@ -22,7 +22,6 @@ import dataclasses
 from collections.abc import Callable
 from enum import Enum
 
-from nassl import _nassl
 from nassl.legacy_ssl_client import LegacySslClient
 from nassl.ssl_client import ClientCertificateRequested
 from sslyze.errors import (
@@ -36,6 +35,7 @@ from sslyze.scanner.models import ServerScanResult
 from sslyze.server_connectivity import ServerConnectivityInfo, TlsVersionEnum
 
 from harness.probes.tls.model import TlsScan
+from harness.probes.tls.sslyze_adapter import OpenSSLError
 
 VERSIONS = {
     "SSLv3": TlsVersionEnum.SSL_3_0,
@@ -185,7 +185,7 @@ def handshake(
         return Answer.COMPLETED, "the handshake completed"
     except ClientCertificateRequested:
         return Answer.COMPLETED, "the server accepted the ClientHello and asked for a certificate"
-    except _nassl.OpenSSLError as exc:
+    except OpenSSLError as exc:
         text = str(exc.args[0] if exc.args else exc)
         if "inappropriate fallback" in text:
             return Answer.FALLBACK_ALERT, "the inappropriate_fallback alert"

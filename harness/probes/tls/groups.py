@@ -10,7 +10,7 @@ TLS version as sslyze's scan (elliptic_curves_plugin.py). Only for servers that 
 
 from __future__ import annotations
 
-from nassl.ephemeral_key_info import _OPENSSL_NID_TO_SECG_ANSI_X9_62, OpenSslEcNidEnum
+from nassl.ephemeral_key_info import OpenSslEcNidEnum
 from nassl.ssl_client import SslClient
 from sslyze.errors import ServerRejectedTlsHandshake
 from sslyze.plugins.elliptic_curves_plugin import EllipticCurve, SupportedEllipticCurvesScanResult
@@ -20,12 +20,12 @@ from sslyze.server_connectivity import (
     enable_ecdh_cipher_suites,
 )
 
+from harness.probes.tls.sslyze_adapter import curve_name
 from harness.probes.tls.versions import CLEAN_REFUSALS
 
 
 def _curve(nid: OpenSslEcNidEnum) -> EllipticCurve:
-    name = _OPENSSL_NID_TO_SECG_ANSI_X9_62.get(nid, f"unknown-curve-with-openssl-id-{nid.value}")
-    return EllipticCurve(name=name, openssl_nid=nid.value)
+    return EllipticCurve(name=curve_name(nid), openssl_nid=nid.value)
 
 
 def enumerate_groups(info: ServerConnectivityInfo) -> SupportedEllipticCurvesScanResult | None:

@@ -20,9 +20,8 @@ thread (the endpoint's own threads carry it), which keeps every socket it hands 
   `widen_after=N`, N timeouts while serial end that (`widened`): a server silent to handshakes
   asked alone is not queueing them, and the rest goes parallel again.
 
-The opener replaced is private to sslyze 6.3.1 (pinned in pyproject.toml):
-`connection_helpers.tls_connection._open_socket_for_direct_connection`, which `_open_socket`
-looks up by name at each call. tests/test_tls_pace.py checks it is in place.
+The opener replaced is private to sslyze (tls.sslyze_adapter.replace_direct_opener);
+tests/test_sslyze_contract.py checks that sslyze still calls it.
 """
 
 from __future__ import annotations
@@ -34,9 +33,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sslyze.connection_helpers import tls_connection
-
 from harness.probes import stopping
+from harness.probes.tls import sslyze_adapter
 
 PAUSE = 0.02  # seconds between two connections when serial: the server's time to tidy up
 # timeouts with no other connection open that show a server silent by choice (it swallows some
@@ -210,16 +208,14 @@ def current() -> Pace | None:
     return _local.pace
 
 
-_sslyze_open = tls_connection._open_socket_for_direct_connection
-
-
-def _open_direct(server_location: Any, network_timeout: int) -> socket.socket:
+def open_direct(server_location: Any, network_timeout: int) -> socket.socket:
+    """sslyze's direct connection, through the calling thread's pace when it has one."""
     pace = current()
     if pace is None:
-        return _sslyze_open(server_location, network_timeout)
+        return sslyze_adapter.SSLYZE_DIRECT_OPENER(server_location, network_timeout)
     return pace.open((server_location.ip_address, server_location.port), network_timeout)
 
 
 def install() -> None:
     """Route sslyze's direct connections through the calling thread's pace (idempotent)."""
-    tls_connection._open_socket_for_direct_connection = _open_direct
+    sslyze_adapter.replace_direct_opener(open_direct)

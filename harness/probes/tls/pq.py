@@ -19,8 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sslyze.connection_helpers import tls_connection
-
+from harness.probes.tls import sslyze_adapter
 from harness.probes.tls.model import TlsScan
 
 # TLS NamedGroup code points (IANA "TLS Supported Groups")
@@ -174,7 +173,7 @@ def with_post_quantum(scan: TlsScan, result: Any) -> TlsScan:
 
     def connect() -> socket.socket:
         # sslyze's own opener, looked up at each call: whatever wraps it wraps this socket too
-        return tls_connection._open_socket_for_direct_connection(location, config.network_timeout)
+        return sslyze_adapter.open_direct(location, config.network_timeout)
 
     try:
         answer = probe(connect, config.tls_server_name_indication, timeout)

@@ -22,17 +22,16 @@ from operator import attrgetter
 from nassl.ssl_client import ClientCertificateRequested
 from sslyze.connection_helpers.tls_connection import NoCiphersAvailableBugInSSlyze
 from sslyze.errors import ServerRejectedTlsHandshake, ServerTlsConfigurationNotSupported
-from sslyze.plugins.openssl_cipher_suites._test_cipher_suite import (
-    CipherSuiteAcceptedByServer,
-    CipherSuiteRejectedByServer,
-    _set_cipher_suite_string,
-)
-from sslyze.plugins.openssl_cipher_suites._tls12_workaround import (
-    WorkaroundForTls12ForCipherSuites,
-)
 from sslyze.plugins.openssl_cipher_suites.cipher_suites import CipherSuitesRepository
 from sslyze.plugins.openssl_cipher_suites.implementation import CipherSuitesScanResult
 from sslyze.server_connectivity import ServerConnectivityInfo, TlsVersionEnum
+
+from harness.probes.tls.sslyze_adapter import (
+    CipherSuiteAcceptedByServer,
+    CipherSuiteRejectedByServer,
+    requires_legacy_openssl,
+    set_cipher_suites,
+)
 
 # protocol names as in tls.model.PROTOCOLS
 VERSIONS = {
@@ -79,7 +78,7 @@ def _suite_groups(version: TlsVersionEnum) -> list[tuple[bool, list[str]]]:
         return [(False, names)]
     if version != TlsVersionEnum.TLS_1_2:
         return [(True, names)]
-    legacy = [n for n in names if WorkaroundForTls12ForCipherSuites.requires_legacy_openssl(n)]
+    legacy = [n for n in names if requires_legacy_openssl(n)]
     modern = [n for n in names if n not in legacy]
     return [(g, n) for g, n in ((True, legacy), (False, modern)) if n]
 
@@ -90,7 +89,7 @@ def _hello(
     connection = info.get_preconfigured_tls_connection(
         override_tls_version=version, should_use_legacy_openssl=legacy
     )
-    _set_cipher_suite_string(version, ":".join(suites), connection.ssl_client)
+    set_cipher_suites(version, suites, connection.ssl_client)
     offered = f"a ClientHello offering {len(suites)} suites"
     try:
         connection.connect()
@@ -147,7 +146,7 @@ def enumerate_suites(info: ServerConnectivityInfo, protocol: str) -> CipherSuite
                 override_tls_version=version, should_use_legacy_openssl=legacy
             )
             try:
-                _set_cipher_suite_string(version, ":".join(remaining), connection.ssl_client)
+                set_cipher_suites(version, remaining, connection.ssl_client)
                 connection.connect()
                 chosen = connection.ssl_client.get_current_cipher_name()
                 key = connection.ssl_client.get_ephemeral_key()
