@@ -14,6 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, TypeVar
 
+from harness.areas import Area
 from harness.data import load_yaml
 
 
@@ -37,16 +38,6 @@ _RANK = {
     Severity.HIGH: 3,
     Severity.CRITICAL: 4,
 }
-
-
-class Area(StrEnum):
-    """The areas checks belong to; harness/session/subjects.py says what each one probes and tests."""
-
-    TLS = "tls"
-    PORTS = "ports"
-    BANNERS = "banners"
-    LOGINS = "logins"
-    SSH = "ssh"
 
 
 @dataclass(frozen=True)

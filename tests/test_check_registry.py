@@ -85,19 +85,18 @@ def test_a_check_cannot_be_decided_twice() -> None:
         DECIDERS.pop("test.only", None)
 
 
-def test_every_area_has_its_words_in_every_output() -> None:
-    """Area knowledge still sits in several tables (issue 28); a new area missing from one
-    crashed the result page of a real run. Each table must name every area."""
-    from harness.checks import Area
-    from harness.output import allure_results, checks_doc, result_page
-    from harness.session.subjects import AREAS
+def test_every_area_has_its_words_in_the_one_registry() -> None:
+    """Each area's probe, policy and wording are in harness.areas, and every output reads them
+    there: the docs and the result page name each area in its own words."""
+    from harness.areas import Area
+    from harness.areas.registry import AREAS, define_checks, load_probe
+    from harness.output import checks_doc
 
-    tables = {
-        "subjects.AREAS": AREAS,
-        "allure_results._TOOL": allure_results._TOOL,
-        "checks_doc.MEASURED": checks_doc.MEASURED,
-        "checks_doc.BROKEN": checks_doc.BROKEN,
-        "result_page._AFFECTED": result_page._AFFECTED,
-    }
-    missing = {name: [a.value for a in Area if a not in table] for name, table in tables.items()}
-    assert not any(missing.values()), missing
+    assert set(AREAS) == set(Area)
+    define_checks()  # every area's policy module imports
+    for area, spec in AREAS.items():
+        assert spec.area is area and spec.tool and spec.measured and spec.broken
+        assert "{where}" in spec.affected
+        assert load_probe(area).name == area.value, f"{area}: its probe names another kind"
+    doc = checks_doc.markdown()
+    assert all(spec.measured in doc and spec.broken in doc for spec in AREAS.values())

@@ -13,6 +13,7 @@ import allure_commons
 from allure_commons.model2 import Attachment, Parameter, Status, StatusDetails, TestStepResult
 from allure_commons.utils import uuid4
 
+from harness.areas.registry import area_of
 from harness.checks import Check, Severity
 from harness.errors import ProbeFailure
 from harness.inventory import LoginEndpoint, TlsEndpoint
@@ -107,14 +108,6 @@ def declared_at(path: str, line: int | None) -> None:
 
 # ------------------------------------------------------------------- the test page for people
 
-_TOOL = {
-    "tls": "sslyze scan",
-    "ports": "nmap scan",
-    "banners": "banner reads",
-    "logins": "login attempts",
-    "ssh": "SSH algorithm reads",
-}
-
 
 def probe_title(probe: str, job: Job) -> str:
     ep = job.endpoint
@@ -127,7 +120,7 @@ def probe_title(probe: str, job: Job) -> str:
     else:
         where = job.target.host
     at = f" at {job.address}" if job.address and job.address != job.target.host else ""
-    return f"{_TOOL.get(probe, probe)} of {where}{at}"
+    return f"{area_of(probe).tool} of {where}{at}"
 
 
 def probe_step(
