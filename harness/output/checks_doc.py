@@ -5,21 +5,15 @@ file and the catalogue differ)."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
-from harness.areas.registry import AREAS
-from harness.checks import DECIDERS, Check, catalogue
+from harness.areas.registry import AREAS, define_checks
+from harness.checks import DEFINITIONS, Check, catalogue
 from harness.output.result_page import reference_name
 
 
 def deciders() -> dict[str, str]:
-    """check id -> the policy function deciding it, by name (imports every policy module)."""
-    import harness.policy
-
-    for info in pkgutil.walk_packages(harness.policy.__path__, "harness.policy."):
-        importlib.import_module(info.name)
-    return {cid: f"{f.__module__}.{f.__qualname__}" for cid, f in DECIDERS.items()}
+    """check id -> the policy function deciding it, by name (imports every area's policy)."""
+    define_checks()
+    return {cid: d.name for cid, d in DEFINITIONS.items()}
 
 
 def entry(check: Check, decided_by: str, level: str = "##") -> str:
