@@ -187,6 +187,16 @@ def test_a_missing_measurement_is_could_not_measure_never_a_pass(change: dict[st
             decide(check, s, SETTINGS)
 
 
+def test_a_server_without_tls13_fails_the_tls13_check() -> None:
+    no13 = tuple(
+        dataclasses.replace(p, offered=False, suites=()) if p.name == "TLS 1.3" else p
+        for p in scan().protocols
+    )
+    verdict = decide("tls.tls13", scan(protocols=no13), SETTINGS)
+    assert texts(verdict) == "TLS 1.3 is not offered (offered: TLS 1.2)"
+    assert [f.key for f in verdict.findings] == ["no TLS 1.3"]  # one identity across runs
+
+
 def test_a_failed_protocol_scan_breaks_the_protocol_checks() -> None:
     s = scan(errors=(("tls_1_0_cipher_suites", "sslyze's tls_1_0_cipher_suites scan failed"),))
     with pytest.raises(CouldNotMeasure, match="tls_1_0_cipher_suites"):

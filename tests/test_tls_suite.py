@@ -61,6 +61,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "tls.vuln.beast": "failed",  # CBC over TLS 1.0
         "tls.vuln.lucky13": "failed",  # CBC at all
         "tls.post_quantum": "skipped",  # no TLS 1.3
+        "tls.tls13": "failed",  # TLS 1.0 to 1.2 only
         **_PROFILE_AND_GRADE,
     },
     # expired is validity's finding; "expires soon" beside it would contradict it

@@ -33,6 +33,19 @@ def protocols(scan: TlsScan, subject: Subject) -> Verdict:
     return Verdict(findings=tuple(found), notes=notes)
 
 
+@check("tls.tls13")
+def tls13(scan: TlsScan, subject: Subject) -> Verdict:
+    need(scan, "protocols")
+    offered = scan.offered_names()
+    if "TLS 1.3" in offered:
+        return Verdict()
+    return Verdict(
+        findings=(
+            Finding(f"TLS 1.3 is not offered (offered: {', '.join(offered)})", key="no TLS 1.3"),
+        )
+    )
+
+
 @check("tls.ciphers")
 def ciphers(scan: TlsScan, subject: Subject) -> Verdict:
     settings = subject.settings
