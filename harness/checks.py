@@ -16,7 +16,6 @@ from functools import cache
 from importlib import resources
 from typing import Any, TypeVar
 
-from harness.areas import Area
 from harness.data import load_yaml
 
 
@@ -31,6 +30,17 @@ class Severity(StrEnum):
     def rank(self) -> int:
         """Higher is worse; used by the severity gate and the summary ordering."""
         return _RANK[self]
+
+
+class Area(StrEnum):
+    """The areas checks belong to, also the names of the probe kinds; what each one probes,
+    its subjects and its words are in harness.areas."""
+
+    TLS = "tls"
+    PORTS = "ports"
+    BANNERS = "banners"
+    LOGINS = "logins"
+    SSH = "ssh"
 
 
 _RANK = {
@@ -99,7 +109,7 @@ class Definition:
 
 
 # check id -> its definition; filled as each area's policy module is imported
-# (harness.areas.registry.define_checks imports them all)
+# (harness.areas.define_checks imports them all)
 DEFINITIONS: dict[str, Definition] = {}
 # area -> what its checks are judged against unless a definition says otherwise
 JUDGED_AGAINST: dict[Area, Callable[[Any], str]] = {}

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from harness.areas.registry import define_checks
+from harness.areas import define_checks
 from harness.checks import DEFINITIONS
 from harness.errors import CouldNotMeasure, ProbeFailure
 from harness.inventory import PortsSpec, Settings

@@ -57,7 +57,7 @@ class CountingProbe:
 CONFTEST = """
 import dataclasses
 from harness.areas import Area
-from harness.areas.registry import AREAS
+from harness.areas import AREAS
 from countingprobe import CountingProbe
 AREAS[Area.PORTS] = dataclasses.replace(AREAS[Area.PORTS], probe=lambda: CountingProbe)
 """

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import harness.policy
-from harness.areas.registry import AREAS, define_checks
+from harness.areas import AREAS, define_checks
 from harness.checks import DEFINITIONS, catalogue, check
 from harness.inventory import loads
 from harness.output import allure_results, checks_doc
@@ -153,8 +153,7 @@ def test_suite_tests_are_generated_in_catalogue_order() -> None:
 def test_every_area_has_its_words_in_the_one_registry() -> None:
     """Each area's probe, policy and wording are in harness.areas, and every output reads them
     there: the docs and the result page name each area in its own words."""
-    from harness.areas import Area
-    from harness.areas.registry import AREAS, define_checks, load_probe
+    from harness.areas import AREAS, Area, define_checks, load_probe
     from harness.output import checks_doc
 
     assert set(AREAS) == set(Area)

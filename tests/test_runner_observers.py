@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.areas import Area
-from harness.areas.registry import AREAS
+from harness.areas import AREAS, Area
 from harness.errors import ProbeFailure
 from harness.inventory import loads
 from harness.probes import Job, ProbeContext

@@ -24,8 +24,7 @@ from fragile_proxy import FragileProxy, legacy_s_server, sockets_to
 from probe_context import RecordingContext
 from tls_servers import HOST, make_pki
 
-from harness.areas import Area
-from harness.areas.registry import AREAS
+from harness.areas import AREAS, Area
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import loads
 from harness.probes import Job, ProbeContext

@@ -33,7 +33,7 @@ from tls_servers import (
     strong_context,
 )
 
-from harness.areas.registry import define_checks
+from harness.areas import define_checks
 from harness.checks import catalogue
 from harness.errors import CouldNotMeasure, ProbeFailure
 from harness.inventory import Settings, loads

@@ -14,7 +14,7 @@ import datetime as dt
 import pytest
 from checking import decide
 
-from harness.areas.registry import define_checks
+from harness.areas import define_checks
 from harness.checks import DEFINITIONS, catalogue
 from harness.errors import CouldNotMeasure
 from harness.inventory import Settings

@@ -30,7 +30,7 @@ from tls_servers import (
     strong_context,
 )
 
-from harness.areas.registry import define_checks
+from harness.areas import define_checks
 from harness.checks import catalogue
 
 SUITE = Path(__file__).parents[1] / "suites" / "test_tls.py"

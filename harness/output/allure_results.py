@@ -14,7 +14,7 @@ from allure_commons.model2 import Attachment, Parameter, Status, StatusDetails, 
 from allure_commons.utils import uuid4
 
 from harness import checks
-from harness.areas.registry import area_of, define_checks
+from harness.areas import area_of, define_checks
 from harness.checks import Check, Severity
 from harness.errors import ProbeFailure
 from harness.inventory import LoginEndpoint, TlsEndpoint

@@ -5,7 +5,7 @@ file and the catalogue differ)."""
 
 from __future__ import annotations
 
-from harness.areas.registry import AREAS, define_checks
+from harness.areas import AREAS, define_checks
 from harness.checks import DEFINITIONS, Check, catalogue
 from harness.output.result_page import reference_name
 

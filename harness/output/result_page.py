@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from harness.areas.registry import AREAS
+from harness.areas import AREAS
 from harness.checks import Check, Severity
 
 # a finding with more list items than this is cut in the one-line message; the page and an

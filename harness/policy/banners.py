@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from harness.areas import Area
-from harness.checks import check, judged_by_default
+from harness.checks import Area, check, judged_by_default
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.outcome import Finding, Verdict
 from harness.policy import catalogue as catalogue_mod

@@ -14,8 +14,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.areas import Area
-from harness.checks import check, judged_by_default
+from harness.checks import Area, check, judged_by_default
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.inventory import LoginEndpoint
 from harness.outcome import Verdict

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from harness.areas import Area
-from harness.checks import Severity, check, judged_by_default
+from harness.checks import Area, Severity, check, judged_by_default
 from harness.data import load_yaml
 from harness.errors import CouldNotMeasure, ProbeFailure
 from harness.inventory import PortsSpec

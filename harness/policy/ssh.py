@@ -6,8 +6,7 @@ and give the sshd_config line that removes every flagged name at once.
 
 from __future__ import annotations
 
-from harness.areas import Area
-from harness.checks import Severity, check, judged_by_default
+from harness.checks import Area, Severity, check, judged_by_default
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.outcome import Finding, Verdict
 from harness.policy.ssh_rules import Section, SshPolicy, load

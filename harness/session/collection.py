@@ -7,8 +7,7 @@ import gc
 
 import pytest
 
-from harness.areas import Area
-from harness.areas.registry import prewarm
+from harness.areas import Area, prewarm
 from harness.output import allure_results
 from harness.probes import Job
 from harness.probes.addresses import resolve_all

@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.areas.registry import load_probe
+from harness.areas import load_probe
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Inventory
 from harness.probes import Evidence, Job, Timing

@@ -3,7 +3,7 @@ are in harness.areas)."""
 
 from __future__ import annotations
 
-from harness.areas.registry import AREAS, area_of
+from harness.areas import AREAS, area_of
 from harness.inventory import Inventory
 from harness.probes import Job
 from harness.probes.addresses import Addresses

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from harness.areas.registry import area_of, define_checks
+from harness.areas import area_of, define_checks
 from harness.checks import DEFINITIONS, Definition, catalogue
 
 _FIXTURES = ("subject", "measurement", "judge")

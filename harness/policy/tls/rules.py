@@ -10,8 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from harness.areas import Area
-from harness.checks import judged_by_default
+from harness.checks import Area, judged_by_default
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.probes.tls.model import CertDeployment, Suite, TlsScan
 from harness.subject import Subject

@@ -1,4 +1,4 @@
-"""The one registry of areas (their names are in harness.areas): per area its probes, its subjects, whether it probes every address
+"""The one registry of areas (their names: harness.checks.Area): per area its probes, its subjects, whether it probes every address
 of a name, the tool its probe steps name, where its checks are defined, and its default wording.
 
 A probe kind is an area's name (each area with a probe of its own has one), so this registry is
@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from urllib.parse import urlsplit
 
-from harness.areas import Area
+from harness.checks import Area
+
+__all__ = ["AREAS", "Area", "AreaDef", "area_of", "define_checks", "load_probe", "prewarm"]
 from harness.inventory import Inventory, LoginEndpoint, Target
 from harness.inventory.models import Overrides, SshEndpoint
 from harness.probes import Job, Probe
