@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -40,18 +41,13 @@ from ssh_servers import (
     sshd_available,
 )
 
-from harness.checks import Severity, get_check
-from harness.policy import ssh as policy
+from harness.areas import define_checks
+from harness.checks import DEFINITIONS, Severity, catalogue, get_check
 from harness.probes.ssh import measure
-from harness.probes.ssh_model import SshScan
 
-CHECKS: dict[str, Callable[[SshScan], Any]] = {
-    "ssh.kex": policy.kex,
-    "ssh.host_keys": policy.host_keys,
-    "ssh.ciphers": policy.ciphers,
-    "ssh.macs": policy.macs,
-    "ssh.terrapin": policy.terrapin,
-    "ssh.post_quantum": policy.post_quantum,
+define_checks("ssh")  # every SSH check, read from the registry
+CHECKS: dict[str, Callable[..., Any]] = {
+    c.id: DEFINITIONS[c.id].decide for c in catalogue().values() if c.area == "ssh"
 }
 SECTIONS = {"kex": "ssh.kex", "key": "ssh.host_keys", "enc": "ssh.ciphers", "mac": "ssh.macs"}
 OAKLEY_2 = (
@@ -90,7 +86,7 @@ def ours(port: int) -> tuple[float, dict[str, tuple[str, list[str]]]]:
     seconds = time.monotonic() - start
     verdicts: dict[str, tuple[str, list[str]]] = {}
     for check, decide in CHECKS.items():
-        verdict = decide(scan)
+        verdict = decide(scan, SimpleNamespace(where=f"{HOST}:{port}"))  # they read only the scan
         ranks = [(f.severity or get_check(check).severity).rank for f in verdict.findings]
         level = "pass" if not ranks else "fail" if max(ranks) >= Severity.MEDIUM.rank else "warn"
         verdicts[check] = (level, [f.key for f in verdict.findings])

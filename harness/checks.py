@@ -1,8 +1,10 @@
 """The check catalogue: stable ids with area, title, severity, meaning, fix and references.
 
-A check is defined in one place: its entry in harness/data/checks.yaml (the prose), tied to the
-policy function that decides it by `@decides("<id>")` on that function. The suite test that runs
-it carries `@pytest.mark.check("<id>")`. tests/test_check_registry.py fails when the three differ.
+A check is defined in two halves and nowhere else: its entry in harness/data/checks.yaml (the
+prose: area, title, severity, description, remediation, references), and `@check("<id>")` on the
+policy function that decides it (the code: what it is judged against, what more it reads). The
+suites are generated from the definitions (harness.session.suite); tests/test_check_registry.py
+fails when the two halves differ.
 """
 
 from __future__ import annotations
@@ -30,6 +32,17 @@ class Severity(StrEnum):
         return _RANK[self]
 
 
+class Area(StrEnum):
+    """The areas checks belong to, also the names of the probe kinds; what each one probes,
+    its subjects and its words are in harness.areas."""
+
+    TLS = "tls"
+    PORTS = "ports"
+    BANNERS = "banners"
+    LOGINS = "logins"
+    SSH = "ssh"
+
+
 _RANK = {
     Severity.INFO: 0,
     Severity.LOW: 1,
@@ -37,16 +50,6 @@ _RANK = {
     Severity.HIGH: 3,
     Severity.CRITICAL: 4,
 }
-
-
-class Area(StrEnum):
-    """The areas checks belong to; harness/session/subjects.py says what each one probes and tests."""
-
-    TLS = "tls"
-    PORTS = "ports"
-    BANNERS = "banners"
-    LOGINS = "logins"
-    SSH = "ssh"
 
 
 @dataclass(frozen=True)
@@ -86,22 +89,68 @@ def get_check(check_id: str) -> Check:
         raise KeyError(f"unknown check id {check_id!r}; see harness/data/checks.yaml") from None
 
 
-# check id -> the policy function that decides it; filled as harness.policy modules are imported
-DECIDERS: dict[str, Callable[..., Any]] = {}
+# ------------------------------------------------------------------ the code half of a check
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A check's code: the function that decides it, `(measurement, subject) -> Verdict` (raising
+    CouldNotMeasure when a part it needs was not measured), what its verdict is judged against
+    (None: its area's default words), and any further run-wide fixture it reads by name."""
+
+    id: str
+    decide: Callable[..., Any]
+    judged_against: Callable[[Any], str] | None = None
+    needs: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return _name(self.decide)
+
+
+# check id -> its definition; filled as each area's policy module is imported
+# (harness.areas.define_checks imports them all)
+DEFINITIONS: dict[str, Definition] = {}
+# area -> what its checks are judged against unless a definition says otherwise
+JUDGED_AGAINST: dict[Area, Callable[[Any], str]] = {}
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def decides(check_id: str) -> Callable[[_F], _F]:
-    """Mark a policy function as the one that decides `check_id` (an id of checks.yaml)."""
+def check(
+    check_id: str,
+    *,
+    judged_against: Callable[[Any], str] | None = None,
+    needs: tuple[str, ...] = (),
+) -> Callable[[_F], _F]:
+    """Define check `check_id` (its prose is its entry in harness/data/checks.yaml) by the
+    function it decorates, `(measurement, subject) -> Verdict`; `needs` names further fixtures
+    it takes as keywords (tls_run: every TLS endpoint of the run)."""
 
     def register(func: _F) -> _F:
-        known = DECIDERS.get(check_id)
-        if known is not None and _name(known) != _name(func):
-            raise ValueError(f"check {check_id} is decided twice: {_name(known)}, {_name(func)}")
-        DECIDERS[check_id] = func
+        known = DEFINITIONS.get(check_id)
+        if known is not None and known.name != _name(func):
+            raise ValueError(f"check {check_id} is decided twice: {known.name}, {_name(func)}")
+        DEFINITIONS[check_id] = Definition(check_id, func, judged_against, needs)
         return func
 
     return register
+
+
+def judged_by_default(area: Area) -> Callable[[_F], _F]:
+    """Mark `subject -> str` as what the checks of `area` are judged against by default."""
+
+    def register(func: _F) -> _F:
+        JUDGED_AGAINST[area] = func
+        return func
+
+    return register
+
+
+def judged_against(check_id: str, subject: Any) -> str:
+    """'judged against ...' for one check on one subject (its area's policy must be loaded)."""
+    definition = DEFINITIONS[check_id]
+    words = definition.judged_against or JUDGED_AGAINST[get_check(check_id).area]
+    return words(subject)
 
 
 def _name(func: Callable[..., Any]) -> str:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from harness.checks import Area
+from harness.areas import Area
 from harness.errors import InventoryError
 
 

@@ -1,17 +1,7 @@
-"""Port checks, one test per check id and target with `ports`. Work is in the probe (nmap, TCP
-and UDP), judgement in policy; a check with nothing to report and an unmeasured UDP half ends
-broken (policy.complete)."""
+"""Port checks, one test per check id and target with `ports`, generated from the check
+definitions (harness/policy/ports.py). Work is in the probe (nmap, TCP and UDP), judgement in
+policy; a check with nothing to report and an unmeasured UDP half ends broken."""
 
-import pytest
+from harness.session.suite import suite_tests
 
-from harness.policy import ports as policy
-
-
-@pytest.mark.check("ports.unexpected")
-def test_ports_unexpected(subject, measurement, judge):
-    judge(policy.complete(policy.unexpected(measurement, subject.target.ports), measurement))
-
-
-@pytest.mark.check("ports.risky_service")
-def test_ports_risky_service(subject, measurement, judge):
-    judge(policy.complete(policy.risky(measurement), measurement))
+globals().update(suite_tests("ports"))

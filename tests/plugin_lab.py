@@ -55,9 +55,11 @@ class CountingProbe:
 """
 
 CONFTEST = """
-import harness.probes
+import dataclasses
+from harness.areas import Area
+from harness.areas import AREAS
 from countingprobe import CountingProbe
-harness.probes.IMPLEMENTATIONS[harness.probes.ProbeKind.PORTS] = lambda: CountingProbe
+AREAS[Area.PORTS] = dataclasses.replace(AREAS[Area.PORTS], probe=lambda: CountingProbe)
 """
 
 SUITE = """

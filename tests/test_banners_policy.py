@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from checking import at
 
 from harness.checks import Severity
 from harness.errors import CouldNotMeasure, FailureKind
@@ -69,7 +70,7 @@ def test_disclosed_tokens(banner: Banner, tokens: list[str]) -> None:
 
 def test_disclosure_names_the_header_and_where() -> None:
     verdict = disclosure(
-        _scan(header("Server", "nginx/1.18.0 (Ubuntu)"), header("Server", "nginx"))
+        _scan(header("Server", "nginx/1.18.0 (Ubuntu)"), header("Server", "nginx")), at()
     )
     (finding,) = verdict.findings
     assert finding.text == (
@@ -85,7 +86,8 @@ def test_disclosure_by_nmap_only_where_no_banner_said_it() -> None:
             nmap(22, "OpenSSH", "9.6"),
             nmap(3306, "MySQL", "8.0.36"),
             nmap(5432, "PostgreSQL DB", ""),
-        )
+        ),
+        at(),
     )
     texts = [f.text for f in verdict.findings]
     assert len(texts) == 2
@@ -93,8 +95,8 @@ def test_disclosure_by_nmap_only_where_no_banner_said_it() -> None:
 
 
 def test_disclosure_passes_or_does_not_apply() -> None:
-    assert disclosure(_scan(header("Server", "nginx"))).ok
-    assert disclosure(_scan(examined=())).not_applicable is not None
+    assert disclosure(_scan(header("Server", "nginx")), at()).ok
+    assert disclosure(_scan(examined=()), at()).not_applicable is not None
 
 
 def test_outdated_shows_the_catalogue_date_and_merges_sources() -> None:
@@ -104,6 +106,7 @@ def test_outdated_shows_the_catalogue_date_and_merges_sources() -> None:
             header("X-Powered-By", "PHP/5.3.3"),
             nmap(8080, "Apache httpd", "2.2.15", "(CentOS)", "cpe:/a:apache:http_server:2.2.15"),
         ),
+        at(),
         TODAY,
     )
     assert verdict.labels == {"catalogue": "2026-08-22"}
@@ -125,6 +128,7 @@ def test_outdated_shows_the_catalogue_date_and_merges_sources() -> None:
 def test_outdated_passes_with_the_reason_in_the_notes() -> None:
     verdict = outdated(
         _scan(Banner("SSH identification string", "port 22/tcp", "SSH-2.0-OpenSSH_10.5p1", 22)),
+        at(),
         TODAY,
     )
     assert verdict.ok
@@ -137,6 +141,7 @@ def test_outdated_from_nmap_alone_and_by_cpe() -> None:
             nmap(22, "OpenSSH", "9.2p1 Debian 2+deb12u10", "protocol 2.0"),
             nmap(80, "Acme web", "1.18.0", "", "cpe:/a:igor_sysoev:nginx:1.18.0"),
         ),
+        at(),
         TODAY,
     )
     texts = {f.text.split(" (")[0]: f for f in verdict.findings}
@@ -145,10 +150,12 @@ def test_outdated_from_nmap_alone_and_by_cpe() -> None:
 
 
 def test_outdated_passes_without_versions_and_skips_without_banners() -> None:
-    verdict = outdated(_scan(header("Server", "nginx"), nmap(5432, "PostgreSQL DB", "")), TODAY)
+    verdict = outdated(
+        _scan(header("Server", "nginx"), nmap(5432, "PostgreSQL DB", "")), at(), TODAY
+    )
     assert verdict.ok and verdict.labels["catalogue"] == "2026-08-22"
     assert any("no banner names a catalogued product" in n for n in verdict.notes)
-    assert outdated(_scan(examined=()), TODAY).not_applicable is not None
+    assert outdated(_scan(examined=()), at(), TODAY).not_applicable is not None
 
 
 # ---------------------------------------------------------------------- no pass without an answer
@@ -171,7 +178,7 @@ TARPIT = (
 @pytest.mark.parametrize("check", [disclosure, outdated])
 def test_no_source_said_a_byte_so_the_check_is_broken_naming_each_source(check: Any) -> None:
     with pytest.raises(CouldNotMeasure) as info:
-        check(_silent(*TARPIT), FRESH)
+        check(_silent(*TARPIT), at(), FRESH)
     failure = info.value.failure
     assert failure.kind is FailureKind.TIMEOUT and failure.where == "t"
     assert "no source said a single byte" in failure.reason
@@ -182,7 +189,7 @@ def test_no_source_said_a_byte_so_the_check_is_broken_naming_each_source(check: 
 @pytest.mark.parametrize("check", [disclosure, outdated])
 def test_a_server_that_answered_garbage_still_passes_with_the_note(check: Any) -> None:
     garbage = Source("port 9999/tcp (service)", True, "0 banner(s)")
-    verdict = check(_silent(TARPIT[1], garbage), FRESH)
+    verdict = check(_silent(TARPIT[1], garbage), at(), FRESH)
     assert verdict.ok
     if check is outdated:
         assert any("no banner names a catalogued product" in n for n in verdict.notes)
@@ -191,8 +198,11 @@ def test_a_server_that_answered_garbage_still_passes_with_the_note(check: Any) -
 def test_every_banner_result_says_when_the_catalogue_is_old() -> None:
     scan = _scan(header("Server", "nginx/1.30.4"))
     for check in (disclosure, outdated):
-        stale = [n for n in check(scan, STALE).notes if "harness catalogue refresh" in n]
+        stale = [n for n in check(scan, at(), STALE).notes if "harness catalogue refresh" in n]
         assert len(stale) == 1 and "100 days old" in stale[0], check
-        assert not any("harness catalogue refresh" in n for n in check(scan, FRESH).notes)
+        assert not any("harness catalogue refresh" in n for n in check(scan, at(), FRESH).notes)
     # a note, never a failure
-    assert outdated(scan, STALE).ok and disclosure(_scan(header("Server", "nginx")), STALE).ok
+    assert (
+        outdated(scan, at(), STALE).ok
+        and disclosure(_scan(header("Server", "nginx")), at(), STALE).ok
+    )

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import hostile_servers as hs
 import pytest
 import trustme
+from checking import at
 from probe_context import RecordingContext
 
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
@@ -197,7 +198,7 @@ def test_a_silent_port_is_no_banner_pass(run: RecordingContext) -> None:
     assert [s.answered for s in slow.sources] == [False, False], slow.sources
     for check in (disclosure, outdated):
         with pytest.raises(CouldNotMeasure) as info:
-            check(slow)
+            check(slow, at())
         reason = info.value.failure.reason
         assert info.value.failure.kind is FailureKind.TIMEOUT
         assert "no source said a single byte" in reason
@@ -214,8 +215,8 @@ def test_a_port_that_answered_garbage_passes_with_the_note(run: RecordingContext
     # the grab failed (random bytes are no HTTP head), but the server did say something
     assert grab.answered and grab.kind is not None, grab
     assert any(n.startswith("could not read http on port") for n in scan.notes), scan.notes
-    assert disclosure(scan).ok
-    verdict = outdated(scan)
+    assert disclosure(scan, at()).ok
+    verdict = outdated(scan, at())
     assert verdict.ok
     assert any("no banner names a catalogued product" in n for n in verdict.notes)
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from checking import decide as run_check
+
 from harness import known
 from harness.checks import get_check
 from harness.inventory import Settings, Target, TlsEndpoint
-from harness.policy.tls.cert import cert_expiry
 from harness.probes import Job
 from harness.probes.tls.model import CertDeployment, Certificate, TlsScan
 from harness.session.summary import Record, RunSummary
@@ -67,7 +68,7 @@ def _night(path: Path, at: dt.datetime, fingerprint: str = "ab" * 32) -> tuple[s
     """One nightly run: judge, report, and update the known-findings file, on the date `at`."""
     today = at.date()
     previous = known.load(path)
-    verdict = cert_expiry(_scan(at, fingerprint), Settings())
+    verdict = run_check("tls.cert.expiry", _scan(at, fingerprint))
     d = decide(CHECK, JOB, verdict, [], previous, today, track_age=True)
     assert d.outcome == "fail"
     summary = RunSummary(previous=previous)

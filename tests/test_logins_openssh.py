@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from checking import at, login_result, outcome
 from login_servers import HOST, OpenSsh
 
 from harness.errors import ProbeFailure
@@ -76,7 +77,7 @@ def test_default_budget_finds_a_top_5_weak_password(tmp_path: Path, sshd: OpenSs
         "123456789",
         Category.WEAK,
     )
-    verdict = policy.weak_password(g, "t")
+    verdict = outcome(policy.weak_password, login_result(g))
     assert isinstance(verdict, Verdict) and verdict.findings
     assert sshd.accepted().count("operator") >= 1
     # the server counted no more than the budget: 10, less the 'none' method attempt
@@ -88,7 +89,7 @@ def test_strong_password_passes_and_says_what_was_tried(tmp_path: Path, sshd: Op
     result, log = probe(tmp_path, f"{{kind: ssh, port: {sshd.port}, usernames: [keeper]}}")
     g = guesses(result, log)
     assert g.hit is None
-    verdict = policy.weak_password(g, "t")
+    verdict = outcome(policy.weak_password, login_result(g))
     assert isinstance(verdict, Verdict) and verdict.ok, verdict
     assert "(top 5 for keeper)" in verdict.notes[0], verdict.notes
     assert "tried 2 of 9 vendor pairs" in verdict.notes[0], verdict.notes
@@ -109,7 +110,7 @@ def test_no_pin_runs_the_public_lists_but_withholds_declared_credentials(
     assert any("not pinned" in n for n in g.notes)
     assert isinstance(result, LoginResult)
     assert result.channel.host_key == sshd.fingerprint("ed25519")  # the key seen is recorded
-    assert "not pinned" in policy.cleartext(result.channel).notes[1]
+    assert "not pinned" in policy.cleartext(result, at()).notes[1]
 
 
 def test_matching_pin_sends_declared_credentials(

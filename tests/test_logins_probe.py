@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from checking import at, login_result, outcome
 from login_servers import HOST, Config, LoginApp, ftp_server, nist_rule, refuse_all
 
 from harness.errors import FailureKind, ProbeFailure
@@ -98,7 +99,7 @@ def test_everything_200_protected_url_is_ambiguous(tmp_path, apps):
     result = measured(tmp_path, f"{{kind: http-basic, url: {server.url('/admin')}}}")
     assert isinstance(result.anonymous, ProbeFailure)
     assert result.anonymous.kind is FailureKind.AMBIGUOUS
-    assert policy.cleartext(result.channel).findings  # still judged: it is plain HTTP
+    assert policy.cleartext(result, at()).findings  # still judged: it is plain HTTP
 
 
 def test_ssh_that_accepts_any_password_is_ambiguous(tmp_path):
@@ -131,17 +132,19 @@ def test_budget_too_small_is_broken_and_names_the_budget_that_suffices(tmp_path,
     server = app(apps, accounts={"admin": STRONG})
     login = "{{kind: http-basic, url: {}, usernames: [a, b, c], login_attempt_budget: {}}}"
     g = guesses(measured(tmp_path, login.format(server.url("/admin"), 4)))
-    short = policy.weak_password(g, "t")
+    short = outcome(policy.weak_password, login_result(g))
     assert isinstance(short, ProbeFailure), short
     assert short.reason.startswith("budget too small: 2 of 75 weak pairs tried (top 1 for a, ")
     need = int(short.reason.split("raise login_attempt_budget to at least ")[1].split()[0])
-    vendor = policy.default_credentials(g, "t")  # the budget ran out before the vendor turn
+    vendor = outcome(
+        policy.default_credentials, login_result(g)
+    )  # the budget ran out before the vendor turn
     assert isinstance(vendor, ProbeFailure) and "0 of 14 vendor pairs tried" in vendor.reason
     # the named budget is the smallest that suffices: one less is still short
     below = guesses(measured(tmp_path, login.format(server.url("/admin"), need - 1)))
-    assert isinstance(policy.weak_password(below, "t"), ProbeFailure)
+    assert isinstance(outcome(policy.weak_password, login_result(below)), ProbeFailure)
     enough = guesses(measured(tmp_path, login.format(server.url("/admin"), need)))
-    verdict = policy.weak_password(enough, "t")
+    verdict = outcome(policy.weak_password, login_result(enough))
     assert isinstance(verdict, Verdict) and verdict.ok, verdict
     assert "(top 3 for a, top 3 for b, top 3 for c)" in verdict.notes[0]
 
@@ -160,11 +163,15 @@ def test_lockout_stops_at_once_and_is_reported(tmp_path, apps):
     lock = result.lockout
     assert lock is not None and not isinstance(lock, ProbeFailure)
     assert lock.signal_after == 3
-    assert policy.lockout(lock).ok
-    verdict = policy.default_credentials(g, "t")  # the one vendor pair it needs was tried
+    assert policy.lockout(result, at()).ok
+    verdict = outcome(
+        policy.default_credentials, login_result(g)
+    )  # the one vendor pair it needs was tried
     assert isinstance(verdict, Verdict)
     assert any("signalled lockout" in n for n in verdict.notes)
-    weak = policy.weak_password(g, "t")  # the top 3 weak passwords were not: never a pass
+    weak = outcome(
+        policy.weak_password, login_result(g)
+    )  # the top 3 weak passwords were not: never a pass
     assert isinstance(weak, ProbeFailure) and "guessing stopped early" in weak.reason
 
 
@@ -175,7 +182,7 @@ def test_no_lockout_is_a_finding(tmp_path, apps):
         f"{{kind: http-basic, url: {server.url('/admin')}, lockout: true, lockout_threshold: 3}}",
     )
     assert server.attempts == result.attempts <= 10
-    verdict = policy.lockout(result.lockout)  # type: ignore[arg-type]
+    verdict = policy.lockout(result, at())
     assert verdict.findings and "past the threshold of 3" in verdict.findings[0].text
 
 
@@ -330,7 +337,7 @@ def test_ssh_weak_and_strong(tmp_path):
     )
     assert weak.attempts == w.attempts - 1  # the 'none' method is not a password attempt
     assert guesses(s).hit is None and strong.attempts <= 16
-    assert policy.cleartext(s.channel).ok and not policy.anonymous(s.anonymous).findings  # type: ignore[arg-type]
+    assert policy.cleartext(s, at()).ok and not policy.anonymous(s, at()).findings  # type: ignore[arg-type]
 
 
 def test_ssh_refusing_connections_after_failures_is_a_lockout_signal(tmp_path):
@@ -359,12 +366,12 @@ def test_ftp_anonymous_weak_and_strong(tmp_path):
     finally:
         for server in (anon, weak, strong):
             server.close_all()
-    assert policy.anonymous(a.anonymous).findings  # type: ignore[arg-type]
+    assert policy.anonymous(a, at()).findings  # type: ignore[arg-type]
     assert guesses(a).hit is None  # anonymous is not a default pair: the control guards it
     hit = guesses(w).hit
     assert hit is not None and (hit.username, hit.password) == ("admin", "admin")
-    assert not policy.anonymous(s.anonymous).findings and guesses(s).hit is None  # type: ignore[arg-type]
-    assert "without TLS" in policy.cleartext(s.channel).findings[0].text
+    assert not policy.anonymous(s, at()).findings and guesses(s).hit is None  # type: ignore[arg-type]
+    assert "without TLS" in policy.cleartext(s, at()).findings[0].text
 
 
 def test_protected_url(tmp_path, apps):
@@ -373,8 +380,8 @@ def test_protected_url(tmp_path, apps):
     login = "{{kind: http-form, url: {}, failure_text: Invalid, protected_url: {}}}"
     a = measured(tmp_path, login.format(open_app.url("/login"), open_app.url("/private")))
     b = measured(tmp_path, login.format(closed.url("/login"), closed.url("/private")))
-    assert policy.anonymous(a.anonymous).findings  # type: ignore[arg-type]
-    assert policy.anonymous(b.anonymous).ok  # type: ignore[arg-type]
+    assert policy.anonymous(a, at()).findings  # type: ignore[arg-type]
+    assert policy.anonymous(b, at()).ok  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- password policy
@@ -396,7 +403,7 @@ def test_password_policy(tmp_path, apps, rule, declared, findings):
         result = measured(
             tmp_path, f"{{kind: http-basic, url: {server.url('/admin')}, password_policy: {pp}}}"
         )
-        verdict = policy.password_policy(result.password_policy)  # type: ignore[arg-type]
+        verdict = policy.password_policy(result, at())
         assert len(verdict.findings) == findings, verdict
     assert len(set(server.registered)) == len(server.registered)  # a fresh username each time
 
@@ -413,7 +420,7 @@ def test_password_policy_lists_the_accounts_it_creates_and_deletes_them(tmp_path
     assert isinstance(pr, PasswordPolicyResult)
     created = [a.username for a in pr.created]
     assert len(created) == 1 + len(pr.samples) and all(a.endpoint == pr.url for a in pr.created)
-    verdict = policy.password_policy(pr)
+    verdict = policy.password_policy(result, at())
     (left,) = verdict.left_behind
     assert f"created {len(created)} accounts at {pr.url}" in left and created[0] in left
     if delete:
@@ -464,7 +471,7 @@ def test_declared_secret_is_masked_and_never_in_the_log(tmp_path, monkeypatch):
     assert hit is not None and hit.category is Category.DECLARED
     assert secret not in repr(result) and secret not in log
     assert "$HARNESS_TEST_DEPLOY_PW" in hit.password and "******" in hit.password
-    verdict = policy.weak_password(guesses(result), "t")
+    verdict = outcome(policy.weak_password, login_result(guesses(result)))
     assert isinstance(verdict, Verdict) and secret not in verdict.findings[0].text
     assert secret not in repr(Candidate("u", secret, Category.DECLARED, "x", public=False))
 
@@ -491,7 +498,7 @@ def test_a_private_password_list_is_not_sent_over_cleartext(tmp_path, apps):
     g = guesses(result)
     # never sent: the server would have accepted it
     assert g.hit is None and g.tried["weak"] == 0 and g.tried["default"] > 0
-    short = policy.weak_password(g, "t")
+    short = outcome(policy.weak_password, login_result(g))
     assert isinstance(short, ProbeFailure)
     assert "passwords_file ours.txt not tried: the channel is cleartext" in short.reason
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from checking import at
 from defusedxml import ElementTree
 
 from harness.checks import Severity
@@ -96,21 +97,23 @@ ES = OpenPort(9201, "tcp", "http", "Elasticsearch REST API", "8.14.1", method="p
 
 
 def test_unexpected_lists_port_service_and_product() -> None:
-    verdict = unexpected(_scan(SSH, HTTPS, REDIS), PortsSpec(expected=[22, 443, 25]))
+    verdict = unexpected(_scan(SSH, HTTPS, REDIS), at(ports=PortsSpec(expected=[22, 443, 25])))
     (finding,) = verdict.findings
     assert finding.text == (
         "port 6379/tcp is open but not in ports.expected: redis (version detection timed out; "
         "name guessed from the port number)"
     )
     assert "expected but not open: 25 (not a finding)" in verdict.notes
-    assert unexpected(_scan(SSH, HTTPS), PortsSpec(expected=[22, 443])).ok
-    assert unexpected(_scan(), PortsSpec()).ok
-    assert "no open port" in unexpected(_scan(), PortsSpec()).notes[0]
-    assert "http over TLS: nginx" in unexpected(_scan(HTTPS), PortsSpec()).findings[0].text
+    assert unexpected(_scan(SSH, HTTPS), at(ports=PortsSpec(expected=[22, 443]))).ok
+    assert unexpected(_scan(), at(ports=PortsSpec())).ok
+    assert "no open port" in unexpected(_scan(), at(ports=PortsSpec())).notes[0]
+    assert (
+        "http over TLS: nginx" in unexpected(_scan(HTTPS), at(ports=PortsSpec())).findings[0].text
+    )
 
 
 def test_risky_services_declared_or_not() -> None:
-    verdict = risky(_scan(SSH, HTTPS, REDIS, DOCKER, ES))
+    verdict = risky(_scan(SSH, HTTPS, REDIS, DOCKER, ES), at())
     texts = [f.text for f in verdict.findings]
     assert len(texts) == 3
     assert texts[0].startswith("Redis reachable on port 6379/tcp") and "guessed" in texts[0]
@@ -121,16 +124,16 @@ def test_risky_services_declared_or_not() -> None:
         Severity.CRITICAL,
         Severity.HIGH,
     ]
-    assert risky(_scan(SSH, HTTPS)).ok
+    assert risky(_scan(SSH, HTTPS), at()).ok
 
 
 def test_identified_service_wins_over_the_port_number() -> None:
     ssh_on_23 = OpenPort(23, "tcp", "ssh", "OpenSSH", "9.6p1", method="probed")
     telnet_on_2323 = OpenPort(2323, "tcp", "telnet", "Linux telnetd", method="probed")
     guessed_23 = OpenPort(23, "tcp", "telnet")
-    assert risky(_scan(ssh_on_23)).ok
-    assert risky(_scan(telnet_on_2323)).findings[0].text.startswith("Telnet reachable")
-    assert risky(_scan(guessed_23)).findings[0].severity is Severity.HIGH
+    assert risky(_scan(ssh_on_23), at()).ok
+    assert risky(_scan(telnet_on_2323), at()).findings[0].text.startswith("Telnet reachable")
+    assert risky(_scan(guessed_23), at()).findings[0].severity is Severity.HIGH
 
 
 def test_risky_service_list_is_complete_data() -> None:

@@ -3,14 +3,15 @@ job's start and end, in the order they happen, each job's end told once."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
-import harness.probes
+from harness.areas import AREAS, Area
 from harness.errors import ProbeFailure
 from harness.inventory import loads
-from harness.probes import Job, ProbeContext, ProbeKind
+from harness.probes import Job, ProbeContext
 from harness.session.runner import (
     JobFinished,
     JobStarted,
@@ -41,7 +42,9 @@ class _TwoAnswers:
 
 
 def test_observers_see_each_event_once_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(harness.probes.IMPLEMENTATIONS, ProbeKind.PORTS, lambda: _TwoAnswers)
+    monkeypatch.setitem(
+        AREAS, Area.PORTS, dataclasses.replace(AREAS[Area.PORTS], probe=lambda: _TwoAnswers)
+    )
     inv = loads(TARGETS)
     jobs = [Job(t.name, t, None, inv.settings(t)) for t in inv.targets]
     events: list[ProbeEvent] = []

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from checking import login_result, outcome
 from udp_servers import snmpd_on
 
 from harness.errors import FailureKind, ProbeFailure
@@ -66,7 +67,7 @@ def test_public_answers_and_is_read_only(agent: int) -> None:
     hit = result.guesses.hit
     assert hit is not None and (hit.password, hit.category) == ("public", Category.DEFAULT)
     assert "harness test agent" in hit.detail and "read-only" in hit.detail
-    verdict = policy.default_credentials(result.guesses, "agent")
+    verdict = outcome(policy.default_credentials, login_result(result.guesses))
     assert (
         len(verdict.findings) == 1 and "community / public was accepted" in verdict.findings[0].text
     )
@@ -96,7 +97,7 @@ def test_declared_secret_community_is_read_write_and_never_shown(
     hit = result.guesses.hit
     assert hit is not None and hit.category is Category.DECLARED
     assert "READ-WRITE" in hit.detail
-    verdict = policy.weak_password(result.guesses, "agent")
+    verdict = outcome(policy.weak_password, login_result(result.guesses))
     assert isinstance(verdict, Verdict) and "READ-WRITE" in verdict.findings[0].text
     shown = repr(result) + log + repr(verdict)
     for encoded in (SECRET, SECRET.encode().hex(), base64.b64encode(SECRET.encode()).decode()):
@@ -108,7 +109,7 @@ def test_agent_without_default_communities_passes(hardened: int) -> None:
     assert isinstance(result, LoginResult) and not isinstance(result.guesses, ProbeFailure)
     assert result.guesses.hit is None and result.guesses.tried.get("default", 0) >= 1
     assert result.attempts <= result.budget
-    verdict = policy.default_credentials(result.guesses, "agent")
+    verdict = outcome(policy.default_credentials, login_result(result.guesses))
     assert isinstance(verdict, Verdict) and verdict.ok, verdict
     assert "community / public: rejected (no answer within 1 s)" in log
 

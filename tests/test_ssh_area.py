@@ -21,6 +21,7 @@ from typing import Any
 import paramiko
 import pytest
 from allure_results import by_target_and_check
+from checking import at, decide
 from ssh_servers import (
     HARDENED,
     HOST,
@@ -33,6 +34,7 @@ from ssh_servers import (
     sshd_available,
 )
 
+from harness.checks import catalogue
 from harness.errors import CouldNotMeasure, FailureKind
 from harness.outcome import Verdict
 from harness.policy import ssh as policy
@@ -43,14 +45,7 @@ from harness.probes.ssh_session import SessionError
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 NEEDS_SSHD = pytest.mark.skipif(sshd_available() is not None, reason=str(sshd_available()))
-CHECKS: dict[str, Callable[[SshScan], Verdict]] = {
-    "ssh.kex": policy.kex,
-    "ssh.host_keys": policy.host_keys,
-    "ssh.ciphers": policy.ciphers,
-    "ssh.macs": policy.macs,
-    "ssh.terrapin": policy.terrapin,
-    "ssh.post_quantum": policy.post_quantum,
-}
+CHECKS = [c.id for c in catalogue().values() if c.area == "ssh"]  # read from the registry
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +80,8 @@ def test_hardened_openssh_passes_every_check(hardened: Sshd) -> None:
         ("ssh-rsa", 4096),
     }
     assert scan.strict_kex and scan.gex_refused_small is True
-    for check, decide in CHECKS.items():
-        verdict = decide(scan)
+    for check in CHECKS:
+        verdict = decide(check, scan)
         assert verdict.ok, f"{check}: {_texts(verdict)}"
     assert scan.seconds < 5  # sanity only; the speed goal is measured in bench/bench_ssh.py
 
@@ -94,7 +89,7 @@ def test_hardened_openssh_passes_every_check(hardened: Sshd) -> None:
 @NEEDS_SSHD
 def test_legacy_openssh_fails_every_check_9_2_can_fail(legacy: Sshd) -> None:
     scan = _scan(legacy.port)
-    flagged = {c: {f.key for f in CHECKS[c](scan).findings} for c in CHECKS}
+    flagged = {c: {f.key for f in decide(c, scan).findings} for c in CHECKS}
     assert {"diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1"} <= flagged["ssh.kex"]
     assert "diffie-hellman-group-exchange-sha1" in flagged["ssh.kex"]
     assert {"ssh-dss", "ssh-rsa", "ssh-rsa 1024 bits"} <= flagged["ssh.host_keys"]
@@ -104,7 +99,7 @@ def test_legacy_openssh_fails_every_check_9_2_can_fail(legacy: Sshd) -> None:
     assert flagged["ssh.post_quantum"] == {"no hybrid post-quantum key exchange"}
     # Debian's 9.2 always offers strict key exchange, and refuses groups under 2048 bits
     assert flagged["ssh.terrapin"] == set() and scan.gex_refused_small is True
-    kex = policy.kex(scan)
+    kex = policy.kex(scan, at())
     assert any(
         n.startswith("sshd_config: KexAlgorithms -diffie-hellman-group14-sha1") for n in kex.notes
     )
@@ -124,7 +119,7 @@ def test_host_keys_are_read_from_a_server_with_classic_diffie_hellman_only(tmp_p
         ("ssh-ed25519", 256),
         ("ssh-rsa", 2048),
     }
-    assert [f.key for f in policy.host_keys(scan).findings] == ["ssh-rsa 2048 bits"]
+    assert [f.key for f in policy.host_keys(scan, at()).findings] == ["ssh-rsa 2048 bits"]
 
 
 def test_terrapin_fails_without_strict_kex_and_passes_with_it() -> None:
@@ -137,10 +132,10 @@ def test_terrapin_fails_without_strict_kex_and_passes_with_it() -> None:
         loose.close()
         strict.close()
     assert not open_scan.strict_kex and closed_scan.strict_kex
-    (finding,) = policy.terrapin(open_scan).findings
+    (finding,) = policy.terrapin(open_scan, at()).findings
     assert "aes128-cbc with hmac-sha2-256-etm@openssh.com" in finding.text
     assert "CVE-2023-48795" in finding.text and "kex-strict-s-v00@openssh.com" in finding.text
-    assert policy.terrapin(closed_scan).ok
+    assert policy.terrapin(closed_scan, at()).ok
     # paramiko's own host key is read with a key exchange, from an implementation not OpenSSH
     assert [(k.key_type, k.bits) for k in open_scan.host_keys] == [("ssh-ed25519", 256)]
 
@@ -165,7 +160,7 @@ def test_a_group_exchange_that_hands_out_1024_bit_groups_fails_kex(tmp_path: Pat
     finally:
         server.close()
     assert scan.gex_small_group_bits == 1024 and scan.gex_refused_small is False
-    findings = {f.key: f for f in policy.kex(scan).findings}
+    findings = {f.key: f for f in policy.kex(scan, at()).findings}
     finding = findings["diffie-hellman-group-exchange-sha256: 1024-bit group"]
     assert finding.text.startswith("diffie-hellman-group-exchange-sha256 hands out a 1024-bit")
     assert "/etc/ssh/moduli" in finding.text
@@ -260,9 +255,9 @@ def test_a_server_that_stalls_after_its_kexinit_costs_two_timeouts_not_one_per_k
         "not tried, the server left the key exchange for ssh-ed25519 unanswered" in scan.unread[1]
     )
     with pytest.raises(CouldNotMeasure, match="sizes are unknown"):
-        policy.host_keys(scan)
+        policy.host_keys(scan, at())
     with pytest.raises(CouldNotMeasure, match="hands out small groups"):
-        policy.kex(scan)
+        policy.kex(scan, at())
 
 
 def test_a_refused_port_says_refused() -> None:
@@ -280,7 +275,7 @@ def test_unread_host_keys_make_a_clean_host_key_check_unmeasured() -> None:
         unread=("rsa-sha2-512: no answer",),
     )  # fmt: skip
     with pytest.raises(CouldNotMeasure, match="sizes are unknown"):
-        policy.host_keys(scan)
+        policy.host_keys(scan, at())
 
 
 # ------------------------------------------------------------------- through pytest, end to end
@@ -364,10 +359,10 @@ def test_the_demo_labs_legacy_ssh_fails_the_transport_checks_and_still_takes_log
             client.close()
     finally:
         server.close()
-    failed = {c for c, decide in CHECKS.items() if not decide(scan).ok}
+    failed = {c for c in CHECKS if not decide(c, scan).ok}
     assert failed == set(CHECKS), failed
     # paramiko offers no SHA-1 or 1024-bit key exchange: its kex finding is the low one
-    assert [f.key for f in policy.kex(scan).findings] == ["diffie-hellman-group14-sha256"]
+    assert [f.key for f in policy.kex(scan, at()).findings] == ["diffie-hellman-group14-sha256"]
 
 
 def test_every_connection_is_closed_on_every_path() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from checking import at
 
 from harness.checks import Severity
 from harness.data import load_yaml
@@ -34,7 +35,7 @@ def scan(**changes: object) -> SshScan:
 
 
 def test_chacha20_without_strict_kex_is_terrapin() -> None:
-    verdict = policy.terrapin(scan(ciphers=("chacha20-poly1305@openssh.com",)))
+    verdict = policy.terrapin(scan(ciphers=("chacha20-poly1305@openssh.com",)), at())
     (finding,) = verdict.findings
     assert finding.text.startswith("offers chacha20-poly1305@openssh.com without strict key")
 
@@ -44,11 +45,11 @@ def test_strict_kex_closes_terrapin_whatever_else_is_offered() -> None:
         kex=("curve25519-sha256", "kex-strict-s-v00@openssh.com"),
         ciphers=("chacha20-poly1305@openssh.com", "aes128-cbc"),
     )
-    assert policy.terrapin(offered).ok
+    assert policy.terrapin(offered, at()).ok
 
 
 def test_no_strict_kex_but_nothing_exposed_passes_and_says_why() -> None:
-    verdict = policy.terrapin(scan(ciphers=("aes128-cbc",), macs=("hmac-sha2-256",)))
+    verdict = policy.terrapin(scan(ciphers=("aes128-cbc",), macs=("hmac-sha2-256",)), at())
     assert verdict.ok and "does not apply" in verdict.notes[0]
 
 
@@ -61,7 +62,7 @@ def test_no_strict_kex_but_nothing_exposed_passes_and_says_why() -> None:
     ],
 )
 def test_post_quantum(kex: tuple[str, ...], ok: bool) -> None:
-    assert policy.post_quantum(scan(kex=kex)).ok is ok
+    assert policy.post_quantum(scan(kex=kex), at()).ok is ok
 
 
 @pytest.mark.parametrize(
@@ -69,13 +70,13 @@ def test_post_quantum(kex: tuple[str, ...], ok: bool) -> None:
 )
 def test_rsa_host_key_sizes(bits: int, severity: Severity | None) -> None:
     keys = (HostKey("rsa-sha2-512", "ssh-rsa", bits),)
-    verdict = policy.host_keys(scan(host_key_algorithms=("rsa-sha2-512",), host_keys=keys))
+    verdict = policy.host_keys(scan(host_key_algorithms=("rsa-sha2-512",), host_keys=keys), at())
     assert [f.severity for f in verdict.findings] == ([severity] if severity else [])
 
 
 def test_encrypt_and_mac_is_flagged_only_where_an_etm_form_exists() -> None:
     macs = ("hmac-sha2-256-etm@openssh.com", "hmac-sha2-256", "umac-128@openssh.com", "x-mac")
-    verdict = policy.macs(scan(macs=macs))
+    verdict = policy.macs(scan(macs=macs), at())
     assert [f.key for f in verdict.findings] == ["hmac-sha2-256", "umac-128@openssh.com"]
     assert "sshd_config: MACs -hmac-sha2-256,umac-128@openssh.com" in verdict.notes
 
@@ -83,9 +84,9 @@ def test_encrypt_and_mac_is_flagged_only_where_an_etm_form_exists() -> None:
 def test_a_group_exchange_not_asked_leaves_a_clean_kex_unmeasured() -> None:
     offered = scan(kex=("diffie-hellman-group-exchange-sha256",), notes=("no answer",))
     with pytest.raises(CouldNotMeasure, match="hands out small groups"):
-        policy.kex(offered)
+        policy.kex(offered, at())
     refused = dataclasses.replace(offered, gex_refused_small=True)
-    assert policy.kex(refused).ok
+    assert policy.kex(refused, at()).ok
 
 
 def test_every_rule_cites_a_declared_source() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from checking import decide
 from test_tls_policy import SETTINGS, scan, suites
 
 from harness.errors import CouldNotMeasure
-from harness.policy import tls as policy
 from harness.probes.tls.answered import _robot_contradiction, silent_rejections
 from harness.probes.tls.model import ProtocolSupport, Robot
 
@@ -41,5 +41,5 @@ def test_robot_without_rsa_is_contradicted_by_an_accepted_rsa_suite() -> None:
     assert why is not None and "TLS_RSA_WITH_AES_128_GCM_SHA256" in why
     broken = scan(protocols=protocols, robot=None, errors=(("robot", why),))
     with pytest.raises(CouldNotMeasure, match="found no RSA key exchange"):
-        policy.robot(broken, SETTINGS)
+        decide("tls.vuln.robot", broken, SETTINGS)
     assert _robot_contradiction(scan(robot=Robot.NOT_VULNERABLE_RSA_NOT_SUPPORTED)) is None

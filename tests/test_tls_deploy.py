@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from allure_results import by_target_and_check
+from checking import decide
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -29,7 +30,6 @@ from cryptography.x509.oid import NameOID
 from test_tls_policy import SETTINGS, cert, deployment, scan
 from tls_servers import HOST, Pki, https_server, make_pki, s_server
 
-from harness.policy import tls as policy
 from harness.policy.tls.deploy import limit_on
 
 SUITE = Path(__file__).parents[1] / "suites" / "test_tls.py"
@@ -208,9 +208,11 @@ def _public(days: int, issued: dt.datetime, scts: int | None) -> object:
 
 def test_a_public_certificate_without_scts_fails() -> None:
     issued = dt.datetime(2026, 1, 10, tzinfo=dt.UTC)
-    assert not policy.sct(_public(90, issued, 0), SETTINGS).ok
-    assert not policy.sct(_public(390, issued, 2), SETTINGS).ok  # 3 needed past 180 days
-    assert policy.sct(_public(90, issued, 2), SETTINGS).ok
+    assert not decide("tls.cert.sct", _public(90, issued, 0), SETTINGS).ok
+    assert not decide(
+        "tls.cert.sct", _public(390, issued, 2), SETTINGS
+    ).ok  # 3 needed past 180 days
+    assert decide("tls.cert.sct", _public(90, issued, 2), SETTINGS).ok
 
 
 @pytest.mark.parametrize(
@@ -226,7 +228,7 @@ def test_a_public_certificate_without_scts_fails() -> None:
 def test_a_public_certificate_is_held_to_the_limit_of_its_issue_date(
     issued: dt.datetime, days: int, ok: bool
 ) -> None:
-    assert policy.lifetime(_public(days, issued, 3), SETTINGS).ok is ok
+    assert decide("tls.cert.lifetime", _public(days, issued, 3), SETTINGS).ok is ok
     assert limit_on(dt.date(2011, 1, 1)) is None
 
 
@@ -235,4 +237,4 @@ def test_unmeasured_stapling_is_broken_never_passed() -> None:
 
     unknown = scan(certificates=(dataclasses.replace(deployment(), ocsp_stapled=None),))
     with pytest.raises(CouldNotMeasure):
-        policy.ocsp_stapling(unknown, SETTINGS)
+        decide("tls.cert.ocsp_stapling", unknown, SETTINGS)

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from checking import decide
 from hello_router import (
     FALLBACK_SCSV,
     HelloRouter,
@@ -35,7 +36,6 @@ from tls_servers import HOST, https_server, make_pki, strong_context
 from harness.errors import CouldNotMeasure
 from harness.inventory import Settings, loads
 from harness.outcome import Verdict
-from harness.policy import tls as policy
 from harness.probes.tls import TlsProbe
 from harness.probes.tls.fallback import Answer, Fallback, measure
 from harness.probes.tls.model import TlsScan
@@ -119,7 +119,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]
 def _verdict(run: dict[str, object], name: str) -> Verdict:
     scan = run[name]
     assert isinstance(scan, TlsScan), scan
-    return policy.fallback_scsv(scan, policy.Settings())  # type: ignore[attr-defined]
+    return decide("tls.vuln.fallback_scsv", scan)
 
 
 def test_openssl_s_server_sends_the_alert(run: dict[str, object]) -> None:
@@ -152,19 +152,19 @@ def test_a_swallowed_scsv_handshake_is_broken_never_passed(run: dict[str, object
     assert run["swallowed"] == 3
     scan = run["swallows-scsv"]
     assert isinstance(scan, TlsScan)
-    for check in (policy.compliance, policy.grade):
+    for check in ("tls.profile", "tls.grade"):
         with pytest.raises(CouldNotMeasure):
-            check(scan, policy.Settings())  # type: ignore[attr-defined]
+            decide(check, scan)
 
 
 def test_heartbleed_and_ccs_need_an_answer(run: dict[str, object]) -> None:
     silent = run["swallows-no-sni"]
     assert isinstance(silent, TlsScan)
     with pytest.raises(CouldNotMeasure) as raised:
-        policy.heartbleed(silent, Settings())
+        decide("tls.vuln.heartbleed", silent, Settings())
     assert "sent nothing back" in str(raised.value)  # sslyze: "not vulnerable"
     with pytest.raises(CouldNotMeasure) as raised:  # sslyze's CCS read lets a timeout raise
-        policy.ccs_injection(silent, Settings())
+        decide("tls.vuln.ccs_injection", silent, Settings())
     assert "timed out" in str(raised.value)
     # asked one at a time after the first timeout, it stayed silent to those hellos: the silence
     # is its answer, not a queue, so the rest of its scan went parallel again (tls.pace)
@@ -172,7 +172,7 @@ def test_heartbleed_and_ccs_need_an_answer(run: dict[str, object]) -> None:
     answered = run["lacks-scsv"]  # TLS 1.0-1.2 backends that answer every hello
     assert isinstance(answered, TlsScan)
     assert answered.heartbleed is False and answered.ccs_injection is False
-    assert policy.heartbleed(answered, Settings()).ok
+    assert decide("tls.vuln.heartbleed", answered, Settings()).ok
 
 
 # ---------------------------------------------------------------- the decision table, by hand

@@ -10,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from checking import decide
 from test_tls_policy import NAMED, SETTINGS, cert, deployment, scan, suites, texts
 
 from harness.errors import CouldNotMeasure
-from harness.policy import tls as policy
 from harness.probes.tls.model import ProtocolSupport
 
 SSL2 = (
@@ -61,24 +61,24 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("check", NAMED, ids=lambda c: c.__name__)
-def test_each_named_vulnerability_fails_a_legacy_server(check: object) -> None:
-    verdict = check(legacy(), SETTINGS)  # type: ignore[operator]
+@pytest.mark.parametrize("check", NAMED)
+def test_each_named_vulnerability_fails_a_legacy_server(check: str) -> None:
+    verdict = decide(check, legacy(), SETTINGS)
     found = texts(verdict)
-    for fragment in EXPECTED[check.__name__]:  # type: ignore[attr-defined]
+    for fragment in EXPECTED[check.rsplit(".", 1)[1]]:
         assert fragment in found, found
 
 
-@pytest.mark.parametrize("check", NAMED, ids=lambda c: c.__name__)
-def test_each_named_vulnerability_passes_a_strong_server(check: object) -> None:
-    assert check(scan(), SETTINGS).ok  # type: ignore[operator]
+@pytest.mark.parametrize("check", NAMED)
+def test_each_named_vulnerability_passes_a_strong_server(check: str) -> None:
+    assert decide(check, scan(), SETTINGS).ok
 
 
-@pytest.mark.parametrize("check", NAMED, ids=lambda c: c.__name__)
-def test_a_scan_without_the_enumeration_is_broken(check: object) -> None:
+@pytest.mark.parametrize("check", NAMED)
+def test_a_scan_without_the_enumeration_is_broken(check: str) -> None:
     failed = scan(errors=(("tls_1_0_cipher_suites", "the handshakes timed out"),))
     with pytest.raises(CouldNotMeasure):
-        check(failed, SETTINGS)  # type: ignore[operator]
+        decide(check, failed, SETTINGS)
 
 
 def test_sslv3_without_cbc_is_no_poodle_but_rc4() -> None:
@@ -89,21 +89,23 @@ def test_sslv3_without_cbc_is_no_poodle_but_rc4() -> None:
             *scan().protocols[2:],
         )
     )
-    assert policy.poodle(only_rc4, SETTINGS).ok
-    assert not policy.rc4(only_rc4, SETTINGS).ok
+    assert decide("tls.vuln.poodle", only_rc4, SETTINGS).ok
+    assert not decide("tls.vuln.rc4", only_rc4, SETTINGS).ok
 
 
 def test_a_2048_bit_dh_group_is_no_logjam() -> None:
     tls12 = ProtocolSupport(
         "TLS 1.2", True, suites("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", group=("DH", 2048))
     )
-    assert policy.logjam(
-        scan(protocols=(*scan().protocols[:4], tls12, *scan().protocols[5:])), SETTINGS
+    assert decide(
+        "tls.vuln.logjam",
+        scan(protocols=(*scan().protocols[:4], tls12, *scan().protocols[5:])),
+        SETTINGS,
     ).ok
 
 
 def test_finding_identity_is_the_version_and_suites_not_the_prose() -> None:
-    keys = {f.key for f in policy.sweet32(legacy(), SETTINGS).findings}
+    keys = {f.key for f in decide("tls.vuln.sweet32", legacy(), SETTINGS).findings}
     assert (
         "TLS 1.0: TLS_RSA_WITH_3DES_EDE_CBC_SHA TLS_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA TLS_RSA_WITH_IDEA_CBC_SHA"
         in keys
@@ -111,10 +113,10 @@ def test_finding_identity_is_the_version_and_suites_not_the_prose() -> None:
 
 
 def test_tls_ciphers_points_at_the_named_checks() -> None:
-    message = texts(policy.ciphers(legacy(), SETTINGS))
+    message = texts(decide("tls.ciphers", legacy(), SETTINGS))
     assert "[tls.vuln.sweet32]" in message and "[tls.vuln.rc4]" in message
     assert "[tls.vuln.freak, tls.vuln.logjam]" in message
-    protocols = texts(policy.protocols(legacy(), SETTINGS))
+    protocols = texts(decide("tls.protocols", legacy(), SETTINGS))
     assert "SSLv2 is offered (see tls.vuln.drown)" in protocols
     assert "SSLv3 is offered (see tls.vuln.poodle)" in protocols
 
@@ -127,23 +129,25 @@ def test_a_widely_shared_2048_bit_prime_is_a_note_not_a_finding() -> None:
         suites("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", group=("DH", 2048))[0], dh_prime_sha256=big
     )
     tls12 = ProtocolSupport("TLS 1.2", True, (suite,))
-    verdict = policy.logjam(
-        scan(protocols=(*scan().protocols[:4], tls12, *scan().protocols[5:])), SETTINGS
+    verdict = decide(
+        "tls.vuln.logjam",
+        scan(protocols=(*scan().protocols[:4], tls12, *scan().protocols[5:])),
+        SETTINGS,
     )
     assert verdict.ok and any("widely shared 2048-bit" in n for n in verdict.notes)
 
 
 def test_post_quantum_judges_what_the_hello_measured() -> None:
-    assert policy.post_quantum(scan(), SETTINGS).ok
-    refused = policy.post_quantum(scan(post_quantum=""), SETTINGS)
+    assert decide("tls.post_quantum", scan(), SETTINGS).ok
+    refused = decide("tls.post_quantum", scan(post_quantum=""), SETTINGS)
     assert "X25519MLKEM768" in texts(refused) and refused.findings[0].key == "no hybrid group"
     unanswered = scan(post_quantum=None, errors=(("post_quantum", "no usable answer"),))
     with pytest.raises(CouldNotMeasure):
-        policy.post_quantum(unanswered, SETTINGS)
-    starttls = policy.post_quantum(scan(post_quantum=None, starttls="smtp"), SETTINGS)
+        decide("tls.post_quantum", unanswered, SETTINGS)
+    starttls = decide("tls.post_quantum", scan(post_quantum=None, starttls="smtp"), SETTINGS)
     assert starttls.not_applicable and "STARTTLS" in starttls.not_applicable
     tls12_only = scan(protocols=(*scan().protocols[:5], ProtocolSupport("TLS 1.3", False)))
-    assert policy.post_quantum(tls12_only, SETTINGS).not_applicable
+    assert decide("tls.post_quantum", tls12_only, SETTINGS).not_applicable
 
 
 def test_drown_looks_across_the_run_for_the_same_key_over_sslv2() -> None:
@@ -154,7 +158,7 @@ def test_drown_looks_across_the_run_for_the_same_key_over_sslv2() -> None:
     unrelated = dataclasses.replace(
         there, port=9443, certificates=(deployment(cert(key_sha256="dd" * 32)),)
     )  # type: ignore[type-var]
-    verdict = policy.drown(here, SETTINGS, [here, there, unrelated])
+    verdict = decide("tls.vuln.drown", here, SETTINGS, [here, there, unrelated])
     assert [f.key for f in verdict.findings] == ["SSLv2 at 203.0.113.5:8443"]
     assert "compared with 2 other" in verdict.notes[0]
-    assert policy.drown(here, SETTINGS, [here, unrelated]).ok
+    assert decide("tls.vuln.drown", here, SETTINGS, [here, unrelated]).ok

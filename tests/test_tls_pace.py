@@ -23,10 +23,10 @@ from fragile_proxy import FragileProxy, legacy_s_server, sockets_to
 from probe_context import RecordingContext
 from tls_servers import HOST, make_pki
 
-import harness.probes
+from harness.areas import AREAS, Area
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import loads
-from harness.probes import Job, ProbeContext, ProbeKind
+from harness.probes import Job, ProbeContext
 from harness.probes.deadline import tls_endpoint_bound
 from harness.probes.hostgate import GATE
 from harness.probes.tls import TlsProbe
@@ -179,7 +179,7 @@ class _Stuck:
 def test_the_runner_stops_waiting_for_a_job_past_its_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(harness.probes.IMPLEMENTATIONS, ProbeKind.TLS, lambda: _Stuck)
+    monkeypatch.setitem(AREAS, Area.TLS, dataclasses.replace(AREAS[Area.TLS], probe=lambda: _Stuck))
     monkeypatch.setitem(runner_module.JOB_BOUNDS, "tls", lambda job: 0.5)
     monkeypatch.setattr(runner_module, "GRACE_SECONDS", 0.5)
     inv = loads("version: 1\ntargets:\n  - {name: t, host: 127.0.0.1, tls: [{port: 443}]}\n")

@@ -10,7 +10,6 @@ check of the suite then judges both measurements, and status, findings and notes
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import socket
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from checking import decide
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from probe_context import RecordingContext
@@ -33,24 +33,19 @@ from tls_servers import (
     strong_context,
 )
 
+from harness.areas import define_checks
+from harness.checks import catalogue
 from harness.errors import CouldNotMeasure, ProbeFailure
 from harness.inventory import Settings, loads
-from harness.policy import tls as policy
 from harness.probes.tls import TlsProbe
 from harness.probes.tls.model import TlsScan
 from harness.probes.tls.reading import measurement
 from harness.probes.tls.request import ca_file, scan_request
 from harness.session.subjects import subjects
 
-SUITE = Path(__file__).parents[1] / "suites" / "test_tls.py"
-# check id -> policy function, read from the suite itself so a new check is compared too
-CHECKS = dict(
-    re.findall(
-        r'@pytest\.mark\.check\("([\w.]+)"\)\s+def \w+\(subject, measurement, judge\):\s+'
-        r"judge\(policy\.(\w+)\(measurement, subject\.settings\)\)",
-        SUITE.read_text(),
-    )
-)
+# every TLS check, read from the registry so a new check is compared too
+define_checks("tls")
+CHECKS = [c.id for c in catalogue().values() if c.area == "tls"]
 # nginx as in bench/fleet.py: the hardened and the legacy server blocks
 NGINX_HARDENED = """
     ssl_protocols TLSv1.2 TLSv1.3;
@@ -210,7 +205,7 @@ def _judge(check: str, scan: Any, settings: Settings) -> tuple[Any, ...]:
     if isinstance(scan, ProbeFailure):
         return ("broken", scan.kind)
     try:
-        verdict = getattr(policy, CHECKS[check])(scan, settings)
+        verdict = decide(check, scan, settings)
     except CouldNotMeasure as exc:
         return ("broken", exc.failure.message)
     findings = tuple((f.text, f.severity) for f in verdict.findings)
@@ -238,7 +233,7 @@ def test_every_check_decides_the_same(
     settings, full, planned = scans[endpoint][:3]
     assert isinstance(full, TlsScan), full
     assert isinstance(planned, TlsScan), planned
-    assert len(CHECKS) >= 19, CHECKS  # the regex over the suite found the checks
+    assert len(CHECKS) >= 19, CHECKS  # the registry lists the checks
     for check in CHECKS:
         assert _judge(check, planned, settings) == _judge(check, full, settings), check
     # the measurement itself: versions, suites and key exchange, and every scan error

@@ -12,11 +12,13 @@ import dataclasses
 import datetime as dt
 
 import pytest
+from checking import decide
 
+from harness.areas import define_checks
+from harness.checks import DEFINITIONS, catalogue
 from harness.errors import CouldNotMeasure
 from harness.inventory import Settings
 from harness.outcome import Verdict
-from harness.policy import tls as policy
 from harness.policy.tls.profile import grade_inputs
 from harness.policy.tls.rules import WEAKNESS_TEXT, Weakness, forward_secret, profiles, weaknesses
 from harness.probes.tls.model import (
@@ -105,74 +107,49 @@ def texts(v: Verdict) -> str:
     return "; ".join(f.text for f in v.findings)
 
 
-# the named vulnerabilities (tests/test_tls_named.py judges each on a legacy measurement)
+# the checks, read from the registry: every TLS check, and the named vulnerabilities judged from
+# the enumeration (tests/test_tls_named.py judges each on a legacy measurement)
+define_checks("tls")
+CHECKS = [c.id for c in catalogue().values() if c.area == "tls"]
 NAMED = [
-    policy.sweet32,
-    policy.freak,
-    policy.logjam,
-    policy.drown,
-    policy.poodle,
-    policy.rc4,
-    policy.beast,
-    policy.lucky13,
-]
-CHECKS = [
-    policy.protocols,
-    policy.ciphers,
-    policy.forward_secrecy,
-    policy.key_exchange,
-    policy.cert_validity,
-    policy.cert_expiry,
-    policy.cert_trust,
-    policy.cert_strict,
-    policy.cert_hostname,
-    policy.cert_key,
-    policy.cert_signature,
-    policy.heartbleed,
-    policy.ccs_injection,
-    policy.robot,
-    policy.renegotiation,
-    policy.compression,
-    policy.fallback_scsv,
-    *NAMED,
-    policy.ocsp_stapling,
-    policy.sct,
-    policy.chain,
-    policy.lifetime,
-    policy.post_quantum,
-    policy.hsts,
-    policy.compliance,
-    policy.grade,
+    cid
+    for cid in CHECKS
+    if cid.startswith("tls.vuln.")
+    and DEFINITIONS[cid].decide.__module__ == "harness.policy.tls.named"
 ]
 
 
-@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-def test_the_strong_measurement_passes_every_check(check: object) -> None:
-    verdict = check(scan(), SETTINGS)  # type: ignore[operator]
+@pytest.mark.parametrize("check", CHECKS)
+def test_the_strong_measurement_passes_every_check(check: str) -> None:
+    verdict = decide(check, scan(), SETTINGS)
     assert verdict.ok, texts(verdict)
 
 
 @pytest.mark.parametrize(
     ("check", "change", "expected"),
     [
-        (policy.heartbleed, {"heartbleed": True}, "heartbeat"),
-        (policy.ccs_injection, {"ccs_injection": True}, "ChangeCipherSpec"),
-        (policy.robot, {"robot": Robot.VULNERABLE_STRONG_ORACLE}, "strong Bleichenbacher oracle"),
-        (policy.robot, {"robot": Robot.VULNERABLE_WEAK_ORACLE}, "weak Bleichenbacher oracle"),
-        (policy.renegotiation, {"secure_renegotiation": False}, "insecure renegotiation"),
-        (policy.renegotiation, {"client_renegotiation": True}, "client-initiated"),
-        (policy.compression, {"compression": True}, "compression"),
-        (policy.fallback_scsv, {"fallback_scsv": False}, "TLS_FALLBACK_SCSV"),
-        (policy.hsts, {"hsts": Hsts(False)}, "no Strict-Transport-Security"),
-        (policy.hsts, {"hsts": Hsts(True, 3600)}, "under the minimum of 180 days"),
-        (policy.compliance, {"compression": True}, "vulnerable: TLS compression"),
-        (policy.grade, {"heartbleed": True}, "grade F is below the declared minimum A"),
+        ("tls.vuln.heartbleed", {"heartbleed": True}, "heartbeat"),
+        ("tls.vuln.ccs_injection", {"ccs_injection": True}, "ChangeCipherSpec"),
+        (
+            "tls.vuln.robot",
+            {"robot": Robot.VULNERABLE_STRONG_ORACLE},
+            "strong Bleichenbacher oracle",
+        ),
+        ("tls.vuln.robot", {"robot": Robot.VULNERABLE_WEAK_ORACLE}, "weak Bleichenbacher oracle"),
+        ("tls.vuln.renegotiation", {"secure_renegotiation": False}, "insecure renegotiation"),
+        ("tls.vuln.renegotiation", {"client_renegotiation": True}, "client-initiated"),
+        ("tls.vuln.compression", {"compression": True}, "compression"),
+        ("tls.vuln.fallback_scsv", {"fallback_scsv": False}, "TLS_FALLBACK_SCSV"),
+        ("tls.hsts", {"hsts": Hsts(False)}, "no Strict-Transport-Security"),
+        ("tls.hsts", {"hsts": Hsts(True, 3600)}, "under the minimum of 180 days"),
+        ("tls.profile", {"compression": True}, "vulnerable: TLS compression"),
+        ("tls.grade", {"heartbleed": True}, "grade F is below the declared minimum A"),
     ],
 )
 def test_each_vulnerability_fails_its_check(
-    check: object, change: dict[str, object], expected: str
+    check: str, change: dict[str, object], expected: str
 ) -> None:
-    verdict = check(scan(**change), SETTINGS)  # type: ignore[operator]
+    verdict = decide(check, scan(**change), SETTINGS)
     assert expected in texts(verdict)
 
 
@@ -182,12 +159,16 @@ def test_not_applicable_checks_are_skipped_with_the_reason() -> None:
         for p in scan().protocols
     )
     only13 = scan(protocols=tls13, fallback_scsv=False, secure_renegotiation=False)
-    assert "no older version" in str(policy.fallback_scsv(only13, SETTINGS).not_applicable)
-    assert "no renegotiation" in str(policy.renegotiation(only13, SETTINGS).not_applicable)
+    assert "no older version" in str(
+        decide("tls.vuln.fallback_scsv", only13, SETTINGS).not_applicable
+    )
+    assert "no renegotiation" in str(
+        decide("tls.vuln.renegotiation", only13, SETTINGS).not_applicable
+    )
     smtp = scan(https=False, starttls="smtp", hsts=None)
-    assert "STARTTLS smtp" in str(policy.hsts(smtp, SETTINGS).not_applicable)
+    assert "STARTTLS smtp" in str(decide("tls.hsts", smtp, SETTINGS).not_applicable)
     old = Settings(tls_profile="old")
-    assert "does not require" in str(policy.forward_secrecy(scan(), old).not_applicable)
+    assert "does not require" in str(decide("tls.forward_secrecy", scan(), old).not_applicable)
 
 
 @pytest.mark.parametrize(
@@ -203,13 +184,23 @@ def test_a_missing_measurement_is_could_not_measure_never_a_pass(change: dict[st
     s = scan(**change)
     with pytest.raises(CouldNotMeasure):
         for check in CHECKS:
-            check(s, SETTINGS)
+            decide(check, s, SETTINGS)
+
+
+def test_a_server_without_tls13_fails_the_tls13_check() -> None:
+    no13 = tuple(
+        dataclasses.replace(p, offered=False, suites=()) if p.name == "TLS 1.3" else p
+        for p in scan().protocols
+    )
+    verdict = decide("tls.tls13", scan(protocols=no13), SETTINGS)
+    assert texts(verdict) == "TLS 1.3 is not offered (offered: TLS 1.2)"
+    assert [f.key for f in verdict.findings] == ["no TLS 1.3"]  # one identity across runs
 
 
 def test_a_failed_protocol_scan_breaks_the_protocol_checks() -> None:
     s = scan(errors=(("tls_1_0_cipher_suites", "sslyze's tls_1_0_cipher_suites scan failed"),))
     with pytest.raises(CouldNotMeasure, match="tls_1_0_cipher_suites"):
-        policy.protocols(s, SETTINGS)
+        decide("tls.protocols", s, SETTINGS)
 
 
 def test_weak_suites_are_named_under_their_protocol() -> None:
@@ -225,7 +216,7 @@ def test_weak_suites_are_named_under_their_protocol() -> None:
         ),
     )
     s = scan(protocols=(tls10, *scan().protocols[3:]))
-    message = texts(policy.ciphers(s, SETTINGS))
+    message = texts(decide("tls.ciphers", s, SETTINGS))
     assert message.startswith("TLS 1.0: TLS_RSA_WITH_3DES_EDE_CBC_SHA (3DES")
     assert (
         "TLS_RSA_WITH_RC4_128_MD5 (RC4 [tls.vuln.rc4], MD5 MAC, static RSA key exchange)" in message
@@ -237,9 +228,11 @@ def test_weak_suites_are_named_under_their_protocol() -> None:
     assert "TLS_DH_anon_WITH_AES_128_CBC_SHA (anonymous" in message
     assert "TLS 1.2" not in message
     # under "old", CBC and static RSA are allowed, but 3DES and friends never are
-    old = texts(policy.ciphers(s, Settings(tls_profile="old")))
+    old = texts(decide("tls.ciphers", s, Settings(tls_profile="old")))
     assert "CBC mode" not in old and "3DES" in old
-    assert "TLS 1.0: TLS_RSA_WITH_3DES_EDE_CBC_SHA" in texts(policy.forward_secrecy(s, SETTINGS))
+    assert "TLS 1.0: TLS_RSA_WITH_3DES_EDE_CBC_SHA" in texts(
+        decide("tls.forward_secrecy", s, SETTINGS)
+    )
 
 
 def test_suite_classification() -> None:
@@ -260,26 +253,26 @@ def test_suite_classification() -> None:
 
 def test_key_exchange_groups() -> None:
     assert "secp224r1 of 224 bits" in texts(
-        policy.key_exchange(scan(curves=("secp224r1",)), SETTINGS)
+        decide("tls.key_exchange", scan(curves=("secp224r1",)), SETTINGS)
     )
     assert "outside the intermediate profile: X448" in texts(
-        policy.key_exchange(scan(curves=("X25519", "X448")), SETTINGS)
+        decide("tls.key_exchange", scan(curves=("X25519", "X448")), SETTINGS)
     )
     dh = ProtocolSupport(
         "TLS 1.2", True, suites("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", group=("DH", 1024))
     )
     s = scan(protocols=(*scan().protocols[:4], dh, scan().protocols[5]))
-    assert "DH group of 1024 bits" in texts(policy.key_exchange(s, SETTINGS))
+    assert "DH group of 1024 bits" in texts(decide("tls.key_exchange", s, SETTINGS))
 
 
 def test_modern_profile_wants_tls13_only() -> None:
     modern = Settings(tls_profile="modern")
-    assert texts(policy.protocols(scan(), modern)) == "TLS 1.2 is offered"
+    assert texts(decide("tls.protocols", scan(), modern)) == "TLS 1.2 is offered"
     nothing_new = tuple(
         dataclasses.replace(p, offered=p.name == "TLS 1.0") for p in scan().protocols
     )
     assert "TLS 1.2 or TLS 1.3 is not offered" in texts(
-        policy.protocols(scan(protocols=nothing_new), SETTINGS)
+        decide("tls.protocols", scan(protocols=nothing_new), SETTINGS)
     )
 
 
@@ -288,23 +281,27 @@ def test_certificate_checks() -> None:
         return scan(certificates=(deployment(*chain, trusted=trusted),))
 
     expired = on(cert(not_after=NOW - dt.timedelta(days=3)))
-    assert "expired on 2026-05-29 (3 days ago)" in texts(policy.cert_validity(expired, SETTINGS))
+    assert "expired on 2026-05-29 (3 days ago)" in texts(
+        decide("tls.cert.validity", expired, SETTINGS)
+    )
     # expiry does not contradict validity's critical finding with "expires soon"
-    beside = policy.cert_expiry(expired, SETTINGS)
+    beside = decide("tls.cert.expiry", expired, SETTINGS)
     assert not beside.findings and "tls.cert.validity reports it" in str(beside.not_applicable)
     future = on(cert(not_before=NOW + dt.timedelta(days=1)))
-    assert "is not valid before 2026-06-02" in texts(policy.cert_validity(future, SETTINGS))
+    assert "is not valid before 2026-06-02" in texts(decide("tls.cert.validity", future, SETTINGS))
     soon = on(cert(not_after=NOW + dt.timedelta(days=12, hours=1)))
-    assert "in 12 days (the minimum is 30 days)" in texts(policy.cert_expiry(soon, SETTINGS))
+    assert "in 12 days (the minimum is 30 days)" in texts(decide("tls.cert.expiry", soon, SETTINGS))
     assert (
-        policy.cert_expiry(scan(), SETTINGS).notes[0].startswith("www.example.test: 80 days left")
+        decide("tls.cert.expiry", scan(), SETTINGS)
+        .notes[0]
+        .startswith("www.example.test: 80 days left")
     )
     rsa = on(cert(key_type="RSA", key_bits=1024, curve=None))
-    assert "RSA key of 1024 bits" in texts(policy.cert_key(rsa, SETTINGS))
+    assert "RSA key of 1024 bits" in texts(decide("tls.cert.key", rsa, SETTINGS))
     small_ec = on(cert(key_bits=224, curve="secp224r1"))
-    assert "EC key of 224 bits" in texts(policy.cert_key(small_ec, SETTINGS))
+    assert "EC key of 224 bits" in texts(decide("tls.cert.key", small_ec, SETTINGS))
     self_signed = on(cert(self_signed=True, issuer="CN=www.example.test"), trusted=False)
-    assert "self-signed" in texts(policy.cert_trust(self_signed, SETTINGS))
+    assert "self-signed" in texts(decide("tls.cert.trust", self_signed, SETTINGS))
 
 
 def test_signatures_judge_the_served_chain_without_roots() -> None:
@@ -316,9 +313,9 @@ def test_signatures_judge_the_served_chain_without_roots() -> None:
     )
     sha1_root = cert(subject="CN=Root", common_name="Root", self_signed=True, signature_hash="sha1")
     s = scan(certificates=(deployment(cert(), md5_intermediate, sha1_root),))
-    message = texts(policy.cert_signature(s, SETTINGS))
+    message = texts(decide("tls.cert.signature", s, SETTINGS))
     assert "Sub CA is signed with MD5" in message and "Root" not in message
-    assert "MD5 certificate signature" in policy.grade(s, SETTINGS).notes[0]
+    assert "MD5 certificate signature" in decide("tls.grade", s, SETTINGS).notes[0]
 
 
 @pytest.mark.parametrize(
@@ -334,25 +331,25 @@ def test_signatures_judge_the_served_chain_without_roots() -> None:
 )
 def test_hostname_matching(name: str, sans: tuple[str, ...], ok: bool) -> None:
     s = scan(server_name=name, certificates=(deployment(cert(dns_names=sans)),))
-    assert policy.cert_hostname(s, SETTINGS).ok is ok
+    assert decide("tls.cert.hostname", s, SETTINGS).ok is ok
 
 
 def test_hostname_by_ip_address() -> None:
     s = scan(server_name="192.0.2.7", certificates=(deployment(cert(ip_addresses=("192.0.2.7",))),))
-    assert policy.cert_hostname(s, SETTINGS).ok
+    assert decide("tls.cert.hostname", s, SETTINGS).ok
     s = scan(server_name="192.0.2.8", certificates=(deployment(cert(ip_addresses=("192.0.2.7",))),))
-    assert "not 192.0.2.8" in texts(policy.cert_hostname(s, SETTINGS))
+    assert "not 192.0.2.8" in texts(decide("tls.cert.hostname", s, SETTINGS))
 
 
 def test_grade_verdict_carries_title_label_and_breakdown() -> None:
-    v = policy.grade(scan(), SETTINGS)
+    v = decide("tls.grade", scan(), SETTINGS)
     assert (
         v.ok
         and v.labels == {"tls_grade": "A+"}
         and v.title == "TLS grade A+ · www.example.test:443"
     )
     assert "score 89/100" in v.notes[0]  # 128-bit suites only: cipher strength 80
-    below = policy.grade(scan(hsts=None, https=False), Settings(min_grade="A+"))
+    below = decide("tls.grade", scan(hsts=None, https=False), Settings(min_grade="A+"))
     assert "grade A is below the declared minimum A+" in texts(below)
 
 
@@ -369,7 +366,7 @@ def test_the_grade_reads_weakness_keys_not_their_display_text(
     for w in Weakness:
         monkeypatch.setitem(WEAKNESS_TEXT, w, f"reworded {w.value}")
     assert grade_inputs(scan(protocols=weak)) == before
-    assert "reworded null" in texts(policy.ciphers(scan(protocols=weak), SETTINGS))
+    assert "reworded null" in texts(decide("tls.ciphers", scan(protocols=weak), SETTINGS))
 
 
 def test_profile_data_has_version_and_source() -> None:

@@ -30,42 +30,14 @@ from tls_servers import (
     strong_context,
 )
 
+from harness.areas import define_checks
+from harness.checks import catalogue
+
 SUITE = Path(__file__).parents[1] / "suites" / "test_tls.py"
-CHECKS = [
-    "tls.protocols",
-    "tls.ciphers",
-    "tls.forward_secrecy",
-    "tls.key_exchange",
-    "tls.cert.validity",
-    "tls.cert.expiry",
-    "tls.cert.trust",
-    "tls.cert.strict",
-    "tls.cert.hostname",
-    "tls.cert.key",
-    "tls.cert.signature",
-    "tls.cert.ocsp_stapling",
-    "tls.cert.sct",
-    "tls.cert.chain",
-    "tls.cert.lifetime",
-    "tls.vuln.heartbleed",
-    "tls.vuln.ccs_injection",
-    "tls.vuln.robot",
-    "tls.vuln.renegotiation",
-    "tls.vuln.compression",
-    "tls.vuln.fallback_scsv",
-    "tls.vuln.sweet32",
-    "tls.vuln.freak",
-    "tls.vuln.logjam",
-    "tls.vuln.drown",
-    "tls.vuln.poodle",
-    "tls.vuln.rc4",
-    "tls.vuln.beast",
-    "tls.vuln.lucky13",
-    "tls.post_quantum",
-    "tls.hsts",
-    "tls.profile",
-    "tls.grade",
-]
+# every TLS check, read from the registry: a new check is run on every endpoint below, and must
+# pass wherever EXPECTED does not say otherwise
+define_checks("tls")
+CHECKS = [c.id for c in catalogue().values() if c.area == "tls"]
 _PROFILE_AND_GRADE = {"tls.profile": "failed", "tls.grade": "failed"}
 # Python's ssl runs on Debian's OpenSSL 3.0, which has no ML-KEM: every TLS 1.3 server here
 # fails the informational post-quantum check (tests/test_tls_pq.py has one that passes)
@@ -89,6 +61,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "tls.vuln.beast": "failed",  # CBC over TLS 1.0
         "tls.vuln.lucky13": "failed",  # CBC at all
         "tls.post_quantum": "skipped",  # no TLS 1.3
+        "tls.tls13": "failed",  # TLS 1.0 to 1.2 only
         **_PROFILE_AND_GRADE,
     },
     # expired is validity's finding; "expires soon" beside it would contradict it

@@ -12,6 +12,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from checking import decide
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -19,7 +20,6 @@ from test_tls_policy import SETTINGS, deployment, scan, texts
 from tls_servers import make_pki
 
 from harness.errors import CouldNotMeasure
-from harness.policy import tls as policy
 from harness.policy.grade import grade
 from harness.policy.tls.profile import grade_inputs
 from harness.probes.tls.model import TlsScan, TrustCheck
@@ -99,21 +99,21 @@ def _strict_only() -> TlsScan:
 
 def test_a_strict_only_defect_fails_strict_alone() -> None:
     measured = _strict_only()
-    assert policy.cert_trust(measured, SETTINGS).ok
-    verdict = policy.cert_strict(measured, SETTINGS)
+    assert decide("tls.cert.trust", measured, SETTINGS).ok
+    verdict = decide("tls.cert.strict", measured, SETTINGS)
     message = texts(verdict) + " ".join(verdict.notes)
     assert "the leaf has no Authority Key Identifier" in message
     assert "missing required extension" in message
     for who in ("pyca/cryptography", "Python 3.13", "browsers", "OpenSSL's default", "curl"):
         assert who in message
-    assert policy.compliance(measured, SETTINGS).ok
+    assert decide("tls.profile", measured, SETTINGS).ok
     assert grade(grade_inputs(measured)).letter == "A+"
 
 
 def test_strict_is_not_judged_on_an_untrusted_chain() -> None:
     untrusted = scan(certificates=(deployment(trusted=False),))
-    assert not policy.cert_trust(untrusted, SETTINGS).ok
-    skipped = policy.cert_strict(untrusted, SETTINGS)
+    assert not decide("tls.cert.trust", untrusted, SETTINGS).ok
+    skipped = decide("tls.cert.strict", untrusted, SETTINGS)
     assert skipped.not_applicable and "tls.cert.trust reports it" in skipped.not_applicable
 
 
@@ -121,7 +121,7 @@ def test_a_root_missing_from_sslyzes_store_is_no_strict_defect() -> None:
     """pyca judges with sslyze's bundled store; a root only the system store has is no defect."""
     store_gap = TrustCheck("pyca/cryptography (sslyze)", False, "no path to a trusted root (...)")
     d = dataclasses.replace(deployment(), strict=(store_gap,))
-    assert policy.cert_strict(scan(certificates=(d,)), SETTINGS).ok
+    assert decide("tls.cert.strict", scan(certificates=(d,)), SETTINGS).ok
 
 
 def test_strict_is_in_the_catalogue_and_sarif(tmp_path: Path) -> None:
@@ -158,11 +158,11 @@ def test_a_verifier_that_cannot_run_gives_no_verdict(
         deployment(trusted=False), trust_unmeasured=crashed.error, trust_error=crashed.error
     )
     unmeasured = scan(certificates=(d,))
-    for decide in (policy.cert_trust, policy.compliance):
+    for check in ("tls.cert.trust", "tls.profile"):
         with pytest.raises(CouldNotMeasure, match=r"gave no verdict.*cannot allocate memory"):
-            decide(unmeasured, SETTINGS)
+            decide(check, unmeasured, SETTINGS)
     with pytest.raises(CouldNotMeasure, match="gave no verdict"):
         grade_inputs(unmeasured)
     strict_silent = dataclasses.replace(deployment(), strict=(missing,))
     with pytest.raises(CouldNotMeasure, match=r"X509_STRICT.*gave no verdict.*not installed"):
-        policy.cert_strict(scan(certificates=(strict_silent,)), SETTINGS)
+        decide("tls.cert.strict", scan(certificates=(strict_silent,)), SETTINGS)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from checking import at
 from probe_context import RecordingContext
 from udp_servers import dnsmasq, memcached, snmpd
 
@@ -114,10 +115,10 @@ def test_each_risky_udp_service_fails_both_checks(
     result = _scan(scan, name)
     assert result.udp is not None and not isinstance(result.udp, ProbeFailure), result.udp
     assert [p.port for p in result.udp.open_ports] == [port]
-    found = policy.risky(result)
+    found = policy.risky(result, at())
     assert [f.text.split(" reachable")[0] for f in found.findings] == [label]
     assert f"port {port}/udp" in found.findings[0].text and "Fix: " in found.findings[0].text
-    extra = policy.unexpected(result, scan.inventory.target(name).ports)
+    extra = policy.unexpected(result, at(ports=scan.inventory.target(name).ports))
     assert [f.text.split(" is open")[0] for f in extra.findings] == [f"port {port}/udp"]
 
 
@@ -138,16 +139,15 @@ def test_declaring_53_udp_clears_unexpected_but_not_risky(scan: RecordingContext
         .targets[0]
         .ports
     )
-    assert policy.unexpected(result, spec).ok  # 53 alone would mean TCP
-    assert not policy.risky(result).ok
+    assert policy.unexpected(result, at(ports=spec)).ok  # 53 alone would mean TCP
+    assert not policy.risky(result, at()).ok
 
 
 def test_healthy_host_passes_with_every_udp_port_closed(scan: RecordingContext) -> None:
     result = _scan(scan, "healthy")
     assert result.udp is not None and not isinstance(result.udp, ProbeFailure)
     assert result.udp.open_ports == () and result.udp.closed == 8
-    for verdict in (policy.unexpected(result, None), policy.risky(result)):
-        verdict = policy.complete(verdict, result)
+    for verdict in (policy.unexpected(result, at()), policy.risky(result, at())):
         assert verdict.ok
         assert any("no open UDP port; 8 closed" in n for n in verdict.notes), verdict.notes
 
@@ -157,7 +157,7 @@ def test_ports_that_swallow_datagrams_are_never_open(scan: RecordingContext) -> 
     udp = result.udp
     assert udp is not None and not isinstance(udp, ProbeFailure)
     assert udp.open_ports == () and udp.open_filtered == (161, 623) and udp.all_silent
-    verdict = policy.risky(result)
+    verdict = policy.risky(result, at())
     assert verdict.ok
     assert any("every scanned UDP port is open|filtered" in n for n in verdict.notes)
 
@@ -170,9 +170,9 @@ def test_without_raw_sockets_udp_is_broken_and_tcp_still_runs(scan: RecordingCon
         assert len(result.open_ports) == 1  # the TCP connect scan ran as nobody
     with pytest.raises(CouldNotMeasure) as broken:  # nothing to report is no pass on half a scan
         spec = PortsSpec(expected=[clean.open_ports[0].port])
-        policy.complete(policy.unexpected(clean, spec), clean)
+        policy.unexpected(clean, at(ports=spec))
     assert "setcap cap_net_raw" in str(broken.value)
-    verdict = policy.complete(policy.unexpected(extra, None), extra)  # a TCP finding still fails
+    verdict = policy.unexpected(extra, at())  # a TCP finding still fails
     assert len(verdict.findings) == 1 and any("UDP not measured" in n for n in verdict.notes)
 
 

@@ -13,13 +13,13 @@ import allure_commons
 from allure_commons.model2 import Attachment, Parameter, Status, StatusDetails, TestStepResult
 from allure_commons.utils import uuid4
 
+from harness import checks
+from harness.areas import area_of, define_checks
 from harness.checks import Check, Severity
 from harness.errors import ProbeFailure
 from harness.inventory import LoginEndpoint, TlsEndpoint
 from harness.inventory.models import SshEndpoint
-from harness.output.allure_files import catalogue_properties
 from harness.output.result_page import plain_message, reference_name
-from harness.policy.tls.rules import profiles
 from harness.probes import Evidence, Job, Timing
 
 # Allure has five fixed levels (blocker, critical, normal, minor, trivial) and none is "high".
@@ -107,14 +107,6 @@ def declared_at(path: str, line: int | None) -> None:
 
 # ------------------------------------------------------------------- the test page for people
 
-_TOOL = {
-    "tls": "sslyze scan",
-    "ports": "nmap scan",
-    "banners": "banner reads",
-    "logins": "login attempts",
-    "ssh": "SSH algorithm reads",
-}
-
 
 def probe_title(probe: str, job: Job) -> str:
     ep = job.endpoint
@@ -127,7 +119,7 @@ def probe_title(probe: str, job: Job) -> str:
     else:
         where = job.target.host
     at = f" at {job.address}" if job.address and job.address != job.target.host else ""
-    return f"{_TOOL.get(probe, probe)} of {where}{at}"
+    return f"{area_of(probe).tool} of {where}{at}"
 
 
 def probe_step(
@@ -219,28 +211,9 @@ def parameters(job: Job, probed: tuple[str, ...] = ()) -> None:
 
 
 def judged_against(check: Check, job: Job) -> str:
-    s = job.settings
-    if check.id == "tls.cert.expiry":
-        return f"judged against a minimum of {s.cert_expiry_days} days left"
-    if check.id == "tls.hsts":
-        return f"judged against a minimum HSTS max-age of {s.hsts_min_age_days} days"
-    if check.id == "tls.grade":
-        return f"judged against a minimum grade of {s.min_grade}"
-    if check.id == "tls.cert.trust":
-        return "judged against the system trust stores" + (
-            " and the ca_bundle" if s.ca_bundle else ""
-        )
-    if check.area == "tls":
-        return f"judged against Mozilla {s.tls_profile} {profiles().version}"
-    if check.area == "ports":
-        expected = job.target.ports.expected if job.target.ports else []
-        return f"judged against ports.expected ({', '.join(map(str, expected)) or 'none'})"
-    if check.area == "banners":
-        snapshot = catalogue_properties(dt.date.today())["version.catalogue.date"]
-        return f"judged against the software catalogue of {snapshot}"
-    if check.area == "ssh":
-        return "judged against the SSH algorithm policy (harness/data/ssh_policy.yaml)"
-    return f"judged within a budget of {s.login_attempt_budget} login attempts"
+    """What the check's verdict is judged against: its definition's words, or its area's."""
+    define_checks(check.area)
+    return checks.judged_against(check.id, job)
 
 
 @contextmanager

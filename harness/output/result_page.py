@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from harness.checks import Area, Check, Severity
+from harness.areas import AREAS
+from harness.checks import Check, Severity
 
 # a finding with more list items than this is cut in the one-line message; the page and an
 # attachment carry the whole list
@@ -111,17 +112,6 @@ def reference_name(url: str) -> str:
     return f"{host[0]}: {tail}" if tail else host[0]
 
 
-_AFFECTED = {
-    Area.TLS: "every client that connects to {where}: browsers, API clients and other services",
-    Area.PORTS: "everything listening on {where}: each open port is a service anyone on the "
-    "network can reach",
-    Area.BANNERS: "{where}: anyone who can reach it reads what it runs, and attackers pick "
-    "exploits by version",
-    Area.LOGINS: "the accounts behind the login at {where}, and what those accounts can reach",
-    Area.SSH: "everyone who connects to {where} over SSH (administrators, deploy jobs, file "
-    "transfers): what they type and send, and the server's identity",
-}
-
 _VERDICT = {
     "passed": "Passed",
     "failed": "Failed",
@@ -149,7 +139,7 @@ def describe(
         f"### What was checked\n{md(check.description)}",
         f"### Against what\n{md(_upper_first(against))}.",
         f"### What was found\n{_found(status, judged, reason)}",
-        f"### Who is affected\n{md(_upper_first(_AFFECTED[check.area].format(where=where)))}.",
+        f"### Who is affected\n{md(_upper_first(AREAS[check.area].affected.format(where=where)))}.",
         f"### How to fix\n{_fix(check, status, judged)}",
     ]
     if check.references:

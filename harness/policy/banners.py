@@ -8,7 +8,9 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
-from harness.checks import decides
+import yaml
+
+from harness.checks import Area, check, judged_by_default
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.outcome import Finding, Verdict
 from harness.policy import catalogue as catalogue_mod
@@ -24,6 +26,7 @@ from harness.policy.versions import (
     product_by_nmap_name,
 )
 from harness.probes.banners_model import Banner, BannerScan
+from harness.subject import Subject
 
 _NMAP = "nmap -sV"
 # "Product/1.2.3" and "OpenSSH_7.4" anywhere; "Product 1.2.3" in greetings (not protocol words).
@@ -97,9 +100,12 @@ def age_notes(today: dt.date | None = None, catalogue: Catalogue | None = None) 
     return (note,) if note else ()
 
 
-@decides("banner.disclosure")
+@check("banner.disclosure")
 def disclosure(
-    scan: BannerScan, today: dt.date | None = None, catalogue: Catalogue | None = None
+    scan: BannerScan,
+    subject: Subject,
+    today: dt.date | None = None,
+    catalogue: Catalogue | None = None,
 ) -> Verdict:
     if not scan.banners and not scan.examined:
         return Verdict.skip("no HTTP endpoint or open port to read banners from")
@@ -185,9 +191,12 @@ def identify(scan: BannerScan, catalogue: Catalogue) -> list[_Seen]:
     return list(seen.values())
 
 
-@decides("banner.outdated")
+@check("banner.outdated")
 def outdated(
-    scan: BannerScan, today: dt.date | None = None, catalogue: Catalogue | None = None
+    scan: BannerScan,
+    subject: Subject,
+    today: dt.date | None = None,
+    catalogue: Catalogue | None = None,
 ) -> Verdict:
     cat = catalogue or catalogue_mod.load()
     today = today or dt.date.today()
@@ -219,3 +228,12 @@ def outdated(
             findings.append(Finding(text, verdict.severity, key=entry.software.label))
     findings.sort(key=lambda f: -(f.severity.rank if f.severity else 0))  # worst first
     return Verdict(findings=tuple(findings), notes=tuple(notes), labels=labels)
+
+
+@judged_by_default(Area.BANNERS)
+def _catalogue(subject: Subject) -> str:
+    try:
+        snapshot = str(catalogue_mod.load().snapshot)
+    except (OSError, ValueError, KeyError, yaml.YAMLError) as exc:  # as the run properties say
+        snapshot = f"cannot load: {exc}"
+    return f"judged against the software catalogue of {snapshot}"

@@ -1,4 +1,6 @@
-"""Judging what the logins probe measured. Pure functions: a measured part in, a Verdict out.
+"""Judging what the logins probe measured. Pure functions: a login result in, a Verdict out;
+a part the check needs that was not measured (or guessing stopped short of the check's minimum)
+raises CouldNotMeasure, so the test ends broken, never passed.
 
 The password-policy rules are data (harness/data/password_policies.yaml); the blocklist is the
 shipped weak-password list plus that file's extra entries.
@@ -12,19 +14,19 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.checks import decides
+from harness.checks import Area, check, judged_by_default
 from harness.data import passwords
-from harness.errors import FailureKind, ProbeFailure
+from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
+from harness.inventory import LoginEndpoint
 from harness.outcome import Verdict
 from harness.probes.logins.model import (
-    Anonymous,
     Category,
-    Channel,
     Guesses,
-    Lockout,
-    PasswordPolicyResult,
+    LoginResult,
     left_behind,
+    require,
 )
+from harness.subject import Subject
 
 _CLASSES = {
     "lower": ("a lower-case letter", str.islower),
@@ -89,8 +91,14 @@ def _short(g: Guesses, category: Category, where: str) -> ProbeFailure | None:
     return ProbeFailure(FailureKind.ERROR, where, reason)
 
 
-@decides("login.default_credentials")
-def default_credentials(g: Guesses, where: str) -> Verdict | ProbeFailure:
+@judged_by_default(Area.LOGINS)
+def _budget(subject: Subject) -> str:
+    return f"judged within a budget of {subject.settings.login_attempt_budget} login attempts"
+
+
+@check("login.default_credentials")
+def default_credentials(result: LoginResult, subject: Subject) -> Verdict:
+    g = require(result.guesses)
     if g.hit is not None and g.hit.category is Category.DEFAULT:
         product = f", the default of {g.hit.product}" if g.hit.product else ""
         return Verdict.of(
@@ -100,14 +108,15 @@ def default_credentials(g: Guesses, where: str) -> Verdict | ProbeFailure:
     if g.no_passwords:
         return Verdict(notes=(g.no_passwords, *g.notes))
     if g.hit is None:
-        short = _short(g, Category.DEFAULT, where)
+        short = _short(g, Category.DEFAULT, subject.where)
         if short is not None:
-            return short
+            raise CouldNotMeasure(short)
     return Verdict(notes=_notes(g))
 
 
-@decides("login.weak_password")
-def weak_password(g: Guesses, where: str) -> Verdict | ProbeFailure:
+@check("login.weak_password")
+def weak_password(result: LoginResult, subject: Subject) -> Verdict:
+    g = require(result.guesses)
     if g.hit is not None and g.hit.category is Category.DEFAULT:
         return Verdict.skip(
             "probing stopped at the first accepted pair, a vendor default "
@@ -120,11 +129,15 @@ def weak_password(g: Guesses, where: str) -> Verdict | ProbeFailure:
         )
     if g.no_passwords:
         return Verdict(notes=(g.no_passwords, *g.notes))
-    return _short(g, Category.WEAK, where) or Verdict(notes=_notes(g))
+    short = _short(g, Category.WEAK, subject.where)
+    if short is not None:
+        raise CouldNotMeasure(short)
+    return Verdict(notes=_notes(g))
 
 
-@decides("login.anonymous")
-def anonymous(a: Anonymous | None) -> Verdict:
+@check("login.anonymous")
+def anonymous(result: LoginResult, subject: Subject) -> Verdict:
+    a = require(result.anonymous)
     if a is None:
         return Verdict.skip(
             "no protected URL is declared (protected_url) and the kind has no anonymous login"
@@ -134,8 +147,12 @@ def anonymous(a: Anonymous | None) -> Verdict:
     return Verdict(notes=(f"{a.what}: {a.detail}",))
 
 
-@decides("login.cleartext")
-def cleartext(channel: Channel, policy_url: str | None = None) -> Verdict:
+@check("login.cleartext")
+def cleartext(result: LoginResult, subject: Subject) -> Verdict:
+    channel = result.channel
+    endpoint = subject.endpoint
+    pp = endpoint.password_policy if isinstance(endpoint, LoginEndpoint) else None
+    policy_url = pp.url if pp else None
     problems = list(channel.problems)
     if policy_url and urlsplit(policy_url).scheme != "https":
         problems.append(
@@ -150,8 +167,9 @@ def cleartext(channel: Channel, policy_url: str | None = None) -> Verdict:
     return Verdict(notes=tuple(notes))
 
 
-@decides("login.lockout")
-def lockout(result: Lockout | None) -> Verdict:
+@check("login.lockout")
+def lockout(measured: LoginResult, subject: Subject) -> Verdict:
+    result = require(measured.lockout)
     if result is None:
         return Verdict.skip("lockout is not checked on this endpoint; opt in with lockout: true")
     if result.skipped:
@@ -202,8 +220,9 @@ def violations(password: str, policy: str, mfa: bool = False) -> list[str]:
     return out
 
 
-@decides("login.password_policy")
-def password_policy(result: PasswordPolicyResult | None) -> Verdict:
+@check("login.password_policy")
+def password_policy(measured: LoginResult, subject: Subject) -> Verdict:
+    result = require(measured.password_policy)
     if result is None:
         return Verdict.skip("no password-setting endpoint is declared (password_policy)")
     rules = policy_rules(result.policy)

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from harness.checks import Severity, decides
+from harness.checks import Area, Severity, check, judged_by_default
 from harness.data import load_yaml
 from harness.errors import CouldNotMeasure, ProbeFailure
 from harness.inventory import PortsSpec
 from harness.outcome import Finding, Verdict
 from harness.probes.ports_model import OpenPort, PortScan, UdpScan
+from harness.subject import Subject
 
 
 @dataclass(frozen=True)
@@ -123,10 +124,10 @@ def _open(scan: PortScan) -> tuple[OpenPort, ...]:
     return (*scan.open_ports, *udp)
 
 
-@decides("ports.unexpected")
-def unexpected(scan: PortScan, spec: PortsSpec | None) -> Verdict:
+@check("ports.unexpected")
+def unexpected(scan: PortScan, subject: Subject) -> Verdict:
     """Every open port (TCP or UDP) that ports.expected does not list."""
-    spec = spec or PortsSpec()
+    spec = subject.target.ports or PortsSpec()
     findings = tuple(
         Finding(
             f"port {p.port}/{p.protocol} is open but not in ports.expected: {p.describe()}",
@@ -140,11 +141,15 @@ def unexpected(scan: PortScan, spec: PortsSpec | None) -> Verdict:
     missing = [str(m) for m in spec.expected if m not in seen]
     if missing:
         notes.append("expected but not open: " + ", ".join(missing) + " (not a finding)")
-    return Verdict(findings=findings, notes=(*notes, *_udp_notes(scan), *scan.notes))
+    return complete(
+        Verdict(findings=findings, notes=(*notes, *_udp_notes(scan), *scan.notes)), scan
+    )
 
 
-@decides("ports.risky_service")
-def risky(scan: PortScan, rules: tuple[RiskyService, ...] | None = None) -> Verdict:
+@check("ports.risky_service")
+def risky(
+    scan: PortScan, subject: Subject, rules: tuple[RiskyService, ...] | None = None
+) -> Verdict:
     """Every open port running a service from the risky-service lists, declared or not."""
     findings: list[Finding] = []
     for port in _open(scan):
@@ -160,7 +165,15 @@ def risky(scan: PortScan, rules: tuple[RiskyService, ...] | None = None) -> Verd
                     )
                 )
                 break
-    return Verdict(findings=tuple(findings), notes=(_summary(scan), *_udp_notes(scan), *scan.notes))
+    notes = (_summary(scan), *_udp_notes(scan), *scan.notes)
+    return complete(Verdict(findings=tuple(findings), notes=notes), scan)
+
+
+@judged_by_default(Area.PORTS)
+def _expected(subject: Subject) -> str:
+    ports = subject.target.ports
+    expected = ", ".join(map(str, ports.expected if ports else [])) or "none"
+    return f"judged against ports.expected ({expected})"
 
 
 def complete(verdict: Verdict, scan: PortScan) -> Verdict:

@@ -6,11 +6,12 @@ and give the sshd_config line that removes every flagged name at once.
 
 from __future__ import annotations
 
-from harness.checks import Severity, decides
+from harness.checks import Area, Severity, check, judged_by_default
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.outcome import Finding, Verdict
 from harness.policy.ssh_rules import Section, SshPolicy, load
 from harness.probes.ssh_model import STRICT_KEX_SERVER, SshScan
+from harness.subject import Subject
 
 CHACHA = "chacha20-poly1305@openssh.com"
 _ETM = "-etm@openssh.com"
@@ -51,8 +52,8 @@ def _unmeasured(scan: SshScan, reason: str) -> CouldNotMeasure:
     return CouldNotMeasure(ProbeFailure(FailureKind.PROTOCOL, scan.where, reason))
 
 
-@decides("ssh.kex")
-def kex(scan: SshScan, policy: SshPolicy | None = None) -> Verdict:
+@check("ssh.kex")
+def kex(scan: SshScan, subject: Subject, *, policy: SshPolicy | None = None) -> Verdict:
     p = policy or load()
     extra: list[Finding] = []
     gex = [k for k in scan.kex if k.startswith("diffie-hellman-group-exchange-")]
@@ -81,8 +82,8 @@ def kex(scan: SshScan, policy: SshPolicy | None = None) -> Verdict:
     return verdict
 
 
-@decides("ssh.host_keys")
-def host_keys(scan: SshScan, policy: SshPolicy | None = None) -> Verdict:
+@check("ssh.host_keys")
+def host_keys(scan: SshScan, subject: Subject, *, policy: SshPolicy | None = None) -> Verdict:
     p = policy or load()
     extra: list[Finding] = []
     for key in scan.host_keys:
@@ -114,13 +115,13 @@ def host_keys(scan: SshScan, policy: SshPolicy | None = None) -> Verdict:
     return verdict
 
 
-@decides("ssh.ciphers")
-def ciphers(scan: SshScan, policy: SshPolicy | None = None) -> Verdict:
+@check("ssh.ciphers")
+def ciphers(scan: SshScan, subject: Subject, *, policy: SshPolicy | None = None) -> Verdict:
     return _offered(scan.ciphers, (policy or load()).ciphers, "ciphers")
 
 
-@decides("ssh.macs")
-def macs(scan: SshScan, policy: SshPolicy | None = None) -> Verdict:
+@check("ssh.macs")
+def macs(scan: SshScan, subject: Subject, *, policy: SshPolicy | None = None) -> Verdict:
     p = policy or load()
     extra: list[Finding] = []
     em: list[str] = []
@@ -148,8 +149,8 @@ _ETM_KNOWN = {
 }
 
 
-@decides("ssh.terrapin")
-def terrapin(scan: SshScan, policy: SshPolicy | None = None) -> Verdict:
+@check("ssh.terrapin")
+def terrapin(scan: SshScan, subject: Subject, *, policy: SshPolicy | None = None) -> Verdict:
     p = policy or load()
     exposed: list[str] = []
     if CHACHA in scan.ciphers:
@@ -181,8 +182,8 @@ def terrapin(scan: SshScan, policy: SshPolicy | None = None) -> Verdict:
     )
 
 
-@decides("ssh.post_quantum")
-def post_quantum(scan: SshScan, policy: SshPolicy | None = None) -> Verdict:
+@check("ssh.post_quantum")
+def post_quantum(scan: SshScan, subject: Subject, *, policy: SshPolicy | None = None) -> Verdict:
     p = policy or load()
     hybrid = [k for k in scan.kex if k in p.post_quantum]
     if hybrid:
@@ -207,3 +208,8 @@ def _note(verdict: Verdict, note: str) -> Verdict:
         notes=(*verdict.notes, note),
         labels=verdict.labels,
     )
+
+
+@judged_by_default(Area.SSH)
+def _policy(subject: Subject) -> str:
+    return "judged against the SSH algorithm policy (harness/data/ssh_policy.yaml)"

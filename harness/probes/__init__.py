@@ -8,9 +8,7 @@ has it: a typed result, or a `ProbeFailure` saying why it could not measure.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Protocol
 
 from harness.errors import ProbeFailure
@@ -104,78 +102,3 @@ class Probe(Protocol):
     name: str
 
     def run(self, jobs: list[Job], ctx: ProbeContext) -> None: ...
-
-
-class ProbeKind(StrEnum):
-    """The probes, one per tool; each kind names its implementation class below."""
-
-    TLS = "tls"
-    PORTS = "ports"
-    BANNERS = "banners"
-    LOGINS = "logins"
-    SSH = "ssh"
-
-
-# Each kind's class, imported on first use so that loading the plugin does not load every tool's
-# library (sslyze, paramiko) and a broken one only breaks its own area.
-def _tls() -> type[Probe]:
-    from harness.probes.tls import TlsProbe
-
-    return TlsProbe
-
-
-def _ports() -> type[Probe]:
-    from harness.probes.ports import PortsProbe
-
-    return PortsProbe
-
-
-def _banners() -> type[Probe]:
-    from harness.probes.banners import BannersProbe
-
-    return BannersProbe
-
-
-def _logins() -> type[Probe]:
-    from harness.probes.logins import LoginsProbe
-
-    return LoginsProbe
-
-
-def _ssh() -> type[Probe]:
-    from harness.probes.ssh import SshProbe
-
-    return SshProbe
-
-
-IMPLEMENTATIONS: dict[ProbeKind, Callable[[], type[Probe]]] = {
-    ProbeKind.TLS: _tls,
-    ProbeKind.PORTS: _ports,
-    ProbeKind.BANNERS: _banners,
-    ProbeKind.LOGINS: _logins,
-    ProbeKind.SSH: _ssh,
-}
-
-
-_prewarmed: set[ProbeKind] = set()
-
-
-def prewarm(kind: str) -> None:
-    """Import a probe's module in the background, so its imports (sslyze: about half a second)
-    overlap pytest's collection instead of delaying the probe's first connection."""
-    if kind not in {k.value for k in ProbeKind} or ProbeKind(kind) in _prewarmed:
-        return
-    probe = ProbeKind(kind)
-    _prewarmed.add(probe)
-    import contextlib
-    import threading
-
-    def load() -> None:
-        with contextlib.suppress(Exception):  # load_probe reports a broken probe when needed
-            IMPLEMENTATIONS[probe]()
-
-    threading.Thread(target=load, name=f"prewarm-{probe}", daemon=True).start()
-
-
-def load_probe(kind: str) -> Probe:
-    return IMPLEMENTATIONS[ProbeKind(kind)]()()

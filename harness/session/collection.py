@@ -7,9 +7,9 @@ import gc
 
 import pytest
 
-from harness.checks import Area
+from harness.areas import Area, prewarm
 from harness.output import allure_results
-from harness.probes import Job, prewarm
+from harness.probes import Job
 from harness.probes.addresses import resolve_all
 from harness.probes.hostgate import GATE
 from harness.session import shard

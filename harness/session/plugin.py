@@ -21,7 +21,8 @@ import allure_commons
 import pytest
 
 from harness import atomic, known, redact
-from harness.checks import Area, Severity
+from harness.areas import Area
+from harness.checks import Severity
 from harness.inventory import Inventory
 from harness.output import allure_files, allure_writer
 from harness.probes import stopping

@@ -21,9 +21,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.areas import load_probe
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Inventory
-from harness.probes import Evidence, Job, Timing, load_probe
+from harness.probes import Evidence, Job, Timing
 from harness.probes.deadline import tls_endpoint_bound
 
 HEARTBEAT_SECONDS = 10.0  # never leave the terminal silent for longer than this

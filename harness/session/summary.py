@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from harness import known
-from harness.checks import Area, Severity
+from harness.areas import Area
+from harness.checks import Severity
 from harness.inventory import Inventory, Waiver
 from harness.inventory import warnings as inventory_warnings
 from harness.policy import catalogue

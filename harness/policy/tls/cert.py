@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from harness.checks import decides
+from harness.checks import check
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
-from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
 from harness.policy.tls.rules import need, no_verdict, trusted
 from harness.probes.tls.model import CertDeployment, Certificate, TlsScan
+from harness.subject import Subject
 
 WEAK_HASHES = {"sha1": "SHA-1", "md5": "MD5", "md2": "MD2", "md4": "MD4", "unknown": "unknown"}
 EC_MIN, RSA_MIN = 256, 2048
@@ -32,8 +32,8 @@ def _of(cert: Certificate, text: str) -> Finding:
     return Finding(text, key=f"sha256:{cert.fingerprint}" if cert.fingerprint else _who(cert))
 
 
-@decides("tls.cert.validity")
-def cert_validity(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.cert.validity")
+def cert_validity(scan: TlsScan, subject: Subject) -> Verdict:
     found = []
     now = scan.scanned_at
     for d in _deployments(scan):
@@ -56,8 +56,12 @@ def cert_validity(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict(findings=tuple(found))
 
 
-@decides("tls.cert.expiry")
-def cert_expiry(scan: TlsScan, settings: Settings) -> Verdict:
+@check(
+    "tls.cert.expiry",
+    judged_against=lambda s: f"judged against a minimum of {s.settings.cert_expiry_days} days left",
+)
+def cert_expiry(scan: TlsScan, subject: Subject) -> Verdict:
+    settings = subject.settings
     found, notes, expired = [], [], []
     for d in _deployments(scan):
         leaf = d.leaf
@@ -86,9 +90,16 @@ def cert_expiry(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict(findings=tuple(found), notes=tuple(notes))
 
 
-@decides("tls.cert.trust")
-def cert_trust(scan: TlsScan, settings: Settings) -> Verdict:
+@check(
+    "tls.cert.trust",
+    judged_against=lambda s: (
+        "judged against the system trust stores"
+        + (" and the ca_bundle" if s.settings.ca_bundle else "")
+    ),
+)
+def cert_trust(scan: TlsScan, subject: Subject) -> Verdict:
     """Does a standard client (OpenSSL's default verification) build a chain to a trusted root?"""
+    settings = subject.settings
     texts, notes = [], []
     stores = "the system trust store" + (" and the ca_bundle" if settings.ca_bundle else "")
     for d in _deployments(scan):
@@ -121,8 +132,8 @@ STRICT_WHO = (
 )
 
 
-@decides("tls.cert.strict")
-def cert_strict(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.cert.strict")
+def cert_strict(scan: TlsScan, subject: Subject) -> Verdict:
     """Trusted by standard clients, but does the chain keep the profile strict validators enforce?
 
     An untrusted chain is tls.cert.trust's finding; strictness is then not judged (skipped), so
@@ -177,8 +188,8 @@ def name_matches(name: str, cert: Certificate) -> bool:
     return False
 
 
-@decides("tls.cert.hostname")
-def cert_hostname(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.cert.hostname")
+def cert_hostname(scan: TlsScan, subject: Subject) -> Verdict:
     texts = []
     for d in _deployments(scan):
         leaf = d.leaf
@@ -196,8 +207,8 @@ def weak_key(cert: Certificate) -> str | None:
     return None
 
 
-@decides("tls.cert.key")
-def cert_key(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.cert.key")
+def cert_key(scan: TlsScan, subject: Subject) -> Verdict:
     texts = []
     for d in _deployments(scan):
         weak = weak_key(d.leaf)
@@ -223,8 +234,8 @@ def weak_signatures(d: CertDeployment) -> list[Certificate]:
     ]
 
 
-@decides("tls.cert.signature")
-def cert_signature(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.cert.signature")
+def cert_signature(scan: TlsScan, subject: Subject) -> Verdict:
     texts = []
     for d in _deployments(scan):
         for c in weak_signatures(d):

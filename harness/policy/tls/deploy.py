@@ -12,13 +12,13 @@ import datetime as dt
 from functools import cache
 from importlib import resources
 
-from harness.checks import Severity, decides
+from harness.checks import Severity, check
 from harness.data import load_yaml
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
-from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
 from harness.policy.tls.rules import need
 from harness.probes.tls.model import CertDeployment, TlsScan
+from harness.subject import Subject
 
 SCT_LONG_DAYS = 180  # Chrome's and Apple's CT policies: 2 SCTs up to 180 days, 3 beyond
 
@@ -53,8 +53,8 @@ def _unmeasured(scan: TlsScan, what: str) -> CouldNotMeasure:
     return CouldNotMeasure(ProbeFailure(FailureKind.PROTOCOL, scan.where, what))
 
 
-@decides("tls.cert.ocsp_stapling")
-def ocsp_stapling(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.cert.ocsp_stapling")
+def ocsp_stapling(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "certificates")
     assert scan.certificates is not None
     found: list[Finding] = []
@@ -100,8 +100,8 @@ def ocsp_stapling(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict(findings=tuple(found), notes=tuple(notes))
 
 
-@decides("tls.cert.sct")
-def sct(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.cert.sct")
+def sct(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "certificates")
     assert scan.certificates is not None
     found: list[Finding] = []
@@ -131,8 +131,8 @@ def sct(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict(findings=tuple(found), notes=tuple(notes))
 
 
-@decides("tls.cert.chain")
-def chain(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.cert.chain")
+def chain(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "certificates")
     assert scan.certificates is not None
     found: list[Finding] = []
@@ -176,8 +176,8 @@ def chain(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict(findings=tuple(found), notes=tuple(notes))
 
 
-@decides("tls.cert.lifetime")
-def lifetime(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.cert.lifetime")
+def lifetime(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "certificates")
     assert scan.certificates is not None
     found: list[Finding] = []

@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from importlib import resources
 
-from harness.checks import decides
+from harness.checks import check
 from harness.data import load_yaml
-from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
 from harness.policy.tls.rules import need
 from harness.probes.tls.model import Suite, TlsScan
+from harness.subject import Subject
 
 LOGJAM_DH_BITS = 1024  # DH groups this small are within reach of a state-level precomputation
 
@@ -60,20 +60,20 @@ def _per_protocol(
     return found
 
 
-@decides("tls.vuln.sweet32")
-def sweet32(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.vuln.sweet32")
+def sweet32(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "protocols")
     return Verdict(findings=tuple(_per_protocol(scan, block64)))
 
 
-@decides("tls.vuln.freak")
-def freak(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.vuln.freak")
+def freak(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "protocols")
     return Verdict(findings=tuple(_per_protocol(scan, _rsa_export)))
 
 
-@decides("tls.vuln.logjam")
-def logjam(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.vuln.logjam")
+def logjam(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "protocols")
     found = _per_protocol(scan, _dh_export)
     small = sorted(
@@ -115,10 +115,11 @@ def common_primes() -> dict[str, tuple[int, str]]:
     return {str(p["sha256"]): (int(p["bits"]), str(p["name"])) for p in raw["primes"]}
 
 
-@decides("tls.vuln.drown")
-def drown(scan: TlsScan, settings: Settings, run: Sequence[TlsScan] = ()) -> Verdict:
-    """SSLv2 here, or on another endpoint of the run (`run`) that serves the same certificate or
-    RSA key: DROWN decrypts this endpoint's TLS through that one's SSLv2."""
+@check("tls.vuln.drown", needs=("tls_run",))
+def drown(scan: TlsScan, subject: Subject, tls_run: Sequence[TlsScan] = ()) -> Verdict:
+    """SSLv2 here, or on another endpoint of the run (`tls_run`) that serves the same
+    certificate or RSA key: DROWN decrypts this endpoint's TLS through that one's SSLv2."""
+    run = tls_run
     need(scan, "protocols")
     found = []
     if "SSLv2" in scan.offered_names():
@@ -152,33 +153,33 @@ def _identities(scan: TlsScan) -> set[str]:
     }
 
 
-@decides("tls.vuln.poodle")
-def poodle(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.vuln.poodle")
+def poodle(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "protocols")
     return Verdict(findings=tuple(_per_protocol(scan, cbc, ("SSLv3",))))
 
 
-@decides("tls.vuln.rc4")
-def rc4(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.vuln.rc4")
+def rc4(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "protocols")
     return Verdict(findings=tuple(_per_protocol(scan, lambda s: "RC4" in s.name.upper())))
 
 
-@decides("tls.vuln.beast")
-def beast(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.vuln.beast")
+def beast(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "protocols")
     return Verdict(findings=tuple(_per_protocol(scan, cbc, ("SSLv3", "TLS 1.0"))))
 
 
-@decides("tls.vuln.lucky13")
-def lucky13(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.vuln.lucky13")
+def lucky13(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "protocols")
     versions = ("SSLv3", "TLS 1.0", "TLS 1.1", "TLS 1.2")
     return Verdict(findings=tuple(_per_protocol(scan, cbc, versions)))
 
 
-@decides("tls.post_quantum")
-def post_quantum(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.post_quantum")
+def post_quantum(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "protocols")
     if "TLS 1.3" not in scan.offered_names():
         return Verdict.skip("hybrid post-quantum key exchange needs TLS 1.3, which is not offered")

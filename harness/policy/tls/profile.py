@@ -8,7 +8,7 @@ secret are only required where an older protocol is offered. HSTS has its own ch
 
 from __future__ import annotations
 
-from harness.checks import decides
+from harness.checks import check
 from harness.inventory import Settings
 from harness.outcome import Finding, Verdict
 from harness.policy import grade as grading
@@ -26,6 +26,7 @@ from harness.policy.tls.rules import (
 )
 from harness.policy.tls.vuln import ROBOT_VULNERABLE
 from harness.probes.tls.model import TlsScan
+from harness.subject import Subject
 
 
 def profile_issues(scan: TlsScan, settings: Settings) -> list[str]:
@@ -90,8 +91,9 @@ def profile_issues(scan: TlsScan, settings: Settings) -> list[str]:
     return issues
 
 
-@decides("tls.profile")
-def compliance(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.profile")
+def compliance(scan: TlsScan, subject: Subject) -> Verdict:
+    settings = subject.settings
     need(scan, "protocols", "curves", "certificates", "heartbleed", "ccs_injection", "robot")
     need(scan, "compression", "secure_renegotiation", "extended_master_secret")
     if len(scan.offered()) > 1:  # with one version there is nothing to fall back to
@@ -166,8 +168,12 @@ def grade_inputs(scan: TlsScan) -> grading.GradeInputs:
     )
 
 
-@decides("tls.grade")
-def grade(scan: TlsScan, settings: Settings) -> Verdict:
+@check(
+    "tls.grade",
+    judged_against=lambda s: f"judged against a minimum grade of {s.settings.min_grade}",
+)
+def grade(scan: TlsScan, subject: Subject) -> Verdict:
+    settings = subject.settings
     need(scan, "protocols", "curves", "certificates", "heartbleed", "ccs_injection", "robot")
     need(scan, "compression", "secure_renegotiation")
     if len(scan.offered()) > 1:

@@ -10,8 +10,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from harness.checks import Area, judged_by_default
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
 from harness.probes.tls.model import CertDeployment, Suite, TlsScan
+from harness.subject import Subject
 
 
 class Weakness(StrEnum):
@@ -204,3 +206,8 @@ def no_verdict(scan: TlsScan, said: str) -> CouldNotMeasure:
             "harness runs, then rerun",
         )
     )
+
+
+@judged_by_default(Area.TLS)
+def mozilla(subject: Subject) -> str:
+    return f"judged against Mozilla {subject.settings.tls_profile} {profiles().version}"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from harness.checks import decides
+from harness.checks import check
 from harness.errors import CouldNotMeasure, FailureKind, ProbeFailure
-from harness.inventory import Settings
 from harness.outcome import Verdict
 from harness.policy.tls.rules import need
 from harness.probes.tls.model import Robot, TlsScan
+from harness.subject import Subject
 
 ROBOT_VULNERABLE = {
     Robot.VULNERABLE_STRONG_ORACLE: "a strong Bleichenbacher oracle: RSA key exchange can be decrypted",
@@ -19,24 +19,24 @@ def _tls13_only(scan: TlsScan) -> bool:
     return scan.offered_names() == ["TLS 1.3"]
 
 
-@decides("tls.vuln.heartbleed")
-def heartbleed(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.vuln.heartbleed")
+def heartbleed(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "heartbleed")
     if scan.heartbleed:
         return Verdict.of("the server answers malformed heartbeat requests with its memory")
     return Verdict()
 
 
-@decides("tls.vuln.ccs_injection")
-def ccs_injection(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.vuln.ccs_injection")
+def ccs_injection(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "ccs_injection")
     if scan.ccs_injection:
         return Verdict.of("the server accepts an early ChangeCipherSpec message (CVE-2014-0224)")
     return Verdict()
 
 
-@decides("tls.vuln.robot")
-def robot(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.vuln.robot")
+def robot(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "robot")
     assert scan.robot is not None
     if scan.robot in ROBOT_VULNERABLE:
@@ -55,8 +55,8 @@ def robot(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict()
 
 
-@decides("tls.vuln.renegotiation")
-def renegotiation(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.vuln.renegotiation")
+def renegotiation(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "protocols")
     if _tls13_only(scan):
         return Verdict.skip("only TLS 1.3 is offered, and TLS 1.3 has no renegotiation")
@@ -69,16 +69,16 @@ def renegotiation(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict.of(*texts)
 
 
-@decides("tls.vuln.compression")
-def compression(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.vuln.compression")
+def compression(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "compression")
     if scan.compression:
         return Verdict.of("the server accepts TLS compression (DEFLATE)")
     return Verdict()
 
 
-@decides("tls.vuln.fallback_scsv")
-def fallback_scsv(scan: TlsScan, settings: Settings) -> Verdict:
+@check("tls.vuln.fallback_scsv")
+def fallback_scsv(scan: TlsScan, subject: Subject) -> Verdict:
     need(scan, "protocols")
     offered = scan.offered_names()
     if len(offered) < 2:
@@ -94,8 +94,14 @@ def fallback_scsv(scan: TlsScan, settings: Settings) -> Verdict:
     return Verdict(notes=notes)
 
 
-@decides("tls.hsts")
-def hsts(scan: TlsScan, settings: Settings) -> Verdict:
+@check(
+    "tls.hsts",
+    judged_against=lambda s: (
+        f"judged against a minimum HSTS max-age of {s.settings.hsts_min_age_days} days"
+    ),
+)
+def hsts(scan: TlsScan, subject: Subject) -> Verdict:
+    settings = subject.settings
     if not scan.https:
         kind = f"a STARTTLS {scan.starttls} endpoint" if scan.starttls else "not an HTTPS endpoint"
         return Verdict.skip(f"HSTS applies to HTTPS only; this is {kind}")

@@ -3,7 +3,7 @@ request, engine, versions, groups, pace, reading, certs, trust, answered, fallba
 measured result is in model. sslyze_adapter holds every private sslyze and nassl name they use.
 
 `TlsProbe` is loaded on first use: the policy imports tls.model, and importing this package
-must not load sslyze with it (see probes.ProbeKind).
+must not load sslyze with it (see harness.areas).
 """
 
 from __future__ import annotations
