@@ -53,6 +53,15 @@ def test_nmap_services_map_to_the_areas_that_fit(
     assert (guess.kinds, guess.starttls) == (kinds, starttls)
 
 
+def test_direct_tls_is_judged_as_https_unless_nmap_named_another_protocol() -> None:
+    t = _target()
+    guessed_name = OpenPort(
+        9443, "tcp", "tungsten-https", tunnel="ssl", version_status="unrecognised"
+    )
+    rows = plan(t, [_port(8443, "http", tunnel="ssl"), guessed_name, _port(993, "imaps")], {})
+    assert [r.tls.is_https if r.tls else None for r in rows] == [True, True, False]
+
+
 def test_a_port_nmap_did_not_identify_is_listed_with_the_reason() -> None:
     guessed = OpenPort(443, "tcp", "https", method="table", version_status="timed out")
     redis = _port(6379, "redis")

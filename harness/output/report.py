@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.output import completeness, last_run, offline, overview, report_groups
+from harness.output import completeness, coverage_report, last_run, offline, overview, report_groups
 from harness.output import history as hist
 from harness.output.allure_config import allure_config
 
@@ -234,6 +234,7 @@ def build(
     by: str,
     group_size: int,
     workers: int,
+    ports_found: str = "",
 ) -> int:
     """One Allure report (by == 'none'), or one per group under an overview page."""
     with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
@@ -262,7 +263,8 @@ def build(
             return code
         previous = runs[-1] if runs else None
         statuses = {r.history_id: r.status for r in index if r.history_id}
-        page = overview.render(name, groups, runs, hist.transitions(previous, statuses))
+        changes = hist.transitions(previous, statuses)
+        page = overview.render(name, groups, runs, changes, ports_found)
         overview.write(output / "index.html", page)
     return 0
 
@@ -352,6 +354,7 @@ def main(argv: list[str]) -> int:
     history = None if args.history == "none" else Path(args.history)
     index = report_groups.read(results)
     assessed = completeness.assess(results)
+    ports_found = coverage_report.mark(results, assessed.manifests)  # the ports each area saw
     name: str = args.name
     if not assessed.complete:
         # the title is on every page, the overview's first line included
@@ -363,7 +366,7 @@ def main(argv: list[str]) -> int:
     runs = hist.load(history, args.history_limit - 1)
     output: Path = args.output
     output.parent.mkdir(parents=True, exist_ok=True)
-    code = build(results, output, index, runs, name, by, args.group_size, args.jobs)
+    code = build(results, output, index, runs, name, by, args.group_size, args.jobs, ports_found)
     if code:
         return code
     if history is not None:

@@ -46,6 +46,8 @@ STARTTLS_NAMES = {
 # row says to declare the endpoint
 ASKED_STARTTLS = frozenset({"smtp", "imap", "pop3", "ftp", "postgres"})
 HTTP_NAMES = frozenset({"http", "http-alt", "http-proxy", "https", "https-alt"})
+# implicit-TLS services nmap names that are not web servers: no HSTS check there
+NOT_WEB_TLS = frozenset({"imaps", "pop3s", "smtps", "submissions", "ldaps", "ftps", "ssh"})
 
 
 class Kind(StrEnum):
@@ -155,7 +157,8 @@ def _found(target: Target, port: OpenPort, guess: Guess, facts: Facts) -> Found:
     why: list[str] = []
     web = Kind.HTTP in guess.kinds
     if Kind.TLS in guess.kinds:
-        tls = TlsEndpoint(port=port.port, https=web)
+        # as a declared endpoint: HTTPS (the HSTS check) unless nmap named another protocol
+        tls = TlsEndpoint(port=port.port, https=False if port.service in NOT_WEB_TLS else None)
     elif Kind.STARTTLS in guess.kinds:
         if guess.starttls not in ASKED_STARTTLS:
             why.append(

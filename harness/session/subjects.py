@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -73,9 +73,12 @@ def subjects(inv: Inventory, area: str) -> list[Job]:
     return [job for t in inv.targets for job in spec.subjects(inv, t)]
 
 
-def probe_jobs(inv: Inventory, area: str, probe: str, subject_keys: set[str]) -> list[Job]:
-    """The jobs `probe` must run so that the selected subjects of `area` can be judged."""
-    chosen = [j for j in subjects(inv, area) if j.key in subject_keys]
+def probe_jobs(
+    inv: Inventory, area: str, probe: str, subject_keys: set[str], extra: Sequence[Job] = ()
+) -> list[Job]:
+    """The jobs `probe` must run so that the selected subjects of `area` (declared, and `extra`:
+    the discovered ones) can be judged."""
+    chosen = [j for j in [*subjects(inv, area), *extra] if j.key in subject_keys]
     if area == "banners" and probe == "ports":
         return [j for j in chosen if j.target.ports is not None]
     return chosen
