@@ -49,8 +49,8 @@ def _starttls(protocol: str, address: str, port: int, timeout: float) -> bool:
         elif protocol == "ftp":
             talk.read(_reply_end)
             lines = talk.say(b"FEAT\r\n", _reply_end)
-            offered = any(line.strip().upper() in ("AUTH TLS", "AUTH SSL") for line in lines)
-            offered = offered or any("AUTH TLS" in line.upper() for line in lines[1:-1])
+            # the feature lines between '211-' and '211 End': ' AUTH TLS' (or 'AUTH TLS;SSL')
+            offered = any(line.strip().upper().startswith("AUTH TLS") for line in lines[1:-1])
             talk.bye(b"QUIT\r\n")
         elif protocol == "imap":
             talk.read(lambda line: line.startswith("* "))
