@@ -46,6 +46,8 @@ def examined_by(row: PortRow, examined: Examined | None = None) -> str:
     """'tls (discovered), ports' or 'ports; found, not classified: no area examines redis'.
     `examined(area, key)` leaves out areas that produced no result (deselected with -k, say);
     None keeps every planned one."""
+    if not row.subjects:  # the port scan itself could not measure: the row says why
+        return row.note
     areas = [
         f"{area} ({how})" if how else area
         for area, key, how in row.subjects
@@ -59,6 +61,8 @@ def examined_by(row: PortRow, examined: Examined | None = None) -> str:
 
 def describe(row: PortRow, examined: Examined | None = None) -> str:
     """'9443/tcp ssl/http: tls (discovered), ports'."""
+    if not row.subjects:
+        return row.note
     return f"{row.port} {row.service}: {examined_by(row, examined)}"
 
 

@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from harness.checks import Area
+from harness.coverage import describe
 from harness.errors import FailureKind, ProbeFailure
-from harness.inventory import Target, loads
+from harness.inventory import Inventory, Target, loads
 from harness.probes import ports_codec
 from harness.probes.discovered import Facts, Kind, classify, facts_wanted, open_ports, plan
 from harness.probes.ports_model import OpenPort, PortScan, UdpScan
+from harness.session.discovery import Discovery, Scanned, coverage, discovered_jobs
 
 HARNESS = Path(sys.executable).with_name("harness")
 
@@ -169,3 +172,62 @@ def test_discovery_keys_that_cannot_work_are_refused_with_a_fix(
     )
     assert done.returncode == 4 and "Traceback" not in done.stderr, done.stderr
     assert str(path) in done.stderr and key in done.stderr and words in done.stderr
+
+
+DECLARED = """\
+version: 1
+targets:
+  - name: web-01
+    host: 127.0.0.1
+    ports: {scan: all}
+    discovered_logins: true
+    tls:
+      - port: 443
+    logins:
+      - kind: snmp
+      - kind: http-basic
+        url: http://127.0.0.1:8080/admin
+  - name: down-01
+    host: 127.0.0.2
+    ports: {scan: all}
+"""
+
+
+def _discovery() -> tuple[Inventory, Discovery]:
+    inv = loads(DECLARED)
+    scan = PortScan(
+        "127.0.0.1",
+        "127.0.0.1",
+        "all",
+        (_port(443, "https"), _port(9443, "http", tunnel="ssl"), _port(8080, "http")),
+        0,
+        0,
+        1.0,
+        udp=UdpScan("risky", "161", (_port(161, "snmp", protocol="udp"),), (), 0, 1.0),
+    )
+    timeout = ProbeFailure(FailureKind.TIMEOUT, "down-01 (127.0.0.2)", "nmap gave up")
+    found = Discovery(
+        scans={"web-01": Scanned(scan), "down-01": Scanned(timeout)},
+        facts={"web-01": {8080: Facts(http_auth="basic")}},
+        targets=["web-01", "down-01"],
+    )
+    return inv, found
+
+
+def test_a_declared_endpoint_keeps_its_port_and_only_the_rest_is_discovered() -> None:
+    inv, found = _discovery()
+    jobs = discovered_jobs(inv, found)
+    assert [j.key for j in jobs[Area.TLS]] == ["web-01:tls:9443 (discovered)"]
+    assert jobs[Area.LOGINS] == []  # 161/udp and 8080 are declared logins already
+    assert jobs[Area.SSH] == []
+
+
+def test_coverage_names_the_declared_and_discovered_subjects_of_each_port() -> None:
+    inv, found = _discovery()
+    rows = {r.port: r for r in coverage(inv, found)["web-01"]}
+    assert ("tls", "web-01:443", "declared") in rows["443/tcp"].subjects
+    assert ("tls", "web-01:tls:9443 (discovered)", "discovered") in rows["9443/tcp"].subjects
+    assert ("logins", "web-01:snmp:161", "declared") in rows["161/udp"].subjects
+    assert rows["8080/tcp"].note == ""  # the declared login examines it: nothing left out
+    [down] = coverage(inv, found)["down-01"]
+    assert "could not measure" in describe(down) and "nmap gave up" in describe(down)

@@ -116,6 +116,7 @@ class Found:
     ssh: SshEndpoint | None = None
     login: LoginEndpoint | None = None
     why_not: str = ""
+    classified: bool = True  # False: nmap's answer fits no area (or nmap could not tell)
 
     @property
     def label(self) -> str:
@@ -152,7 +153,7 @@ def plan(target: Target, ports: list[OpenPort], facts: dict[int, Facts]) -> list
 def _found(target: Target, port: OpenPort, guess: Guess, facts: Facts) -> Found:
     described = port.describe()
     if not guess.kinds:
-        return Found(port.port, port.protocol, described, why_not=guess.why_not)
+        return Found(port.port, port.protocol, described, why_not=guess.why_not, classified=False)
     tls = ssh = login = None
     why: list[str] = []
     web = Kind.HTTP in guess.kinds
@@ -178,7 +179,10 @@ def _found(target: Target, port: OpenPort, guess: Guess, facts: Facts) -> Found:
     elif Kind.FTP in guess.kinds or Kind.SNMP in guess.kinds or (web and facts.http_auth):
         why.append("login checks on discovered services are off (discovered_logins: false)")
     if tls is None and ssh is None and login is None and not why:
-        why.append("no area examines it without a login check (discovered_logins: false)")
+        why.append(
+            "only login checks would examine it, and they are off on discovered ports "
+            "(discovered_logins: false)"
+        )
     return Found(port.port, port.protocol, described, tls, ssh, login, "; ".join(why))
 
 

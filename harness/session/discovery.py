@@ -240,18 +240,9 @@ def _address_of(found: Discovery, target: str, port: int) -> str | None:
 # -- the subjects and what they cover
 
 
-def _declared_ports(inv: Inventory, t: Target, area: Area) -> dict[int, str]:
-    """Port -> subject key of each declared endpoint of an area on this target."""
-    out: dict[int, str] = {}
-    for job in AREAS[area].subjects(inv, t):
-        ep = job.endpoint
-        if isinstance(ep, LoginEndpoint):
-            if ep.kind == "snmp":
-                continue  # UDP: not the TCP port of the same number
-            out.setdefault(ep.effective_port, job.key)
-        elif ep is not None and hasattr(ep, "port"):
-            out.setdefault(int(ep.port), job.key)
-    return out
+def _declared_ports(inv: Inventory, t: Target, area: Area) -> dict[tuple[int, str], str]:
+    """(port, protocol) -> subject key of each declared endpoint of an area on this target."""
+    return {_port_of(job): job.key for job in reversed(AREAS[area].subjects(inv, t))}
 
 
 def discovered_jobs(inv: Inventory, found: Discovery) -> dict[Area, list[Job]]:
@@ -264,15 +255,15 @@ def discovered_jobs(inv: Inventory, found: Discovery) -> dict[Area, list[Job]]:
         t = inv.target(name)
         declared = {area: _declared_ports(inv, t, area) for area in out}
         for row in rows:
-            tcp = row.protocol == "tcp"
-            if row.tls is not None and not (tcp and row.port in declared[Area.TLS]):
+            at = (row.port, row.protocol)
+            if row.tls is not None and at not in declared[Area.TLS]:
                 key = f"{name}:tls:{row.tls.label} (discovered)"
                 out[Area.TLS].append(Job(key, t, row.tls, inv.settings(t, row.tls)))
-            if row.ssh is not None and row.port not in declared[Area.SSH]:
+            if row.ssh is not None and at not in declared[Area.SSH]:
                 key = f"{name}:ssh:{row.port} (discovered)"
                 out[Area.SSH].append(Job(key, t, row.ssh, inv.settings(t)))
             login = row.login
-            if login is not None and not (tcp and row.port in declared[Area.LOGINS]):
+            if login is not None and at not in declared[Area.LOGINS]:
                 key = f"{name}:{login.kind}:{row.port} (discovered)"
                 out[Area.LOGINS].append(Job(key, t, login, inv.settings(t, login)))
     found.jobs = out
@@ -306,25 +297,32 @@ def coverage(inv: Inventory, found: Discovery) -> dict[str, list[PortRow]]:
         t = inv.target(name)
         declared = {a: _declared_ports(inv, t, a) for a in (Area.TLS, Area.SSH, Area.LOGINS)}
         out[name] = [
-            PortRow(f"could not scan {f.where}", "", (), False, f.reason)
+            PortRow("?", "", (), False, f"the port scan could not measure {f.where}: {f.reason}")
             for f in found.failures(name)
         ]
         for row in rows:
             subjects: list[tuple[str, str, str]] = []
             for area, ports in declared.items():
-                if row.protocol == "tcp" and row.port in ports:
-                    subjects.append((area.value, ports[row.port], "declared"))
+                if (row.port, row.protocol) in ports:
+                    subjects.append((area.value, ports[(row.port, row.protocol)], "declared"))
             for (area_name, key), job in mine.items():
                 if job.target.name == name and _port_of(job) == (row.port, row.protocol):
                     subjects.append((area_name, key, "discovered"))
             subjects.append(("ports", name, ""))
-            classified = bool(row.tls or row.ssh or row.login) or not row.why_not.startswith(
-                ("not identified", "no area examines")
-            )
-            out[name].append(
-                PortRow(row.label, row.service, tuple(subjects), classified, row.why_not)
-            )
+            note = _unsaid(row.why_not, {a for a, _, how in subjects if how == "declared"})
+            out[name].append(PortRow(row.label, row.service, tuple(subjects), row.classified, note))
     return out
+
+
+def _unsaid(note: str, declared: set[str]) -> str:
+    """The parts of a row's note that still hold: what discovery left out of an area that a
+    declared endpoint examines anyway is not worth saying."""
+    parts = [p for p in note.split("; ") if p]
+    if "logins" in declared:
+        parts = [p for p in parts if "discovered_logins" not in p and "HTTP" not in p]
+    if "tls" in declared:
+        parts = [p for p in parts if "STARTTLS" not in p]
+    return "; ".join(parts)
 
 
 def _port_of(job: Job) -> tuple[int, str]:
