@@ -218,7 +218,9 @@ def test_the_report_first_page_lists_each_found_port(
     manifests = completeness.assess(results).manifests
     page = coverage_report.mark(results, manifests)
     env = allure_files.read_environment(results)  # Allure's Environment widget, first page
-    line = env[f"{coverage_report.ENV_PREFIX}{NAMES[0]}"]
+    key = f"{coverage_report.ENV_PREFIX}{NAMES[0]}"
+    assert key.isascii() and " " not in key  # Allure reads a properties key up to a space
+    line = env[key]
     assert f"{host['tls']}/tcp" in line and "tls (discovered)" in line
     assert f"{host['ftp']}/tcp" in line and "logins (discovered)" in line
     split = overview.render("run", [], [], {}, page)  # a split report's own first page

@@ -16,7 +16,7 @@ from harness.coverage import Examined, PortRow
 from harness.manifest import Manifest
 from harness.output import allure_files
 
-ENV_PREFIX = "ports found · "
+ENV_PREFIX = "ports.found."  # a properties key ends at its first space
 
 
 def of(manifests: list[Manifest]) -> dict[str, list[PortRow]]:
