@@ -14,6 +14,7 @@ is tested in test_discovery_model.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import random
@@ -21,7 +22,9 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from threading import Thread
 from typing import Any
 
 import pytest
@@ -47,6 +50,31 @@ def _address() -> str:
     return f"127.0.{random.randint(100, 250)}.{random.randint(2, 250)}"
 
 
+class _AdminAdmin(BaseHTTPRequestHandler):
+    """An admin page behind HTTP Basic that takes a vendor default (admin/admin)."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        ok = (
+            self.headers.get("Authorization")
+            == "Basic " + base64.b64encode(b"admin:admin").decode()
+        )
+        self.send_response(200 if ok else 401)
+        if not ok:
+            self.send_header("WWW-Authenticate", 'Basic realm="admin"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # nmap's version probes are no HTTP: nothing to print
+
+
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     d = tmp_path_factory.mktemp("discovery")
@@ -63,6 +91,8 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tls_port, tls = s_server(cert, "-tls1", "-cipher", "ALL:@SECLEVEL=0", host=address)
     sshd = Sshd(d / "sshd", {"rsa": 1024, "ed25519": 256}, LEGACY, host=address)
     ftp, ftp_port = ftp_server(d / "ftp", {}, anonymous=True, host=address)
+    web = _QuietServer((address, 0), _AdminAdmin)
+    Thread(target=web.serve_forever, daemon=True).start()
     # nmap behind a wrapper that logs its arguments, one line per call
     bindir = d / "bin"
     bindir.mkdir()
@@ -77,6 +107,7 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "tls": tls_port,
             "ssh": sshd.port,
             "ftp": ftp_port,
+            "web": web.server_address[1],
             "bindir": bindir,
             "log": log,
         }
@@ -85,6 +116,8 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         tls.wait()
         sshd.close()
         ftp.close_all()
+        web.shutdown()
+        web.server_close()
 
 
 def _targets(h: dict[str, Any]) -> str:
@@ -100,7 +133,7 @@ targets:
     discovered_logins: true
   - name: {NAMES[1]}
     host: {a}
-    ports: {{scan: "{RANGE}", udp: none, expected: [{h["tls"]}, {h["ssh"]}, {h["ftp"]}]}}
+    ports: {{scan: "{RANGE}", udp: none, expected: [{h["tls"]}, {h["ssh"]}, {h["ftp"]}, {h["web"]}]}}
     discover: true
     tls:
       - port: {h["tls"]}
@@ -156,6 +189,8 @@ def test_undeclared_services_are_found_and_fail_the_right_checks(
     assert status[(tls, "tls.cert.trust")] == "failed"  # self-signed
     assert status[(ssh, "ssh.ciphers")] == "failed"  # CBC ciphers of the legacy config
     assert status[(ftp, "login.anonymous")] == "failed"
+    web = f"{found}:http-basic:{host['web']} (discovered)"  # answered 401 Basic at /
+    assert status[(web, "login.default_credentials")] == "failed"  # admin/admin, a public pair
     broken = [k for k, s in status.items() if s == "broken" and "(discovered)" in k[0]]
     assert broken == []
     # the FTP offers no AUTH TLS: listed, not handed to the TLS checks as a STARTTLS endpoint
@@ -211,6 +246,35 @@ def test_the_summary_lists_each_found_port_and_what_examined_it(
     assert "logins (discovered)" in ftp_line
 
 
+def test_collect_only_contacts_nothing_and_k_selects_discovered_subjects(
+    host: dict[str, Any],
+) -> None:
+    listed = _collect(host)
+    assert listed.returncode == 0 and "(discovered)" not in listed.stdout
+    assert host["log"].read_text() == ""  # no nmap call: --collect-only contacts no target
+    run = _run(host, "only-discovered", "-k", "discovered and tls_protocols")
+    keys = {r["key"] for r in run["results"]}
+    assert keys == {f"{NAMES[0]}:tls:{host['tls']} (discovered)"}
+
+
+def _collect(h: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    targets = h["dir"] / "targets.yaml"
+    targets.write_text(_targets(h))
+    h["log"].write_text("")
+    env = os.environ | {"PATH": f"{h['bindir']}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", str(SUITES), "-p", "no:cacheprovider"),
+            *("--targets", str(targets), "--collect-only", "-q"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=h["dir"],
+    )
+
+
 def test_the_report_first_page_lists_each_found_port(
     host: dict[str, Any], full: dict[str, Any]
 ) -> None:
@@ -249,7 +313,7 @@ def test_sharded_and_unsharded_runs_discover_the_same_subjects(host: dict[str, A
         assert set(part["coverage"]) == {n for n, s in split.items() if s == k}
         assert len([c for c in part["nmap_calls"] if RANGE in c]) == 1  # its own target only
     assert _discovered(whole) == _discovered(parts[0]) | _discovered(parts[1])
-    assert len(_discovered(whole)) == 3
+    assert len(_discovered(whole)) == 4  # TLS, SSH, FTP and HTTP Basic on found-a
 
 
 def test_an_xdist_run_scans_once_and_every_worker_has_the_discovered_subjects(

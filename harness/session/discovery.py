@@ -19,6 +19,9 @@ A port a declared endpoint already covers stays the declared one's (one set of r
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -94,7 +97,6 @@ def of(config: pytest.Config) -> Discovery | None:
         return config.stash[DISCOVERY]
     inv = inventory_of(config)
     workerinput = getattr(config, "workerinput", None)
-    found: Discovery | None = None
     if inv is None:
         return None
     if workerinput is not None:
@@ -119,11 +121,22 @@ def _shard_names(config: pytest.Config, inv: Inventory) -> set[str] | None:
     return shard.targets_of(inv, spec) if spec else None
 
 
-def _writer(config: pytest.Config) -> Any:
+Say = Callable[[str], None]
+
+
+def _writer(config: pytest.Config) -> Say:
+    """Progress lines to the terminal (collection captures nothing yet); the port probe's
+    threads say them, one line at a time."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None:
         return lambda line: None
-    return lambda line: reporter.write_line(f"harness [discovery] {line}")
+    lock = threading.Lock()
+
+    def say(line: str) -> None:
+        with lock:
+            reporter.write_line(f"harness [discovery] {line}")
+
+    return say
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -137,7 +150,7 @@ def pytest_configure_node(node: Any) -> None:
 class _Collect:
     """A ProbeContext that keeps what the port probe publishes, for the run to reuse."""
 
-    def __init__(self, inv: Inventory, say: Any) -> None:
+    def __init__(self, inv: Inventory, say: Say) -> None:
         self.inventory = inv
         self.say = say
         self.scans: dict[str, Scanned] = {}
@@ -162,12 +175,10 @@ class _Collect:
 
 
 def _now_ms() -> int:
-    import time
-
     return int(time.time() * 1000)
 
 
-def discover(inv: Inventory, targets: list[Target], say: Any) -> Discovery:
+def discover(inv: Inventory, targets: list[Target], say: Say) -> Discovery:
     """Scan each target's addresses with the port probe, then ask the open questions."""
     from harness.probes.ports import PortsProbe
 
