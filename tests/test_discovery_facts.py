@@ -4,6 +4,7 @@ note, within the timeout, never a yes."""
 
 from __future__ import annotations
 
+import socketserver
 import ssl
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from tls_servers import HOST, make_pki, smtp_starttls_server, strong_context
 from harness.lab.net_services import http_banner, tcp_service
 from harness.probes.discovered import Facts
 from harness.probes.discovery_facts import ask
+from harness.probes.hostgate import GATE, host_key
 
 
 def _ask(question: str, port: int, tls: bool = False) -> Facts:
@@ -109,3 +111,40 @@ def test_a_basic_challenge_at_the_root_is_found(challenge: int) -> None:
         assert _ask("http", page.server_address[1]) == Facts(http_auth="")
     finally:
         page.shutdown()
+
+
+def test_a_question_waits_for_a_slot_of_the_host_budget() -> None:
+    """The connection budget per host covers discovery: with the host's one slot taken, the
+    question waits, and the service sees no connection until the slot is free."""
+    accepted: list[float] = []
+
+    class Counting(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            accepted.append(time.monotonic())
+            self.request.sendall(b"+OK ready\r\n")
+            if self.request.recv(100):
+                self.request.sendall(b"+OK capa\r\nSTLS\r\n.\r\n")
+
+    server = socketserver.ThreadingTCPServer((HOST, 0), Counting)
+    server.daemon_threads = True
+    Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    answers: list[Facts] = []
+    try:
+        with GATE.hold(HOST, 1, 1):
+            asking = Thread(target=lambda: answers.append(_ask_one("starttls:pop3", port)))
+            asking.start()
+            deadline = time.monotonic() + 10
+            while GATE.waiting.get(host_key(HOST), 0) < 1:
+                assert time.monotonic() < deadline, "the question never waited for the gate"
+                time.sleep(0.01)
+            assert accepted == []  # waiting for the slot, not connected
+        asking.join(10)
+        assert answers == [Facts(starttls=True)] and len(accepted) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _ask_one(question: str, port: int) -> Facts:
+    return ask(question, HOST, port, timeout=3, per_host=1)
