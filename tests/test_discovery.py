@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from login_servers import ftp_server
 from ssh_servers import LEGACY, Sshd, sshd_available
-from tls_servers import s_server
+from tls_servers import legacy_context, s_server, smtp_starttls_server
 
 from harness.output import allure_files, completeness, coverage_report, overview
 from harness.session import shard
@@ -91,6 +91,9 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tls_port, tls = s_server(cert, "-tls1", "-cipher", "ALL:@SECLEVEL=0", host=address)
     sshd = Sshd(d / "sshd", {"rsa": 1024, "ed25519": 256}, LEGACY, host=address)
     ftp, ftp_port = ftp_server(d / "ftp", {}, anonymous=True, host=address)
+    # a Postfix greeting: nmap names it at once (a bare "ESMTP" makes -sV try probes for 30 s)
+    postfix = b"220 mail.test ESMTP Postfix (Debian/GNU)\r\n"
+    smtp_port, smtp = smtp_starttls_server(legacy_context(cert, d), address, postfix)
     web = _QuietServer((address, 0), _AdminAdmin)
     Thread(target=web.serve_forever, daemon=True).start()
     # nmap behind a wrapper that logs its arguments, one line per call
@@ -108,6 +111,7 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "ssh": sshd.port,
             "ftp": ftp_port,
             "web": web.server_address[1],
+            "smtp": smtp_port,
             "bindir": bindir,
             "log": log,
         }
@@ -118,6 +122,8 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         ftp.close_all()
         web.shutdown()
         web.server_close()
+        smtp.shutdown()
+        smtp.server_close()
 
 
 def _targets(h: dict[str, Any]) -> str:
@@ -133,7 +139,7 @@ targets:
     discovered_logins: true
   - name: {NAMES[1]}
     host: {a}
-    ports: {{scan: "{RANGE}", udp: none, expected: [{h["tls"]}, {h["ssh"]}, {h["ftp"]}, {h["web"]}]}}
+    ports: {{scan: "{RANGE}", udp: none, expected: [{h["tls"]}, {h["ssh"]}, {h["ftp"]}, {h["web"]}, {h["smtp"]}]}}
     discover: true
     tls:
       - port: {h["tls"]}
@@ -191,6 +197,8 @@ def test_undeclared_services_are_found_and_fail_the_right_checks(
     assert status[(ftp, "login.anonymous")] == "failed"
     web = f"{found}:http-basic:{host['web']} (discovered)"  # answered 401 Basic at /
     assert status[(web, "login.default_credentials")] == "failed"  # admin/admin, a public pair
+    smtp = f"{found}:tls:{host['smtp']}/smtp (discovered)"  # offers STARTTLS: asked, then probed
+    assert status[(smtp, "tls.protocols")] == "failed"  # TLS 1.0 after STARTTLS
     broken = [k for k, s in status.items() if s == "broken" and "(discovered)" in k[0]]
     assert broken == []
     # the FTP offers no AUTH TLS: listed, not handed to the TLS checks as a STARTTLS endpoint
@@ -202,7 +210,11 @@ def test_a_declared_endpoint_on_a_discovered_port_gives_one_set_of_results(
 ) -> None:
     declared = NAMES[1]
     keys = {key for key, _ in _status(full) if key.startswith(f"{declared}:")}
-    assert keys == {f"{declared}:{host['tls']}", f"{declared}:ssh:{host['ssh']}"}
+    for port, mine in (
+        (host["tls"], f"{declared}:{host['tls']}"),
+        (host["ssh"], f"{declared}:ssh:{host['ssh']}"),
+    ):
+        assert {k for k in keys if f":{port}" in k} == {mine}  # no discovered twin
     rows = {r["port"]: r for r in full["coverage"][declared]}
     tls_row = rows[f"{host['tls']}/tcp"]
     assert ["tls", f"{declared}:{host['tls']}", "declared"] in tls_row["subjects"]
@@ -254,7 +266,11 @@ def test_collect_only_contacts_nothing_and_k_selects_discovered_subjects(
     assert host["log"].read_text() == ""  # no nmap call: --collect-only contacts no target
     run = _run(host, "only-discovered", "-k", "discovered and tls_protocols")
     keys = {r["key"] for r in run["results"]}
-    assert keys == {f"{NAMES[0]}:tls:{host['tls']} (discovered)"}
+    assert keys == {
+        f"{NAMES[0]}:tls:{host['tls']} (discovered)",
+        f"{NAMES[0]}:tls:{host['smtp']}/smtp (discovered)",
+        f"{NAMES[1]}:tls:{host['smtp']}/smtp (discovered)",
+    }
 
 
 def _collect(h: dict[str, Any]) -> subprocess.CompletedProcess[str]:
@@ -313,7 +329,8 @@ def test_sharded_and_unsharded_runs_discover_the_same_subjects(host: dict[str, A
         assert set(part["coverage"]) == {n for n, s in split.items() if s == k}
         assert len([c for c in part["nmap_calls"] if RANGE in c]) == 1  # its own target only
     assert _discovered(whole) == _discovered(parts[0]) | _discovered(parts[1])
-    assert len(_discovered(whole)) == 4  # TLS, SSH, FTP and HTTP Basic on found-a
+    # found-a: TLS, SSH, FTP, HTTP Basic, SMTP STARTTLS; declared-e: SMTP STARTTLS only
+    assert len(_discovered(whole)) == 6
 
 
 def test_an_xdist_run_scans_once_and_every_worker_has_the_discovered_subjects(
