@@ -59,29 +59,35 @@ class Discovery:
     scans: dict[str, Scanned] = field(default_factory=dict)  # by ports probe key
     facts: dict[str, dict[int, Facts]] = field(default_factory=dict)  # target -> port -> facts
     targets: list[str] = field(default_factory=list)  # the targets discovered
-    # the discovered subjects by area, made once (every suite function asks for its area's)
+    # made once: the discovered subjects by area (every suite function asks for its area's),
+    # the rows per target, the scan results per target
     jobs: dict[Area, list[Job]] | None = field(default=None, repr=False)
+    rows: dict[str, list[Found]] | None = field(default=None, repr=False)
+    index: dict[str, list[PortScan | ProbeFailure]] | None = field(default=None, repr=False)
 
     def found(self, inv: Inventory) -> dict[str, list[Found]]:
-        out: dict[str, list[Found]] = {}
-        for name in self.targets:
-            t = inv.target(name)
-            out[name] = plan(t, open_ports(self._scans(name)), self.facts.get(name, {}))
-        return out
+        """Each discovered target's rows (made once, after the facts are in: see discover)."""
+        if self.rows is None:
+            self.rows = {
+                name: plan(
+                    inv.target(name), open_ports(self._scans(name)), self.facts.get(name, {})
+                )
+                for name in self.targets
+            }
+        return self.rows
+
+    def _results(self, target: str) -> list[PortScan | ProbeFailure]:
+        if self.index is None:
+            self.index = {}
+            for key, s in self.scans.items():  # 'web-01', or 'web-01@192.0.2.7' per address
+                self.index.setdefault(key.partition("@")[0], []).append(s.result)
+        return self.index.get(target, [])
 
     def _scans(self, target: str) -> list[PortScan]:
-        return [
-            s.result
-            for key, s in self.scans.items()
-            if key.partition("@")[0] == target and isinstance(s.result, PortScan)
-        ]
+        return [r for r in self._results(target) if isinstance(r, PortScan)]
 
     def failures(self, target: str) -> list[ProbeFailure]:
-        return [
-            s.result
-            for key, s in self.scans.items()
-            if key.partition("@")[0] == target and isinstance(s.result, ProbeFailure)
-        ]
+        return [r for r in self._results(target) if isinstance(r, ProbeFailure)]
 
 
 DISCOVERY = pytest.StashKey[Discovery]()
@@ -218,8 +224,9 @@ def discover(inv: Inventory, targets: list[Target], say: Say) -> Discovery:
             answers = list(pool.map(_ask, questions))
         for q, facts in zip(questions, answers, strict=True):
             result.facts.setdefault(q.target, {})[q.port] = facts
+    found_rows = result.found(inv)
     for t in targets:
-        rows = result.found(inv).get(t.name, [])
+        rows = found_rows.get(t.name, [])
         made = sum(1 for r in rows if r.tls or r.ssh or r.login)
         say(f"{t.name}: {len(rows)} open port(s), {made} with a discovered subject")
     return result
@@ -301,8 +308,10 @@ def provide(config: pytest.Config, runner: ProbeRunner) -> None:
 
 def coverage(inv: Inventory, found: Discovery) -> dict[str, list[PortRow]]:
     """Per discovered target, each found port and the subjects meant to examine it."""
-    jobs = discovered_jobs(inv, found)
-    mine = {(area.value, j.key): j for area, js in jobs.items() for j in js}
+    mine: dict[tuple[str, int, str], list[tuple[str, str]]] = {}
+    for area, jobs in discovered_jobs(inv, found).items():
+        for j in jobs:
+            mine.setdefault((j.target.name, *_port_of(j)), []).append((area.value, j.key))
     out: dict[str, list[PortRow]] = {}
     for name, rows in found.found(inv).items():
         t = inv.target(name)
@@ -316,9 +325,8 @@ def coverage(inv: Inventory, found: Discovery) -> dict[str, list[PortRow]]:
             for area, ports in declared.items():
                 if (row.port, row.protocol) in ports:
                     subjects.append((area.value, ports[(row.port, row.protocol)], "declared"))
-            for (area_name, key), job in mine.items():
-                if job.target.name == name and _port_of(job) == (row.port, row.protocol):
-                    subjects.append((area_name, key, "discovered"))
+            for area_name, key in mine.get((name, row.port, row.protocol), []):
+                subjects.append((area_name, key, "discovered"))
             subjects.append(("ports", name, ""))
             note = _unsaid(row.why_not, {a for a, _, how in subjects if how == "declared"})
             out[name].append(PortRow(row.label, row.service, tuple(subjects), row.classified, note))
