@@ -12,7 +12,7 @@ import pytest
 from harness.checks import Area
 from harness.coverage import describe
 from harness.errors import FailureKind, ProbeFailure
-from harness.inventory import Inventory, Target, loads
+from harness.inventory import Inventory, LoginEndpoint, Target, loads
 from harness.probes import ports_codec
 from harness.probes.discovered import Facts, Kind, classify, facts_wanted, open_ports, plan
 from harness.probes.ports_model import OpenPort, PortScan, UdpScan
@@ -231,3 +231,22 @@ def test_coverage_names_the_declared_and_discovered_subjects_of_each_port() -> N
     assert rows["8080/tcp"].note == ""  # the declared login examines it: nothing left out
     [down] = coverage(inv, found)["down-01"]
     assert "could not measure" in describe(down) and "nmap gave up" in describe(down)
+
+
+def test_a_discovered_login_never_carries_the_target_declared_credentials() -> None:
+    inv = loads(
+        "version: 1\ntargets:\n  - name: web-01\n    host: 127.0.0.1\n    ports: {scan: all}\n"
+        "    discovered_logins: true\n    logins:\n      - kind: ftp\n        port: 2121\n"
+        "        usernames: [ops]\n        passwords_file: secret-words.txt\n"
+        "        credentials: [{username: ops, password_env: OPS_FTP_PASSWORD}]\n",
+        base_dir=None,
+    )
+    scan = PortScan(
+        "127.0.0.1", "127.0.0.1", "all", (_port(2121, "ftp"), _port(21, "ftp")), 0, 0, 1
+    )
+    found = Discovery(scans={"web-01": Scanned(scan)}, targets=["web-01"])
+    [job] = discovered_jobs(inv, found)[Area.LOGINS]  # 2121 is declared: only 21 is discovered
+    assert job.key == "web-01:ftp:21 (discovered)"
+    assert isinstance(job.endpoint, LoginEndpoint)
+    assert job.endpoint.credentials == [] and job.endpoint.usernames is None
+    assert job.endpoint.passwords_file is None
