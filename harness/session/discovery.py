@@ -112,8 +112,9 @@ def of(config: pytest.Config) -> Discovery | None:
         return None
     else:
         targets = opted_in(inv, _shard_names(config, inv))
-        if not targets:
-            return None
+        if not targets:  # kept, so the next suite function does not look again
+            config.stash[DISCOVERY] = Discovery()
+            return config.stash[DISCOVERY]
         # discovery contacts targets; an xdist controller passes the signal on to its workers
         config.stash[STATE].sigterm.install(forward=config.pluginmanager.has_plugin("dsession"))
         found = discover(inv, targets, _writer(config))
