@@ -54,6 +54,8 @@ class Manifest:
     interrupted: bool = False
     exit_status: int | None = None
     carried_forward: list[str] = field(default_factory=list)  # ids of `known` still open
+    # per discovered target: its found ports and what examined each (harness.coverage.PortRow)
+    coverage: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def file_name(self) -> str:
@@ -97,6 +99,7 @@ class Manifest:
                 interrupted=bool(data.get("interrupted")),
                 exit_status=data.get("exit_status"),
                 carried_forward=[str(s) for s in data.get("carried_forward", [])],
+                coverage={str(k): list(v) for k, v in data.get("coverage", {}).items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"damaged run manifest: {exc}") from None

@@ -300,7 +300,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send(400, "Password too weak")
 
 
-def ftp_server(root: Path, accounts: dict[str, str], anonymous: bool) -> tuple[Any, int]:
+def ftp_server(
+    root: Path, accounts: dict[str, str], anonymous: bool, host: str = HOST
+) -> tuple[Any, int]:
     """A pyftpdlib server; returns (server, port). Failed logins are answered without delay."""
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler
@@ -315,7 +317,7 @@ def ftp_server(root: Path, accounts: dict[str, str], anonymous: bool) -> tuple[A
         authorizer.add_anonymous(str(root))
     handler = type("TestFTP", (FTPHandler,), {"authorizer": authorizer, "auth_failed_timeout": 0})
     # its own IOLoop: servers sharing pyftpdlib's global loop across threads corrupt each other
-    server = FTPServer((HOST, 0), handler, ioloop=IOLoop())
+    server = FTPServer((host, 0), handler, ioloop=IOLoop())
     threading.Thread(
         target=server.serve_forever, kwargs={"handle_exit": False}, daemon=True
     ).start()

@@ -47,28 +47,32 @@ def sshd_available() -> str | None:
     return None
 
 
-def free_port() -> int:
+def free_port(host: str = HOST) -> int:
     with socket.socket() as s:
-        s.bind((HOST, 0))
+        s.bind((host, 0))
         port: int = s.getsockname()[1]
         return port
 
 
-def wait_listening(port: int, alive: object = None, seconds: float = 20) -> None:
+def wait_listening(
+    port: int, alive: object = None, seconds: float = 20, host: str = HOST
+) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            socket.create_connection((HOST, port), timeout=1).close()
+            socket.create_connection((host, port), timeout=1).close()
             return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {HOST}:{port}")
+    raise RuntimeError(f"nothing listens on {host}:{port}")
 
 
 class Sshd:
     """`Sshd(dir, keys={"ed25519": 256, "rsa": 4096}, config=HARDENED)`: sshd -D on a free port."""
 
-    def __init__(self, workdir: Path, keys: dict[str, int], config: str = "") -> None:
+    def __init__(
+        self, workdir: Path, keys: dict[str, int], config: str = "", host: str = HOST
+    ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         lines = []
         for kind, bits in keys.items():
@@ -78,10 +82,10 @@ class Sshd:
                 ["ssh-keygen", "-q", "-t", kind, *size, "-N", "", "-f", str(key)], check=True
             )
             lines.append(f"HostKey {key}\n")
-        self.port = free_port()
+        self.port = free_port(host)
         path = workdir / "sshd_config"
         path.write_text(
-            f"ListenAddress {HOST}:{self.port}\n"
+            f"ListenAddress {host}:{self.port}\n"
             + "".join(lines)
             + "PidFile none\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
             "PubkeyAuthentication no\nMaxStartups 100\nLogLevel VERBOSE\n" + config
@@ -94,7 +98,7 @@ class Sshd:
             stderr=subprocess.STDOUT,
         )
         try:
-            wait_listening(self.port)
+            wait_listening(self.port, host=host)
         except RuntimeError:
             self.close()
             raise RuntimeError(f"sshd did not start: {self.log.read_text()}") from None

@@ -184,6 +184,20 @@ def test_lab_secure_passes(results: dict[tuple[str, str], list[str]], check: str
     assert set(results[("lab-secure", check)]) == {"passed"}
 
 
+def test_the_undeclared_lab_tls_is_discovered_with_the_declared_one_findings(
+    results: dict[tuple[str, str], list[str]],
+) -> None:
+    """The goal of discovery: lab-legacy's undeclared 4443 serves the legacy TLS settings of its
+    declared 8443, and gets the same TLS findings (bar the host name: 8443 is declared with the
+    certificate's server_name, a discovered port is reached at the address)."""
+    found, declared = "lab-legacy:tls:4443 (discovered)", "lab-legacy:8443"
+    checks = {c for k, c in results if k == declared and c.startswith("tls.")}
+    assert len(checks) > 10
+    for check in checks - {"tls.cert.hostname"}:
+        assert results[(found, check)] == results[(declared, check)], check
+    assert "tls (discovered)" in results[("", "output")][0]
+
+
 def test_waiver_in_the_shipped_file_applies(results: dict[tuple[str, str], list[str]]) -> None:
     assert "waived" in results[("lab-legacy", "banner.disclosure")]
 
@@ -255,8 +269,8 @@ def test_evidence_is_on_every_result_that_used_it(
 def test_pages_do_not_contradict_each_other(results: dict[tuple[str, str], list[str]]) -> None:
     """An expired certificate is validity's critical finding, not 'expires soon'; SNMP's fix
     does not say to serve the login over TLS; a long suite list is cut and attached whole."""
-    assert results[("lab-legacy", "tls.cert.validity")] == ["failed"]
-    assert results[("lab-legacy", "tls.cert.expiry")] == ["skipped"]
+    assert results[("lab-legacy:8443", "tls.cert.validity")] == ["failed"]
+    assert results[("lab-legacy:8443", "tls.cert.expiry")] == ["skipped"]
     by_page = {}
     for page in _pages(results):
         labels = {lb["name"]: lb["value"] for lb in page["labels"]}

@@ -174,7 +174,9 @@ class _QuietTCPServer(socketserver.ThreadingTCPServer):
         return
 
 
-def smtp_starttls_server(ctx: ssl.SSLContext) -> tuple[int, socketserver.ThreadingTCPServer]:
+def smtp_starttls_server(
+    ctx: ssl.SSLContext, host: str = HOST, greeting: bytes = b"220 mail.test ESMTP test\r\n"
+) -> tuple[int, socketserver.ThreadingTCPServer]:
     """Just enough SMTP for STARTTLS: greeting, EHLO with STARTTLS, then TLS, then QUIT."""
 
     class Handler(socketserver.StreamRequestHandler):
@@ -183,7 +185,7 @@ def smtp_starttls_server(ctx: ssl.SSLContext) -> tuple[int, socketserver.Threadi
         def handle(self) -> None:
             conn = self.connection
             try:
-                conn.sendall(b"220 mail.test ESMTP test\r\n")
+                conn.sendall(greeting)
                 reader = conn.makefile("rb")
                 while line := reader.readline(1024):
                     cmd = line.strip().upper()
@@ -202,7 +204,7 @@ def smtp_starttls_server(ctx: ssl.SSLContext) -> tuple[int, socketserver.Threadi
             except (OSError, ssl.SSLError):
                 return
 
-    server = _QuietTCPServer((HOST, 0), Handler)
+    server = _QuietTCPServer((host, 0), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server.server_address[1], server

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness.output import completeness, last_run, report, report_groups
+from harness.output import completeness, coverage_report, last_run, report, report_groups
 from harness.output import history as hist
 
 USAGE = report.USAGE
@@ -100,6 +100,7 @@ def main(argv: list[str]) -> int:
     history = None if args.history == "none" else Path(args.history)
     index = report_groups.read(results)
     assessed = completeness.assess(results)
+    ports_found = coverage_report.mark(results, assessed.manifests)  # the ports each area saw
     name: str = args.name
     if not assessed.complete:
         # the title is on every page, the overview's first line included
@@ -111,7 +112,9 @@ def main(argv: list[str]) -> int:
     runs = hist.load(history, args.history_limit - 1)
     output: Path = args.output
     output.parent.mkdir(parents=True, exist_ok=True)
-    code = report.build(results, output, index, runs, name, by, args.group_size, args.jobs)
+    code = report.build(
+        results, output, index, runs, name, by, args.group_size, args.jobs, ports_found
+    )
     if code:
         return code
     if history is not None:

@@ -11,7 +11,7 @@ import yaml
 
 from harness.checks import catalogue
 from harness.inventory.lines import did_you_mean, locate, shown
-from harness.inventory.models import Inventory
+from harness.inventory.models import Inventory, Target
 
 
 def cross_checks(
@@ -28,6 +28,7 @@ def cross_checks(
             )
         else:
             seen[target.name] = i
+        problems += _discovery(i, target, data, node)
         for j, login in enumerate(target.logins):
             if login.snmp_write_check and login.kind != "snmp":
                 problems.append(
@@ -82,3 +83,21 @@ def cross_checks(
                 + " Fix: use the name of a declared target"
             )
     return problems
+
+
+def _discovery(i: int, target: Target, data: dict[str, Any], node: yaml.Node | None) -> list[str]:
+    """discover needs a port scan to read; discovered_logins needs discovery."""
+    if target.discover and target.ports is None:
+        return [
+            locate(("targets", i, "discover"), data, node)
+            + "discover: true finds services with the port scan, and this target has none. "
+            "Fix: add ports: {scan: all} (or a port range), or remove discover"
+        ]
+    if target.discovered_logins and not target.discovers:
+        return [
+            locate(("targets", i, "discovered_logins"), data, node)
+            + "discovered_logins applies to discovered services, and discovery is off here "
+            "(discover: false, or ports.scan is not 'all'). Fix: add discover: true, or remove "
+            "discovered_logins"
+        ]
+    return []

@@ -209,6 +209,16 @@ class Target(Overrides):
     http: list[HttpEndpoint] = Field(default_factory=list)
     logins: list[LoginEndpoint] = Field(default_factory=list)
     ssh: list[SshEndpoint] = Field(default_factory=list)
+    # every service the port scan identifies gets the areas that fit it (harness.probes.
+    # discovered); None: on when ports.scan is 'all'. Login checks on them are a second opt-in.
+    discover: bool | None = None
+    discovered_logins: bool = False
+
+    @property
+    def discovers(self) -> bool:
+        if self.discover is not None:
+            return self.discover and self.ports is not None
+        return self.ports is not None and self.ports.scan == "all"
 
 
 class Waiver(_Model):

@@ -42,6 +42,12 @@ SERVICES: tuple[Service, ...] = (
     ),
     Service("legacy-ftp", LEGACY_HOST, 2121, "vsFTPd 2.3.4 banner, anonymous login"),
     Service("legacy-redis", LEGACY_HOST, 6379, "undeclared Redis-like port"),
+    Service(
+        "legacy-admin-tls",
+        LEGACY_HOST,
+        4443,
+        "undeclared HTTPS admin port with the legacy TLS settings: found by discovery",
+    ),
 )
 
 # UDP services (ports 161 and 123 need root, as nmap -sU does): started when the lab can bind

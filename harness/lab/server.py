@@ -23,6 +23,7 @@ def main(argv: list[str]) -> int:
     certs = make_certs(lab_dir)
     serve(SECURE_HOST, 8443, "secure", secure_context(certs["secure"]))
     serve(LEGACY_HOST, 8443, "legacy", legacy_context(certs["legacy"]))
+    serve(LEGACY_HOST, 4443, "legacy", legacy_context(certs["legacy"]))  # declared nowhere
     serve(LEGACY_HOST, 8080, "legacy")
     ssh_banner(LEGACY_HOST, 2222)
     anonymous_ftp(LEGACY_HOST, 2121, lab_dir / "ftp")

@@ -107,6 +107,7 @@ def render(
     groups: list[Group],
     runs: list[Run],
     transitions: dict[str, int],
+    ports_found: str = "",  # the coverage section (harness.output.coverage_report)
 ) -> str:
     results = [r for g in groups for r in g.results]
     totals = Counter(r.status for r in results)
@@ -198,6 +199,7 @@ def render(
 <p class="cards"><small><span><b>{len(results)}</b> results over <b>{len(targets)}</b> targets:
 </span>{cards}</small></p>
 <p>Findings: {finding_line}. Since the last run: {esc(trans)}.</p>
+{ports_found}
 <h2>Search one host, address or check</h2>
 <input id="q" type="search" placeholder="tls-007, 127.0.10.8 or tls.protocols" autofocus>
 <p id="hitinfo"></p>

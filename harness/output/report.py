@@ -234,6 +234,7 @@ def build(
     by: str,
     group_size: int,
     workers: int,
+    ports_found: str = "",
 ) -> int:
     """One Allure report (by == 'none'), or one per group under an overview page."""
     with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
@@ -262,6 +263,7 @@ def build(
             return code
         previous = runs[-1] if runs else None
         statuses = {r.history_id: r.status for r in index if r.history_id}
-        page = overview.render(name, groups, runs, hist.transitions(previous, statuses))
+        changes = hist.transitions(previous, statuses)
+        page = overview.render(name, groups, runs, changes, ports_found)
         overview.write(output / "index.html", page)
     return 0

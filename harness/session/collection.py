@@ -12,7 +12,7 @@ from harness.output import allure_results
 from harness.probes import Job
 from harness.probes.addresses import resolve_all
 from harness.probes.hostgate import GATE
-from harness.session import shard
+from harness.session import discovery, shard
 from harness.session.runner import ProbeRunner
 from harness.session.state import CHECK, JOB, STATE, SUMMARY, check_of, inventory_of
 from harness.session.subjects import AREAS, per_address_jobs, probe_jobs, subjects
@@ -24,6 +24,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     check = check_of(metafunc.definition)
     inv = inventory_of(metafunc.config)
     jobs = subjects(inv, check.area) if inv is not None else []
+    jobs += discovery.subjects(metafunc.config, check.area)  # after the declared, in file order
     mine = _shard_targets(metafunc.config)
     if mine is not None and jobs:
         # other shards' tests are never made: collecting a fleet's 38,000 tests to deselect
@@ -126,7 +127,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if JOB in item.stash:
             wanted.setdefault(item.stash[CHECK].area, set()).add(item.stash[JOB].key)
     chosen = {
-        (area, probe): probe_jobs(inv, area, probe, keys)
+        (area, probe): probe_jobs(inv, area, probe, keys, discovery.subjects(session.config, area))
         for area, keys in wanted.items()
         for probe in AREAS[Area(area)].probes
     }
@@ -149,6 +150,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         {p: list(jobs.values()) for p, jobs in plan.items()},
         per_target=hasattr(session.config, "workerinput"),
     )
+    discovery.provide(session.config, state.runner)  # its port scans: not scanned again
     session.config.hook.pytest_harness_runner(runner=state.runner)
     summary = session.config.stash[SUMMARY]
     summary.inventory = inv

@@ -32,6 +32,7 @@ from harness.session.summary import Record, RunSummary
 
 pytest_plugins = [
     "harness.session.collection",
+    "harness.session.discovery",
     "harness.session.judging",
     "harness.session.presenting",
     "harness.session.run_record",

@@ -141,6 +141,9 @@ def end(session: pytest.Session, exitstatus: int) -> OSError | None:
         for k in record.known
         if k.subject in record.unmeasured and (k.check, k.subject) not in judged
     ]
+    for r in summary.records:  # discovered subjects are in no targets file's list
+        record.targets.setdefault(r.key, r.target)
+    record.coverage = {t: [r.to_dict() for r in rows] for t, rows in summary.coverage.items()}
     record.interrupted = interrupted
     record.exit_status = int(session.exitstatus)
     record.finished = True

@@ -186,6 +186,7 @@ class ProbeRunner:
             self.notify(RunStarted(self._started_at))
         for probe, jobs in self.plan.items():
             chosen = [j for j in jobs if scope is None or j.target.name == scope]
+            chosen = [j for j in chosen if not self._future(probe, j.key).done()]  # provided
             if not chosen:
                 continue
             for job in chosen:
@@ -238,6 +239,17 @@ class ProbeRunner:
             f"the {probe} probe began this {limit:.0f} s ago and has not finished, past its "
             "deadline: the probe is stuck (a bug: please report it with the run's output)",
         )
+
+    def provide(
+        self, probe: str, key: str, result: Any, evidence: list[Evidence], timing: Timing | None
+    ) -> None:
+        """A result measured before the run began (discovery's port scan, made at collection):
+        the probe is not run for this key, and its evidence and timing are kept as its own."""
+        with self._lock:
+            self.evidence.setdefault((probe, key), []).extend(evidence)
+            if timing is not None:
+                self.timings.setdefault((probe, key), timing)
+        self._set(probe, key, result)
 
     def take_evidence(self, probe: str, key: str) -> list[Evidence]:
         """Evidence for one subject, handed out once so each endpoint is attached once."""

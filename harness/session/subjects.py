@@ -3,6 +3,8 @@ are in harness.areas)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from harness.areas import AREAS, area_of
 from harness.inventory import Inventory
 from harness.probes import Job
@@ -17,9 +19,12 @@ def subjects(inv: Inventory, area: str) -> list[Job]:
     return [job for t in inv.targets for job in spec.subjects(inv, t)]
 
 
-def probe_jobs(inv: Inventory, area: str, probe: str, subject_keys: set[str]) -> list[Job]:
-    """The jobs `probe` must run so that the selected subjects of `area` can be judged."""
-    chosen = [j for j in subjects(inv, area) if j.key in subject_keys]
+def probe_jobs(
+    inv: Inventory, area: str, probe: str, subject_keys: set[str], extra: Sequence[Job] = ()
+) -> list[Job]:
+    """The jobs `probe` must run so that the selected subjects of `area` (declared, and `extra`:
+    the discovered ones) can be judged."""
+    chosen = [j for j in [*subjects(inv, area), *extra] if j.key in subject_keys]
     keep = area_of(area).only.get(area_of(probe).area)
     return [j for j in chosen if keep(j)] if keep is not None else chosen
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from harness import coverage as port_coverage
 from harness import known
 from harness.areas import Area
 from harness.checks import Severity
@@ -79,6 +80,8 @@ class RunSummary:
     by_node: dict[str, Record] = field(default_factory=dict)
     today: dt.date | None = None  # the clock, injectable for tests
     previous: dict[str, known.Known] | None = None  # the known-findings file, when compared
+    # per discovered target: the ports found and what examined each (harness.session.discovery)
+    coverage: dict[str, list[port_coverage.PortRow]] = field(default_factory=dict)
 
     @property
     def records(self) -> list[Record]:
@@ -157,6 +160,7 @@ class RunSummary:
                 f"  fixed: {k.check} on {k.subject} (open since {k.first_seen})" for _, k in gone
             )
         lines.extend(self.waiver_warnings())
+        lines.extend(port_coverage.lines(self.coverage, self._examined()))
         note = self.catalogue_note()
         if note:
             lines.append(f"note: {note}")
@@ -164,6 +168,10 @@ class RunSummary:
             f"left on {r.key} by {r.check}: {text}" for r in self.records for text in r.left_behind
         )
         return lines
+
+    def _examined(self) -> Any:
+        seen = {(r.area, r.key) for r in self.records}
+        return lambda area, key: (area, key) in seen
 
     def catalogue_note(self) -> str | None:
         """The software catalogue's age, when banners were judged against an old snapshot."""
@@ -243,4 +251,5 @@ class RunSummary:
                 for text in r.left_behind
             ],
             "fixed_findings": [fid for fid, _ in self.fixed()] if self.previous is not None else [],
+            "coverage": {t: [r.to_dict() for r in rows] for t, rows in self.coverage.items()},
         }
