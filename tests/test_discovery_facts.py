@@ -13,13 +13,14 @@ from pathlib import Path
 from threading import Thread
 
 import pytest
+from gate_watch import waiting_in_the_gate
 from login_servers import ftp_server
 from tls_servers import HOST, make_pki, smtp_starttls_server, strong_context
 
 from harness.lab.net_services import http_banner, tcp_service
 from harness.probes.discovered import Facts
 from harness.probes.discovery_facts import ask
-from harness.probes.hostgate import GATE, host_key
+from harness.probes.hostgate import GATE
 
 
 def _ask(question: str, port: int, tls: bool = False) -> Facts:
@@ -135,7 +136,7 @@ def test_a_question_waits_for_a_slot_of_the_host_budget() -> None:
             asking = Thread(target=lambda: answers.append(_ask_one("starttls:pop3", port)))
             asking.start()
             deadline = time.monotonic() + 10
-            while GATE.waiting.get(host_key(HOST), 0) < 1:
+            while not waiting_in_the_gate(asking):
                 assert time.monotonic() < deadline, "the question never waited for the gate"
                 time.sleep(0.01)
             assert accepted == []  # waiting for the slot, not connected

@@ -8,11 +8,11 @@ waiting in the gate by its stack, as py-spy would show it.
 from __future__ import annotations
 
 import collections
-import sys
 import threading
 import time
 
-from harness.probes import hostgate
+from gate_watch import waiting_in_the_gate
+
 from harness.probes.hostgate import HostGate, host_key
 
 GUARD = 30.0  # a bound for waits that should return at once, so a bug hangs no longer
@@ -38,19 +38,9 @@ class Inside:
             self.now[host] -= slots
 
 
-def _waiting_in_the_gate(thread: threading.Thread) -> bool:
-    """The thread is blocked on the gate's condition, inside HostGate.hold."""
-    frame = sys._current_frames().get(thread.ident or -1)
-    names = []
-    while frame is not None:
-        names.append((frame.f_code.co_filename, frame.f_code.co_name))
-        frame = frame.f_back
-    return bool(names) and names[0][1] == "wait" and (hostgate.__file__, "hold") in names
-
-
 def _until_waiting(threads: list[threading.Thread], count: int) -> None:
     deadline = time.monotonic() + GUARD
-    while sum(_waiting_in_the_gate(t) for t in threads) != count:
+    while sum(waiting_in_the_gate(t) for t in threads) != count:
         assert time.monotonic() < deadline, "the holders never reached the gate"
         time.sleep(0.01)
 
