@@ -3,6 +3,9 @@
 #   make test   run the project's own tests (what CI runs)
 .PHONY: setup setup-test demo test lint lab-up lab-down report clean
 PY := .venv/bin/python
+# the tests mostly wait (timeouts, servers, subprocess runs), so more workers than cores pay;
+# tests that share a fixture or an address stay in one worker (tests/conftest.py)
+TEST_WORKERS ?= 6
 
 setup:
 	@scripts/setup.sh
@@ -17,7 +20,7 @@ demo: setup
 test: setup-test
 	$(PY) -m ruff check harness suites tests bench
 	$(PY) -m mypy
-	$(PY) -m pytest tests -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest tests -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup --durations=20 $(PYTEST_ARGS)
 
 lint: setup
 	$(PY) -m ruff check harness suites tests bench

@@ -87,9 +87,22 @@ class Page:
         self.call("Page.navigate", url=url)
         self.settle()
 
-    def text(self) -> str:
-        res = self.call("Runtime.evaluate", expression="document.body.innerText")
-        return str(res["result"].get("value", ""))
+    def text(self, limit: float = 60.0) -> str:
+        """The page's visible text, once it has some. On a busy machine (tests in parallel) a
+        report's script can still be parsing, sending nothing, when `settle` stops: its body is
+        empty until it has rendered. Once it has, the page settles again, so the requests that
+        rendering made are read too."""
+        end = time.monotonic() + limit
+        waited = False
+        while True:
+            res = self.call("Runtime.evaluate", expression="document.body.innerText")
+            value = str(res["result"].get("value", ""))
+            if value.strip() or time.monotonic() >= end:
+                if waited:
+                    self.settle()
+                return value
+            waited = True
+            self.settle(quiet=0.5, limit=1.0)  # reads the page's events meanwhile
 
     def screenshot(self, path: Path, height: int | None = None) -> None:
         """A PNG of the page; `height` makes the window that tall first, to show more of it."""

@@ -56,9 +56,10 @@ def has_server_name(hello: bytes) -> bool:
 
 
 class HelloRouter:
-    def __init__(self, host: str, route: Route) -> None:
+    def __init__(self, host: str, route: Route, listen: str | None = None) -> None:
+        """Routes each hello to a backend port on `host`; listens on `listen` (default: `host`)."""
         self.host, self.route = host, route
-        self.sock = socket.create_server((host, 0))
+        self.sock = socket.create_server((listen or host, 0))
         self.port = int(self.sock.getsockname()[1])
         self.swallowed = 0
         self._stop = threading.Event()

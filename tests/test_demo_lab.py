@@ -83,6 +83,12 @@ def lab_targets(dest: Path, exclude: set[int]) -> Path:
 @pytest.fixture(scope="module")
 def lab() -> Iterator[None]:
     running = all(port_open(s.host, s.port) for s in SERVICES)
+    # a lab this checkout did not start (another checkout's, with its own CA) would fail every
+    # trust check here: say so once instead
+    assert not running or (LAB_DIR / "lab.pid").is_file(), (
+        "the demo lab's addresses are held by a lab this checkout did not start (another "
+        "checkout's?): stop it there with `harness lab down`"
+    )
     if not running:
         assert up(LAB_DIR) == 0, "the demo lab did not start"
     yield
