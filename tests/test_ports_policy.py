@@ -9,8 +9,8 @@ from defusedxml import ElementTree
 from harness.checks import Severity
 from harness.inventory import PortsSpec, Settings
 from harness.policy.ports import risky, risky_services, unexpected
-from harness.probes.nmap_scan import parse_ports
-from harness.probes.ports import Budget, nmap_argv, port_args
+from harness.probes.nmap_scan import parse_ports, scanner_argv
+from harness.probes.ports import Budget, nmap_arguments, port_args
 from harness.probes.ports_model import OpenPort, PortScan
 
 
@@ -22,6 +22,13 @@ def test_port_specs_become_nmap_port_flags() -> None:
     for bad in ("22;id", "-iL /etc/passwd", "top-0", "80-22", "99999"):
         with pytest.raises(ValueError):
             port_args(bad)
+
+
+def nmap_argv(
+    nmap: str, address: str, ports: list[str], budget: Budget, versions: bool = False
+) -> list[str]:
+    """The argv run_nmap runs for one TCP scan (test_scope reads the real one from /proc)."""
+    return scanner_argv(nmap, address, nmap_arguments(address, ports, budget, versions=versions))
 
 
 def test_argv_is_ours_and_takes_only_an_address() -> None:
