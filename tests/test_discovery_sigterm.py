@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from processes import processes_naming
 
 SUITES = Path(__file__).parents[1] / "suites"
 EXIT_WITHIN = 5.0
@@ -52,17 +53,8 @@ def silent() -> Iterator[tuple[str, int]]:
 
 
 def _nmaps(address: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if address.encode() in argv and any(a.endswith(b"nmap") for a in argv[:1]):
-            found.append(int(entry.name))
-    return found
+    """The nmap processes scanning `address`."""
+    return [pid for pid, argv in processes_naming(address) if argv.split(" ")[0].endswith("nmap")]
 
 
 @pytest.mark.skipif(shutil.which("nmap") is None, reason="nmap is not installed")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from plugin_lab import make_lab
+from processes import processes_naming
 
 pytest_plugins = ["pytester"]
 
@@ -116,21 +117,6 @@ def server(address: str) -> Iterator[SlowServer]:
     srv.close()
 
 
-def _processes_naming(text: str) -> list[tuple[int, str]]:
-    """(pid, argv) of every live process whose argv holds `text` (zombies have no argv)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(text.encode() == a for a in argv):
-            found.append((int(entry.name), b" ".join(argv).decode(errors="replace")))
-    return found
-
-
 def _wait_until(condition: object, seconds: float, what: str, out: Path) -> None:
     end = time.monotonic() + seconds
     while not condition():  # type: ignore[operator]
@@ -180,7 +166,7 @@ def test_sigterm_mid_run_stops_connections_and_nmap_within_5_s(
     try:
         # both at work: nmap identifying the slow port, and the login attempts
         _wait_until(
-            lambda: any("-sV" in a for _, a in _processes_naming(address)),
+            lambda: any("-sV" in a for _, a in processes_naming(address)),
             90,
             "nmap -sV running",
             out,
@@ -193,13 +179,13 @@ def test_sigterm_mid_run_stops_connections_and_nmap_within_5_s(
         except subprocess.TimeoutExpired:
             code = None
         exit_seconds = time.monotonic() - signalled
-        left = _processes_naming(address)
+        left = processes_naming(address)
         late = server.accepted_after(signalled, UNDER_WAY)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        for pid, _ in _processes_naming(address):  # never leave a stray nmap behind
+        for pid, _ in processes_naming(address):  # never leave a stray nmap behind
             os.kill(pid, signal.SIGKILL)
     text = out.read_text()
     at = f" (at +{', +'.join(f'{t:.1f}' for t in late)} s)" if late else ""
