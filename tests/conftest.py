@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.probes import stopping
 from harness.probes.hostgate import GATE
 
 # module -> group, for modules that share something fixed with another module
@@ -80,3 +81,13 @@ def _no_pace_carried_over() -> Iterator[None]:
     GATE.unpace_all()
     yield
     GATE.unpace_all()
+
+
+@pytest.fixture(autouse=True)
+def _no_stop_carried_over() -> None:
+    """A test that stopped a harness run in this process (Ctrl-C, SIGTERM) leaves the probe
+    threads refused until a new run is armed, as a real process would; the tests that call
+    probes directly start afresh, as a new run does."""
+    if stopping.STOPPING.is_set():
+        stopping.arm()
+        stopping.disarm()

@@ -67,34 +67,23 @@ def test_stop_cuts_the_connection_under_way_and_refuses_new_ones() -> None:
             sock.close()
 
 
-def test_a_probe_thread_that_outlives_a_stopped_run_stays_refused() -> None:
+def test_the_threads_of_a_stopped_run_stay_refused_until_the_next_run() -> None:
     # pytest ends the session (and disarms) while a probe thread may still be starting its
-    # work; the interpreter then waits for that thread at exit, so it must not connect anew
+    # work, or starting threads of its own; the interpreter then waits for them at exit, so
+    # none may connect anew
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]
-        go = threading.Event()
-        got: list[object] = []
-
-        def probe() -> None:
-            go.wait(10)
-            try:
-                got.append(socket.create_connection(("127.0.0.1", port), timeout=5))
-            except OSError as exc:
-                got.append(exc)
-
-        late = threading.Thread(target=probe)  # not a daemon, as a thread pool's workers
-        late.start()
         stopping.stop()
         stopping.disarm()
-        go.set()
+        late, got = _in_thread(lambda: socket.create_connection(("127.0.0.1", port), timeout=5))
         late.join(5)
         assert isinstance(got[0], stopping.Stopped), got
-        # anything else connects again: pytest's own thread, and a thread of a later run
-        socket.create_connection(("127.0.0.1", port), timeout=5).close()
-        fresh, out = _in_thread(lambda: socket.create_connection(("127.0.0.1", port), timeout=5))
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()  # pytest's own thread
+        stopping.arm()  # the next run starts afresh
+        fresh, got = _in_thread(lambda: socket.create_connection(("127.0.0.1", port), timeout=5))
         fresh.join(5)
-        assert isinstance(out[0], socket.socket), out
-        out[0].close()
+        assert isinstance(got[0], socket.socket), got
+        got[0].close()
 
 
 def test_a_socket_that_is_not_the_runs_is_left_alone() -> None:

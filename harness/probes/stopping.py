@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,6 @@ _hooked = False
 _peers: dict[int, Any] = {}  # descriptor -> peer address, of each socket connected in the run
 _children: set[subprocess.Popen[bytes]] = set()
 _on_stop: list[Callable[[], None]] = []
-_leftover: weakref.WeakSet[threading.Thread] = weakref.WeakSet()  # threads of stopped runs
 
 
 def check(what: str = "a new connection") -> None:
@@ -78,17 +76,14 @@ def arm() -> None:
 
 
 def disarm() -> None:
-    """The run is over: its sockets are forgotten and connections are allowed again, except
-    from the probe threads of a stopped run, which may outlive it (the interpreter waits for
-    the non-daemon ones at exit): those stay refused."""
+    """The run is over: its sockets are forgotten and connections are allowed again. After a
+    stopped run, threads other than pytest's own stay refused until the next arm(): the run's
+    probe threads may outlive it (the interpreter waits for them at exit), and so may the
+    threads they start after this."""
     global _armed
     with _lock:
-        if STOPPING.is_set():
-            main = threading.main_thread()
-            _leftover.update(t for t in threading.enumerate() if t is not main and not t.daemon)
         _armed = False
         _peers.clear()
-        STOPPING.clear()
 
 
 def stop() -> None:
@@ -136,9 +131,9 @@ def run_child(argv: list[str], timeout: float, cwd: Path | None = None) -> tuple
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     if not _armed:
-        if event in ("socket.connect", "socket.sendto") and _leftover:
-            if threading.current_thread() in _leftover:  # a thread of a stopped run
-                raise Stopped()
+        if STOPPING.is_set() and event in ("socket.connect", "socket.sendto"):
+            if threading.current_thread() is not threading.main_thread():
+                raise Stopped()  # a probe thread of a stopped run, or one it started
         return
     if event == "socket.connect":
         sock = args[0]
