@@ -5,7 +5,7 @@
 PY := .venv/bin/python
 # the tests mostly wait (timeouts, servers, subprocess runs), so more workers than cores pay;
 # tests that share a fixture or an address stay in one worker (tests/conftest.py)
-TEST_WORKERS ?= 6
+TEST_WORKERS ?= 8
 
 setup:
 	@scripts/setup.sh
