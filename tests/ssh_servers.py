@@ -54,9 +54,7 @@ def free_port(host: str = HOST) -> int:
         return port
 
 
-def wait_listening(
-    port: int, alive: object = None, seconds: float = 20, host: str = HOST
-) -> None:
+def wait_listening(port: int, alive: object = None, seconds: float = 20, host: str = HOST) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
