@@ -8,10 +8,12 @@ has it: a typed result, or a `ProbeFailure` saying why it could not measure.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from harness.errors import ProbeFailure
+from harness.errors import FailureKind, ProbeFailure
 from harness.inventory import Inventory, LoginEndpoint, Settings, Target, TlsEndpoint
 from harness.inventory.models import SshEndpoint
 
@@ -102,3 +104,21 @@ class Probe(Protocol):
     name: str
 
     def run(self, jobs: list[Job], ctx: ProbeContext) -> None: ...
+
+
+def publish_each(
+    jobs: list[Job], ctx: ProbeContext, measure: Callable[[Job], Any], name: str
+) -> None:
+    """Measure every job, as many hosts at once as the settings allow, and publish each result
+    as it finishes, so a silent host never holds back the others. An exception is published as
+    a ProbeFailure with its reason: fail closed, never a pass."""
+    workers = max(1, min(len(jobs), max(j.settings.max_concurrent_hosts for j in jobs)))
+    with ThreadPoolExecutor(workers, thread_name_prefix=name) as pool:
+        futures = {pool.submit(measure, job): job for job in jobs}
+        for fut in as_completed(futures):
+            job = futures[fut]
+            try:
+                result = fut.result()
+            except Exception as exc:
+                result = ProbeFailure(FailureKind.ERROR, job.where, f"{type(exc).__name__}: {exc}")
+            ctx.publish(job.key, result)

@@ -10,12 +10,12 @@ The reading of one banner lives in banners_grab.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from urllib.parse import urlsplit
 
 from harness.errors import FailureKind, ProbeFailure
-from harness.probes import Job, ProbeContext
+from harness.probes import Job, ProbeContext, publish_each
 from harness.probes.banners_grab import Grab, GrabError, safe_grab
 from harness.probes.banners_model import Banner, BannerScan, Source
 from harness.probes.hostgate import GATE
@@ -121,19 +121,7 @@ class BannersProbe:
 
     def run(self, jobs: list[Job], ctx: ProbeContext) -> None:
         ctx.progress(f"reading banners of {len(jobs)} target(s)")
-        workers = max(1, min(len(jobs), max(j.settings.max_concurrent_hosts for j in jobs)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="banners") as pool:
-            futures = {pool.submit(self._job, job, ctx): job for job in jobs}
-            # publish each host as it finishes, so a silent host never holds back the others
-            for fut in as_completed(futures):
-                job = futures[fut]
-                try:
-                    result = fut.result()
-                except Exception as exc:  # fail closed with a reason, never a pass
-                    result = ProbeFailure(
-                        FailureKind.ERROR, job.where, f"{type(exc).__name__}: {exc}"
-                    )
-                ctx.publish(job.key, result)
+        publish_each(jobs, ctx, lambda job: self._job(job, ctx), "banners")
 
     def _job(self, job: Job, ctx: ProbeContext) -> BannerScan | ProbeFailure:
         scan: PortScan | None = None

@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from typing import TypeVar
 
 from harness.errors import FailureKind, ProbeFailure
 from harness.inventory.models import SshEndpoint
-from harness.probes import Job, ProbeContext
+from harness.probes import Job, ProbeContext, publish_each
 from harness.probes.hostgate import GATE
 from harness.probes.ssh_model import HostKey, SshScan
 from harness.probes.ssh_session import Session, SessionError
@@ -111,18 +110,7 @@ class SshProbe:
 
     def run(self, jobs: list[Job], ctx: ProbeContext) -> None:
         ctx.progress(f"reading SSH algorithms of {len(jobs)} endpoint(s)")
-        workers = max(1, min(len(jobs), max(j.settings.max_concurrent_hosts for j in jobs)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="ssh") as pool:
-            futures = {pool.submit(self._job, job, ctx): job for job in jobs}
-            for fut in as_completed(futures):
-                job = futures[fut]
-                try:
-                    result = fut.result()
-                except Exception as exc:  # fail closed with a reason, never a pass
-                    result = ProbeFailure(
-                        FailureKind.ERROR, job.where, f"{type(exc).__name__}: {exc}"
-                    )
-                ctx.publish(job.key, result)
+        publish_each(jobs, ctx, lambda job: self._job(job, ctx), "ssh")
 
     def _job(self, job: Job, ctx: ProbeContext) -> SshScan | ProbeFailure:
         ctx.begin(job.key)
